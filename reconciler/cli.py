@@ -1,0 +1,94 @@
+"""The command line: parse arguments, call one function, map failures to exit codes in one place.
+
+Exit codes (FORMAT.md section 5): 0 success or no changes; 1 an error (invalid input,
+a rule error, a failed apply); 2 changes, with --detailed-exitcode. No traceback reaches
+a user for bad input: `ReconcilerError` and OS errors become a message and exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from reconciler import __version__
+from reconciler.diagnostics import ReconcilerError, Severity
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from reconciler.validate import validate_paths
+
+    result = validate_paths(args.paths)
+    errors = sum(1 for d in result.diagnostics if d.severity is Severity.ERROR)
+    if args.format == "json":
+        document = {
+            "files": result.files,
+            "customers": result.customers,
+            "errors": errors,
+            "diagnostics": [d.to_dict() for d in result.diagnostics],
+        }
+        print(json.dumps(document, indent=2, sort_keys=True))
+    else:
+        for diagnostic in result.diagnostics:
+            print(diagnostic.format(), file=sys.stderr)
+        checked = f"{result.files} file{'s' if result.files != 1 else ''} checked"
+        if errors:
+            print(f"{checked}: {errors} error{'s' if errors != 1 else ''}.", file=sys.stderr)
+        else:
+            print(f"{checked}, {result.customers} customer{'s' if result.customers != 1 else ''}: all valid.",
+                  file=sys.stderr)
+    return EXIT_ERROR if errors else EXIT_OK
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from reconciler.schema import write_all
+
+    for path in write_all(Path(args.out)):
+        print(f"wrote {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reconciler",
+        description="Infrastructure as code for Wildix partners: plan and apply customers' PBXs, "
+                    "licenses and HWaaS devices from YAML.",
+    )
+    parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    validate = commands.add_parser("validate", help="check desired-state files; no provider needed",
+                                   description="Check desired-state files: a repo root, a directory or files. "
+                                               "Every problem of every file is reported, with file, line and column.")
+    validate.add_argument("paths", nargs="*", metavar="PATH", help="repo roots, directories or files (default: .)")
+    validate.add_argument("--format", choices=("text", "json"), default="text",
+                          help="text (default) or json, for tools such as editors and CI annotations")
+    validate.set_defaults(func=_cmd_validate)
+
+    schema = commands.add_parser("schema", help="write the JSON Schemas of the file formats",
+                                 description="Write the JSON Schemas (customer file, repo configuration) "
+                                             "generated from the models.")
+    schema.add_argument("--out", default="schemas", metavar="DIR", help="output directory (default: schemas)")
+    schema.set_defaults(func=_cmd_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ReconcilerError as exc:
+        for diagnostic in exc.diagnostics:
+            print(diagnostic.format(), file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

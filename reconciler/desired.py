@@ -1,0 +1,72 @@
+"""Desired state: one YAML file per customer (FORMAT.md section 2)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from reconciler.domain import Count, Id, Licenses, PbxModel, Product, Serial, Strict, Term
+
+EXAMPLE_PBX = {
+    "model": "cloud",
+    "region": "eu-central",
+    "term": "1y",
+    "licenses": {"basic": 10, "essential": 30, "premium": 5},
+    "hwaas": {"WorkForce": 4},
+}
+
+
+class Contact(Strict):
+    name: str = Field(min_length=1, description="The contact's full name.", examples=["Jane Doe"])
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="The contact's e-mail address.",
+                       examples=["jane@acme.example"])
+
+
+class DesiredPbx(Strict):
+    """One PBX; its key in `pbxes` is its name (the domain: NAME.wildixin.com)."""
+
+    model: PbxModel = Field(description="cloud (WPBX-CLOUD), virtual or hardware (WPBX-VM/HW).", examples=["cloud"])
+    region: str | None = Field(None, min_length=1, description="Cloud only, and required there: the datacenter region.",
+                               examples=["eu-central"])
+    term: Term = Field(description="The billing term of the PBX and every service on it: 1m, 1y, 5y or lifetime "
+                                   "(lifetime is not sold for cloud, and excludes HWaaS). Changing it removes "
+                                   "every license, changes the term and adds them back.", examples=["1y"])
+    licenses: Licenses = Field(default_factory=Licenses, description="Per-user licenses by profile.",
+                               examples=[{"basic": 10, "essential": 30, "premium": 5}])
+    storage_gb: Count | None = Field(None, description="Cloud only: company data storage in GB. Can be increased; "
+                                                       "a decrease needs Customer Care.", examples=[50])
+    static_ip: bool | None = Field(None, description="Cloud only: a static IP address.", examples=[False])
+    ssh: bool | None = Field(None, description="Cloud only: SSH port 2222 open.", examples=[False])
+    hwaas: dict[Product, Count] = Field(default_factory=dict,
+                                        description="Rented devices (Hardware as a Service): product -> total count "
+                                                    "on this PBX, pinned devices included.",
+                                        examples=[{"WorkForce": 4, "MonoLED": 10}])
+    pinned: dict[Serial, Literal["hwaas"]] = Field(default_factory=dict,
+                                                   description="Specific existing devices, by serial, that must be on "
+                                                               "this PBX as HWaaS: converted if CAPEX here, "
+                                                               "transferred if on another PBX.",
+                                                   examples=[{"9C7514000001": "hwaas"}])
+    allow_deletion: bool = Field(False, description="Must be true before a plan may take this PBX to zero licenses "
+                                                    "(a cloud PBX is then stopped after 5 days, deleted after 14).")
+
+
+class CustomerFile(Strict):
+    """The desired state of one customer: its company, contacts and PBXs."""
+
+    model_config = Strict.model_config | {
+        "title": "reconciler customer file",
+        "json_schema_extra": {"examples": [{"customer": "acme", "company": "Acme GmbH",
+                                            "contacts": [{"name": "Jane Doe", "email": "jane@acme.example"}],
+                                            "pbxes": {"acme": EXAMPLE_PBX}}]},
+    }
+
+    customer: Id = Field(description="Stable id of the customer, unique in the repo: lowercase letters, digits, '-'.",
+                         examples=["acme"])
+    company: str = Field(min_length=1, description="The customer's company name, as in the portal.",
+                         examples=["Acme GmbH"])
+    contacts: list[Contact] = Field(default_factory=list,
+                                    description="The portal needs at least one contact to create a customer.")
+    pbxes: dict[Id, DesiredPbx] = Field(default_factory=dict,
+                                        description="The customer's PBXs by name (their domain, NAME.wildixin.com). "
+                                                    "A PBX absent here but present in the portal is decommissioned.")

@@ -1,0 +1,57 @@
+"""The portal's vocabulary, shared by desired state, current state and the planner.
+
+Field descriptions here become the JSON Schemas' descriptions, which editors show
+beside every key: write them for a partner, not for a programmer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+MAX_COUNT = 100_000  # far above any real PBX; catches typos such as 30000000
+
+Term = Literal["1m", "1y", "5y", "lifetime"]
+PbxModel = Literal["cloud", "virtual", "hardware"]
+Billing = Literal["hwaas", "capex"]
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=63)]
+Serial = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*$", max_length=40)]
+Product = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+
+# License profile -> the portal's product code (the price book and the portal's forms use these).
+PROFILE_CODES = {
+    "basic": "PBX-BASIC",
+    "essential": "UC-ESSENTIAL",
+    "business": "UC-BUSINESS",
+    "premium": "UC-PREMIUM",
+    "wizyconf": "UC-WIZYCONF",
+    "service": "PBX-SERVICE",
+}
+PROFILES = tuple(PROFILE_CODES)
+CLOUD_OPTIONS = ("storage_gb", "static_ip", "ssh")
+
+
+class Strict(BaseModel):
+    """Base of every model read from a file: unknown keys are errors, no silent coercion."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Licenses(Strict):
+    """Per-user licenses by profile; a missing profile means 0."""
+
+    basic: Count = Field(0, description="PBX-BASIC users: unattended phones, fax machines, door phones.")
+    essential: Count = Field(0, description="UC-ESSENTIAL users: Collaboration, mobile apps, presence and chat.")
+    business: Count = Field(0, description="UC-BUSINESS users: Wizyconf rooms, Kite, WebAPI and TAPI.")
+    premium: Count = Field(0, description="UC-PREMIUM users: CDR-View, contact center, WBI services.")
+    wizyconf: Count = Field(0, description="UC-WIZYCONF: one per Wizyconf web conference user.")
+    service: Count = Field(0, description="PBX-SERVICE (free of charge): park orbits, virtual users.")
+
+    def counts(self) -> dict[str, int]:
+        return {profile: getattr(self, profile) for profile in PROFILES}
+
+    def total(self) -> int:
+        return sum(self.counts().values())

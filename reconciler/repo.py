@@ -1,0 +1,147 @@
+"""Find and load a GitOps repo: its configuration and its customer files (FORMAT.md sections 1-3).
+
+A path on the command line is a repo root, a directory of customer files, or a file.
+In a directory, customer files are `customers/**/*.yaml` when `customers/` exists, else
+the YAML files at its top (less `reconciler.yaml` and the snapshot it names). Each
+directory given is its own repo: customer ids must be unique within it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.binding import bind
+from reconciler.config import CONFIG_FILE, Config
+from reconciler.desired import CustomerFile
+from reconciler.diagnostics import Diagnostic, Position, error
+from reconciler.rules.validation import check_customer
+from reconciler.yamlio import Positions, load
+
+YAML_SUFFIXES = (".yaml", ".yml")
+CUSTOMERS_DIR = "customers"
+
+
+@dataclass(frozen=True)
+class CustomerSource:
+    """One loaded customer file: the model and where its keys stand."""
+
+    path: str
+    model: CustomerFile
+    positions: Positions
+
+
+@dataclass
+class Repo:
+    root: Path | None
+    config: Config = field(default_factory=Config)
+    config_path: str | None = None
+    customers: list[CustomerSource] = field(default_factory=list)
+    files: int = 0  # files read, valid or not
+
+
+def _display(path: Path) -> str:
+    return str(path)
+
+
+def _is_customer_candidate(path: Path) -> bool:
+    return path.is_file() and path.suffix in YAML_SUFFIXES and not path.name.startswith(".")
+
+
+def discover(directory: Path, config: Config) -> list[Path]:
+    customers_dir = directory / CUSTOMERS_DIR
+    if customers_dir.is_dir():
+        found = [p for p in customers_dir.rglob("*") if _is_customer_candidate(p)
+                 and not any(part.startswith(".") for part in p.relative_to(customers_dir).parts)]
+        return sorted(found)
+    excluded = {CONFIG_FILE}
+    if config.provider.kind == "snapshot" and config.provider.path:
+        excluded.add(Path(config.provider.path).name)
+    return sorted(p for p in directory.iterdir() if _is_customer_candidate(p) and p.name not in excluded)
+
+
+def load_config(path: Path) -> tuple[Config | None, list[Diagnostic]]:
+    document, diagnostics = load(path, _display(path))
+    if document is None:
+        return None, diagnostics
+    config, problems = bind(document, Config)
+    diagnostics = diagnostics + problems
+    if config is not None:
+        diagnostics += _check_timezone(config, document.positions)
+    return (config if not problems else None), diagnostics
+
+
+def _check_timezone(config: Config, positions: Positions) -> list[Diagnostic]:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(config.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return [error(positions.value(("timezone",)), "schema",
+                      f"unknown timezone '{config.timezone}': use an IANA name such as Europe/Rome or UTC")]
+    return []
+
+
+def load_customer(path: Path, catalog: set[str] | None = None) -> tuple[CustomerSource | None, list[Diagnostic]]:
+    document, diagnostics = load(path, _display(path))
+    if document is None:
+        return None, diagnostics
+    customer, problems = bind(document, CustomerFile)
+    if customer is None:
+        return None, diagnostics + problems
+    diagnostics += check_customer(customer, document.positions, catalog)
+    return CustomerSource(_display(path), customer, document.positions), diagnostics
+
+
+def load_repo(target: Path, catalog: set[str] | None = None) -> tuple[Repo, list[Diagnostic]]:
+    """Load one repo: a directory (its config and customer files) or a single customer file."""
+    if target.is_file():
+        if target.name == CONFIG_FILE:
+            repo = Repo(root=target.parent, config_path=_display(target), files=1)
+            config, diagnostics = load_config(target)
+            repo.config = config or Config()
+            return repo, diagnostics
+        repo = Repo(root=None, files=1)
+        source, diagnostics = load_customer(target, catalog)
+        if source:
+            repo.customers.append(source)
+        return repo, diagnostics
+
+    repo = Repo(root=target)
+    diagnostics: list[Diagnostic] = []
+    config_file = target / CONFIG_FILE
+    if config_file.is_file():
+        repo.config_path = _display(config_file)
+        repo.files += 1
+        config, problems = load_config(config_file)
+        diagnostics += problems
+        repo.config = config or Config()
+    files = discover(target, repo.config)
+    if not files:
+        where = f"{target}/{CUSTOMERS_DIR}" if (target / CUSTOMERS_DIR).is_dir() else str(target)
+        diagnostics.append(error(Position(where), "schema",
+                                 "no customer files found (expected *.yaml files, each with a 'customer:' key)"))
+    for path in files:
+        repo.files += 1
+        source, problems = load_customer(path, catalog)
+        diagnostics += problems
+        if source:
+            repo.customers.append(source)
+    diagnostics += check_unique_customers(repo.customers)
+    return repo, diagnostics
+
+
+def check_unique_customers(customers: list[CustomerSource]) -> list[Diagnostic]:
+    first: dict[str, CustomerSource] = {}
+    found = []
+    for source in customers:
+        customer_id = source.model.customer
+        if customer_id in first:
+            other = first[customer_id]
+            line = other.positions.value(("customer",)).line
+            found.append(error(source.positions.value(("customer",)), "schema",
+                               f"customer '{customer_id}' is already defined in {other.path}:{line}",
+                               customer=customer_id))
+        else:
+            first[customer_id] = source
+    return found

@@ -1,0 +1,41 @@
+"""JSON Schemas generated from the models: the published contract for editors and tools.
+
+`reconciler schema` writes them; a test fails when the committed files differ from
+what the models generate, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from reconciler.config import Config
+from reconciler.desired import CustomerFile
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def schemas() -> dict[str, type[BaseModel]]:
+    """File name -> model; later stages add theirs here."""
+    return {"customer.schema.json": CustomerFile, "config.schema.json": Config}
+
+
+def generate(model: type[BaseModel]) -> dict:
+    schema = model.model_json_schema(mode="validation")
+    return {"$schema": DRAFT, **schema}
+
+
+def render(model: type[BaseModel]) -> str:
+    return json.dumps(generate(model), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_all(out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, model in schemas().items():
+        path = out / name
+        path.write_text(render(model), encoding="utf-8")
+        written.append(path)
+    return written

@@ -77,8 +77,8 @@ def _translate(err: dict, document: Document, model: type[BaseModel]) -> Diagnos
     if kind == "literal_error":
         allowed = _literal_values(model, loc)
         shown = ", ".join(repr(choice) for choice in allowed)
-        return error(where, "schema", f"'{name}' must be one of {shown}, not {_describe(value)}"
-                                      f"{_hint(str(value), [str(a) for a in allowed])}")
+        close = _hint(str(value), [str(a) for a in allowed], list_all=False)
+        return error(where, "schema", f"'{name}' must be one of {shown}, not {_describe(value)}{close}")
     if kind == "string_pattern_mismatch":
         field = str(loc[-1]) if loc else ""
         what = PATTERN_HINTS.get(field, f"has an invalid format: {ID_HINT}")
@@ -126,13 +126,14 @@ def _describe(value) -> str:
     return f"a {type(value).__name__}"
 
 
-def _hint(word: str, allowed: list[str]) -> str:
+def _hint(word: str, allowed: list[str], list_all: bool = True) -> str:
+    """`: did you mean 'premium'?`, else the accepted names (unless the message lists them already)."""
     if not allowed:
         return ""
     close = difflib.get_close_matches(word, allowed, n=1, cutoff=0.6)
     if close:
         return f": did you mean '{close[0]}'?"
-    return f" (expected one of: {', '.join(allowed)})"
+    return f" (expected one of: {', '.join(allowed)})" if list_all else ""
 
 
 def _unwrap(tp):

@@ -1,0 +1,58 @@
+"""The `snapshot` provider: current state read from a YAML file (FORMAT.md section 4). Read-only."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from reconciler.binding import bind
+from reconciler.diagnostics import Diagnostic, ReconcilerError, error
+from reconciler.snapshot import Snapshot
+from reconciler.yamlio import Positions, load
+
+
+class SnapshotProvider:
+    name = "snapshot"
+
+    def __init__(self, path: Path, display: str | None = None):
+        self.path = path
+        self.display = display or str(path)
+
+    def read(self) -> Snapshot:
+        if not self.path.is_file():
+            raise ReconcilerError(f"state file {self.display} not found")
+        document, diagnostics = load(self.path, self.display)
+        snapshot = None
+        if document is not None:
+            snapshot, problems = bind(document, Snapshot)
+            diagnostics += problems
+            if snapshot is not None:
+                diagnostics += check_snapshot(snapshot, document.positions)
+        if snapshot is None or diagnostics:
+            raise ReconcilerError(f"state file {self.display} is not a valid snapshot", diagnostics)
+        return snapshot
+
+
+def check_snapshot(snapshot: Snapshot, positions: Positions) -> list[Diagnostic]:
+    """What the schema cannot say: a device serial stands on one PBX only; cloud facts are on cloud PBXs."""
+    seen: dict[str, list[tuple]] = defaultdict(list)
+    found = []
+    for customer_id, customer in snapshot.customers.items():
+        for pbx_name, pbx in customer.pbxes.items():
+            base = ("customers", customer_id, "pbxes", pbx_name)
+            for index, device in enumerate(pbx.devices):
+                seen[device.serial].append((*base, "devices", index, "serial"))
+                if device.billing == "hwaas" and device.since is None:
+                    found.append(error(positions.value((*base, "devices", index)), "schema",
+                                       f"HWaaS device {device.serial} needs 'since' (its order or conversion date)"))
+            if pbx.model == "cloud" and not pbx.region:
+                found.append(error(positions.key(base), "schema", f"cloud PBX '{pbx_name}' has no region"))
+            if pbx.term != "lifetime" and pbx.expires_on is None:
+                found.append(error(positions.key(base), "schema",
+                                   f"PBX '{pbx_name}' on term {pbx.term} needs 'expires_on'"))
+    for serial, paths in seen.items():
+        for path in paths[1:]:
+            first = positions.value(paths[0]).line
+            found.append(error(positions.value(path), "schema",
+                               f"device {serial} is listed twice (first on line {first})"))
+    return found

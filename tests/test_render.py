@@ -1,0 +1,89 @@
+"""Renderers read only the plan document: these tests build one by hand and read what a reviewer sees."""
+
+from __future__ import annotations
+
+import json
+
+from reconciler.render import RENDERERS
+from reconciler.render.markdown import FOLD_AFTER
+
+
+def _step(id_, action, status="ready", not_before=None, pbx="acme", rules=(), instruction=None, changes=None,
+          customer="acme"):
+    return {"id": id_, "customer": customer, "pbx": pbx, "action": action, "status": status,
+            "not_before": not_before, "rules": list(rules), "depends_on": [], "instruction": instruction,
+            "changes": changes or {}, "cost": None}
+
+
+def _doc(steps, diagnostics=()):
+    return {"format_version": "1", "tool_version": "0.1.0", "today": "2026-11-30", "timezone": "Europe/Rome",
+            "summary": {}, "diagnostics": list(diagnostics), "steps": steps, "fingerprints": {}}
+
+
+LAST_DAY = _doc(
+    [
+        _step(1, "add-licenses", changes={"licenses.premium": [5, 7]}),
+        _step(2, "remove-licenses", "blocked", "2026-12-01", rules=["no-decrease-last-day"],
+              changes={"licenses.essential": [30, 20]}),
+        _step(3, "transfer-hwaas", "manual", rules=["transfer-conditions"],
+              instruction="open a Customer Care ticket to transfer 9C7514000009 from globex/globex",
+              changes={"product": "WorkForce", "quantity": 1, "serials": ["9C7514000009"]}),
+    ],
+    [
+        {"severity": "warning", "rule": "renewal-window", "message": "changes within 2 days of renewal on 2026-12-01",
+         "customer": "acme", "pbx": "acme"},
+        {"severity": "info", "rule": "no-refund", "message": "no money back for the prepaid period",
+         "customer": "acme", "pbx": "acme"},
+    ],
+)
+
+
+def test_text_lists_steps_in_order_with_status_and_summary():
+    text = RENDERERS["text"](LAST_DAY)
+    lines = text.splitlines()
+    assert lines[0] == "reconciler plan for 2026-11-30 (Europe/Rome)"
+    assert lines[-1] == "Plan: 1 ready, 1 blocked until 2026-12-01, 1 manual."
+    assert text.index("Warnings:") < text.index("add-licenses")  # warnings up front
+    assert "    1 + add-licenses     acme/acme  licenses.premium 5 -> 7" in lines
+    assert "blocked until 2026-12-01 [no-decrease-last-day]" in text
+    assert "manual [transfer-conditions]: open a Customer Care ticket" in text
+    assert "WorkForce x1 (9C7514000009)" in text
+    assert "\033[" not in text
+
+
+def test_text_colors_only_when_asked():
+    assert "\033[" in RENDERERS["text"](LAST_DAY, color=True)
+
+
+def test_no_changes_is_said_plainly():
+    for name in ("text", "markdown"):
+        assert "No changes. The portal matches the desired state." in RENDERERS[name](_doc([]))
+
+
+def test_markdown_summary_table_then_sections_with_warnings_first():
+    md = RENDERERS["markdown"](LAST_DAY)
+    assert "**Plan: 1 ready, 1 blocked until 2026-12-01, 1 manual.**" in md
+    assert "| acme | 1 | 1 | 1 | 0 | 1 |" in md
+    section = md[md.index("### acme"):]
+    assert section.index("renewal-window") < section.index("| 1 |")
+    assert "| 2 | - | remove-licenses | acme | licenses.essential 30 -> 20 | blocked until 2026-12-01 " \
+           "(`no-decrease-last-day`) |" in md
+
+
+def test_markdown_folds_long_sections():
+    steps = [_step(i, "add-licenses", changes={"licenses.basic": [i, i + 1]}) for i in range(1, FOLD_AFTER + 2)]
+    md = RENDERERS["markdown"](_doc(steps))
+    assert "<details><summary><b>acme: 11 steps</b></summary>" in md
+    assert "<details>" not in RENDERERS["markdown"](_doc(steps[:FOLD_AFTER]))
+
+
+def test_markdown_escapes_table_cells():
+    steps = [_step(1, "create-customer", pbx=None, changes={"company": "A | B"})]
+    assert "company: A \\| B" in RENDERERS["markdown"](_doc(steps))
+
+
+def test_json_is_the_document_with_sorted_keys():
+    text = RENDERERS["json"](LAST_DAY)
+    assert json.loads(text) == LAST_DAY
+    assert text == RENDERERS["json"](json.loads(text))
+    assert list(json.loads(text)) == sorted(LAST_DAY)

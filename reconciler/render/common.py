@@ -1,0 +1,93 @@
+"""What the text and markdown renderers share: how a step's changes, place and status read."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+SYMBOLS = {
+    "create-customer": "+",
+    "purchase-hardware-pbx": "+",
+    "create-pbx": "+",
+    "add-licenses": "+",
+    "order-hwaas": "+",
+    "remove-licenses": "-",
+    "return-hwaas": "-",
+    "change-term": "~",
+    "set-options": "~",
+    "convert-to-hwaas": "~",
+    "transfer-hwaas": ">",
+}
+NO_CHANGES = "No changes. The portal matches the desired state."
+
+
+def address(step: dict) -> str:
+    return f"{step['customer']}/{step['pbx']}" if step.get("pbx") else step["customer"]
+
+
+def _value(value) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_value(item) for item in value) or "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {_value(item)}" for key, item in value.items() if item not in (None, 0, {}, []))
+    return str(value)
+
+
+def changes(step: dict) -> str:
+    """`licenses.essential 30 -> 20, term 1m -> 1y`; a device step: `WorkForce x2 (9C75..., 9C76...)`."""
+    data = step.get("changes") or {}
+    if "product" in data and "quantity" in data:
+        text = f"{data['product']} x{data['quantity']}"
+        if data.get("serials"):
+            text += f" ({', '.join(data['serials'])})"
+        extra = {key: value for key, value in data.items() if key not in ("product", "quantity", "serials")}
+        return text + (f", {changes({'changes': extra})}" if extra else "")
+    parts = []
+    for field, value in data.items():
+        if isinstance(value, list) and len(value) == 2:
+            parts.append(f"{field} {_value(value[0])} -> {_value(value[1])}")
+        else:
+            parts.append(f"{field}: {_value(value)}")
+    return ", ".join(parts)
+
+
+def status(step: dict) -> str:
+    if step["status"] == "blocked":
+        when = f"until {step['not_before']}" if step.get("not_before") else "until the condition clears"
+        return f"blocked {when}"
+    if step["status"] == "manual":
+        return "manual"
+    return "ready"
+
+
+def by_customer(items: list[dict]) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = defaultdict(list)
+    for item in items:
+        grouped[item.get("customer") or ""].append(item)
+    return grouped
+
+
+def counts(steps: list[dict]) -> dict[str, int]:
+    tally = {"ready": 0, "blocked": 0, "manual": 0}
+    for step in steps:
+        tally[step["status"]] += 1
+    return tally
+
+
+def summary_line(steps: list[dict]) -> str:
+    """`Plan: 3 ready, 1 blocked until 2026-12-01, 0 manual.`"""
+    tally = counts(steps)
+    dates = sorted({s["not_before"] for s in steps if s["status"] == "blocked" and s.get("not_before")})
+    blocked = f"{tally['blocked']} blocked"
+    if dates:
+        blocked += f" until {dates[0]}" + (" or later" if len(dates) > 1 else "")
+    return f"Plan: {tally['ready']} ready, {blocked}, {tally['manual']} manual."
+
+
+def customers_in(doc: dict) -> list[str]:
+    names = {step["customer"] for step in doc.get("steps", [])}
+    names |= {d["customer"] for d in doc.get("diagnostics", []) if d.get("customer")}
+    return sorted(names)

@@ -4,6 +4,7 @@
     python3 tasks.py demo      the main job on the examples
     python3 tasks.py test      the test suite
     python3 tasks.py schemas   regenerate schemas/ from the models
+    python3 tasks.py plans     regenerate plans/: the rendered plans of the examples
 
 Each task creates the virtual environment `.venv` when it is missing (or when
 pyproject.toml changed since it was made) and installs the project into it.
@@ -58,7 +59,11 @@ def schemas() -> None:
     run(BIN / "reconciler", "schema", "--out", ROOT / "schemas")
 
 
-TASKS = {"demo": demo, "test": test, "schemas": schemas}
+def plans() -> None:
+    run(BIN / "python", ROOT / "scripts" / "render_examples.py")
+
+
+TASKS = {"demo": demo, "test": test, "schemas": schemas, "plans": plans}
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -43,6 +44,28 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_ERROR if errors else EXIT_OK
 
 
+def _use_color(args: argparse.Namespace) -> bool:
+    return sys.stdout.isatty() and not args.no_color and not os.environ.get("NO_COLOR")
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from reconciler.render import RENDERERS
+    from reconciler.workflow import PlanRequest, make_plan
+
+    result = make_plan(PlanRequest(paths=args.paths, state=args.state, today=args.today))
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(RENDERERS["json"](result.document), encoding="utf-8")
+        print(f"saved the plan to {out}", file=sys.stderr)
+    sys.stdout.write(RENDERERS[args.format](result.document, color=_use_color(args)))
+    if result.has_errors:
+        return EXIT_ERROR
+    if args.detailed_exitcode and result.has_changes:
+        return EXIT_CHANGES
+    return EXIT_OK
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from reconciler.schema import write_all
 
@@ -67,6 +90,21 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--format", choices=("text", "json"), default="text",
                           help="text (default) or json, for tools such as editors and CI annotations")
     validate.set_defaults(func=_cmd_validate)
+
+    plan = commands.add_parser("plan", help="print the ordered change plan",
+                               description="Diff the desired state against the portal, apply the portal's rules "
+                                           "and print the ordered change plan.")
+    plan.add_argument("paths", nargs="*", metavar="PATH",
+                      help="the repo root (default: .), or customer files to plan only those")
+    plan.add_argument("--state", metavar="FILE", help="read the current state from a snapshot file")
+    plan.add_argument("--today", metavar="YYYY-MM-DD",
+                      help="the date rules are judged on (default: today in the repo's timezone)")
+    plan.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format")
+    plan.add_argument("--out", metavar="FILE", help="also save the plan document (JSON) for apply")
+    plan.add_argument("--detailed-exitcode", action="store_true",
+                      help="exit 0 when there are no changes, 1 on error, 2 when there are changes")
+    plan.add_argument("--no-color", action="store_true", help="no colors (also: the NO_COLOR variable)")
+    plan.set_defaults(func=_cmd_plan)
 
     schema = commands.add_parser("schema", help="write the JSON Schemas of the file formats",
                                  description="Write the JSON Schemas (customer file, repo configuration) "

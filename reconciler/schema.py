@@ -1,4 +1,4 @@
-"""JSON Schemas generated from the models: the published contract for editors and tools.
+"""JSON Schemas generated from the models (customer file, repo configuration, plan document): the published contract for editors and tools.
 
 `reconciler schema` writes them; a test fails when the committed files differ from
 what the models generate, so the two cannot drift apart.
@@ -13,17 +13,19 @@ from pydantic import BaseModel
 
 from reconciler.config import Config
 from reconciler.desired import CustomerFile
+from reconciler.plan.model import Plan
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def schemas() -> dict[str, type[BaseModel]]:
     """File name -> model; later stages add theirs here."""
-    return {"customer.schema.json": CustomerFile, "config.schema.json": Config}
+    return {"customer.schema.json": CustomerFile, "config.schema.json": Config, "plan.schema.json": Plan}
 
 
 def generate(model: type[BaseModel]) -> dict:
-    schema = model.model_json_schema(mode="validation")
+    mode = "serialization" if model is Plan else "validation"  # the plan is written, the others are read
+    schema = model.model_json_schema(mode=mode)
     return {"$schema": DRAFT, **schema}
 
 

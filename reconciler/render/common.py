@@ -56,8 +56,7 @@ def changes(step: dict) -> str:
 
 def status(step: dict) -> str:
     if step["status"] == "blocked":
-        when = f"until {step['not_before']}" if step.get("not_before") else "until the condition clears"
-        return f"blocked {when}"
+        return f"blocked until {step['not_before']}" if step.get("not_before") else "blocked, no date yet"
     if step["status"] == "manual":
         return "manual"
     return "ready"

@@ -49,7 +49,7 @@ def render(doc: dict, color: bool = False) -> str:
                     detail += f": {step['instruction']}"
                 lines.append(f"        {paint(detail, step['status'])}")
         for info in infos.pop(customer, []):
-            lines.append(f"      i {_diagnostic(info, with_address=False)}")
+            lines.append(f"      i {info['message']} [{info['rule']}]")
         lines.append("")
     _infos(lines, [d for group in infos.values() for d in group], None)
     lines.append(paint(summary_line(steps), "bold"))
@@ -63,10 +63,10 @@ def _infos(lines: list[str], diagnostics: list[dict], _customer) -> None:
         lines.append("")
 
 
-def _diagnostic(d: dict, with_address: bool = True) -> str:
+def _diagnostic(d: dict) -> str:
     where = ""
     if d.get("file"):
         where = d["file"] + (f":{d['line']}:{d['column']}" if d.get("line") else "") + ": "
-    elif with_address and d.get("customer"):
+    elif d.get("customer"):
         where = (f"{d['customer']}/{d['pbx']}" if d.get("pbx") else d["customer"]) + ": "
     return f"{where}{d['message']} [{d['rule']}]"

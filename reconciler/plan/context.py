@@ -1,0 +1,172 @@
+"""What a rule sees and what it may answer: the contract between the planner and the rule families.
+
+A rule is a small function with an id (`@rule("no-decrease-last-day", Stage.GATE)`) that
+looks at one customer's candidate steps and returns findings:
+
+- `Verdict`: a status for a step (blocked with a date, or manual with an instruction), or
+  with no status just the rule's id added to the step's `rules`;
+- `Edge`: "this step needs that one" (ordering rules);
+- `Diagnostic`: an error, warning or info for the plan.
+
+Stages run in this order: ORDER (edges), GATE (statuses), then, once blocked steps have
+passed their status on to the steps that depend on them, NOTE (diagnostics that print D,
+the date a step runs). PLAN rules see the whole ordered plan (stock, unmanaged customers).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Union
+
+from reconciler.config import Policy
+from reconciler.desired import CustomerFile, DesiredPbx
+from reconciler.diagnostics import Diagnostic, Severity
+from reconciler.plan.model import Action, Status, Step
+from reconciler.snapshot import CurrentCustomer, CurrentPbx, Device, Snapshot
+
+
+class Stage(str, Enum):
+    ORDER = "order"
+    GATE = "gate"
+    NOTE = "note"
+    PLAN = "plan"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    step: int
+    rule: str
+    status: Status | None = None  # None: only tag the step with the rule
+    not_before: dt.date | None = None
+    instruction: str | None = None
+
+
+@dataclass(frozen=True)
+class Edge:
+    step: int
+    needs: int
+    rule: str | None = None  # tagged on the dependent step when given
+
+
+Finding = Union[Verdict, Edge, Diagnostic]
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where a device sits in the portal."""
+
+    customer: str
+    pbx: str
+    device: Device
+    current: CurrentPbx
+
+    @property
+    def address(self) -> str:
+        return f"{self.customer}/{self.pbx}"
+
+
+@dataclass(frozen=True)
+class PbxView:
+    """One PBX of the customer: its portal state, its desired state, its candidate steps in order."""
+
+    name: str
+    current: CurrentPbx | None
+    desired: DesiredPbx | None  # None: absent from the file (or pruned): decommissioned
+    steps: tuple[Step, ...]
+
+    def of(self, *actions: Action) -> list[Step]:
+        return [s for s in self.steps if s.action in actions]
+
+    def first(self, action: Action) -> Step | None:
+        found = self.of(action)
+        return found[0] if found else None
+
+    @property
+    def term_after(self) -> str | None:
+        return self.desired.term if self.desired else (self.current.term if self.current else None)
+
+    def licenses_after(self) -> int:
+        return self.desired.licenses.total() if self.desired else 0
+
+
+@dataclass(frozen=True)
+class CustomerContext:
+    """One customer's candidate steps and everything the rules may read to judge them."""
+
+    customer: str
+    current: CurrentCustomer | None
+    desired: CustomerFile | None
+    steps: tuple[Step, ...]
+    pbxes: tuple[PbxView, ...]
+    today: dt.date
+    policy: Policy
+    snapshot: Snapshot
+    devices: dict[str, Located]
+    catalog: frozenset[str] | None = None
+
+    def date_of(self, step: Step) -> dt.date | None:
+        """D: the date a step runs: today, its not_before when blocked, None while blocked without a date."""
+        if step.status is Status.BLOCKED:
+            return step.not_before
+        return self.today
+
+    def where(self, pbx: str | None = None) -> dict:
+        return {"customer": self.customer, "pbx": pbx}
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """The whole plan, ordered: for rules that count across customers."""
+
+    steps: tuple[Step, ...]
+    snapshot: Snapshot
+    desired_ids: frozenset[str]
+    policy: Policy
+    complete: bool
+    today: dt.date
+
+
+Rule = Callable[..., Iterable[Finding]]
+
+
+@dataclass
+class RuleSet:
+    """The rules of one family, by stage, in the order they were declared."""
+
+    by_stage: dict[Stage, list[Rule]] = field(default_factory=lambda: {stage: [] for stage in Stage})
+
+    def rule(self, rule_id: str, stage: Stage) -> Callable[[Rule], Rule]:
+        def register(func: Rule) -> Rule:
+            func.rule_id = rule_id
+            func.stage = stage
+            self.by_stage[stage].append(func)
+            return func
+        return register
+
+    def ids(self) -> set[str]:
+        return {func.rule_id for funcs in self.by_stage.values() for func in funcs}
+
+
+def info(rule: str, message: str, **where) -> Diagnostic:
+    return Diagnostic(Severity.INFO, rule, message, **where)
+
+
+def warning(rule: str, message: str, **where) -> Diagnostic:
+    return Diagnostic(Severity.WARNING, rule, message, **where)
+
+
+def error(rule: str, message: str, **where) -> Diagnostic:
+    return Diagnostic(Severity.ERROR, rule, message, **where)
+
+
+def license_totals(view: PbxView) -> Iterator[tuple[Step, int]]:
+    """Walk the PBX's license steps in order: each with the PBX's license total after it."""
+    counts = dict(view.current.licenses.counts()) if view.current else {}
+    for step in view.steps:
+        if step.action in (Action.ADD_LICENSES, Action.REMOVE_LICENSES):
+            for key, (_, after) in step.changes.items():
+                counts[key.removeprefix("licenses.")] = after
+            yield step, sum(counts.values())

@@ -1,0 +1,137 @@
+"""The pure planner: desired state + current state + today + policy -> an ordered Plan.
+
+No I/O and no clock: the same inputs always give the same plan, byte for byte. The
+pipeline, in order:
+
+1. diff customer by customer, PBX by PBX (customers by id, PBXs by name): candidate steps;
+2. GATE rules decide statuses (blocked with a date, manual with an instruction);
+3. device candidates with the same verdict are merged;
+4. ORDER rules and the diff's own structure give dependencies; a stable topological sort
+   fixes the order, and blocked steps block the steps that need them;
+5. NOTE and PLAN rules add diagnostics (they print D, the date a step runs);
+6. steps are numbered 1..n in that order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from reconciler import __version__
+from reconciler.config import Policy
+from reconciler.desired import CustomerFile
+from reconciler.diagnostics import Diagnostic
+from reconciler.plan.build import StepFactory, build_customer
+from reconciler.plan.context import CustomerContext, Edge, Located, PbxView, PlanContext, Stage, Verdict
+from reconciler.plan.devices import claim_pins, locate_devices
+from reconciler.plan.model import Plan, PlanDiagnostic, Status, Step, summarize
+from reconciler.plan.order import apply_verdicts, merge_devices, propagate_blocked, sort_steps, structural_edges
+from reconciler.rules import hwaas, licenses, pbx
+from reconciler.snapshot import Snapshot
+
+RULE_SETS = (licenses.RULES, pbx.RULES, hwaas.RULES)
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def rules_of(stage: Stage) -> list:
+    return [func for rule_set in RULE_SETS for func in rule_set.by_stage[stage]]
+
+
+def plan(desired: list[CustomerFile], current: Snapshot, today: dt.date, policy: Policy,
+         catalog: set[str] | None = None, timezone: str = "UTC", complete: bool = True) -> Plan:
+    """Plan every customer of `desired` against `current` as judged on `today` (in `timezone`).
+
+    `complete`: `desired` is the whole repo, so a portal customer absent from it is
+    unmanaged (or, with policy.prune, decommissioned). A partial run leaves them out.
+    """
+    files: dict[str, CustomerFile] = {}
+    for file in desired:
+        files.setdefault(file.customer, file)
+    located = locate_devices(current)
+    claims, diagnostics = claim_pins(files.values(), located)
+    pruned = set(current.customers) - set(files) if complete and policy.prune else set()
+    scope = sorted(set(files) | pruned)
+
+    factory = StepFactory()
+    for customer in scope:
+        build_customer(factory, customer, files.get(customer), current.customers.get(customer), claims, located)
+    world = _World(files, current, today, policy, located, frozenset(catalog) if catalog else None, scope)
+
+    found = world.run(Stage.GATE, factory.steps)
+    gates = [f for f in found if isinstance(f, Verdict)]
+    diagnostics += [f for f in found if isinstance(f, Diagnostic)]
+    steps = merge_devices(apply_verdicts(factory.steps, gates, decide=True))
+
+    found = world.run(Stage.ORDER, steps)
+    diagnostics += [f for f in found if isinstance(f, Diagnostic)]
+    edges = structural_edges(steps) + [f for f in found if isinstance(f, Edge)]
+    tags = [f for f in found if isinstance(f, Verdict)]
+    tags += [Verdict(e.step, e.rule) for e in edges if e.rule]
+    steps = sort_steps(apply_verdicts(steps, tags, decide=False), edges)
+    steps = propagate_blocked(steps, {v.rule for v in gates if v.status is Status.BLOCKED})
+
+    found = world.run(Stage.NOTE, steps)
+    found += list(_run_plan_rules(world, steps, complete))
+    steps = apply_verdicts(steps, [f for f in found if isinstance(f, Verdict)], decide=False)
+    diagnostics += [f for f in found if isinstance(f, Diagnostic)]
+
+    steps = _numbered(steps)
+    notes = _plan_diagnostics(diagnostics)
+    return Plan(tool_version=__version__, today=today, timezone=timezone, summary=summarize(steps, notes),
+                diagnostics=notes, steps=steps)
+
+
+class _World:
+    """The inputs every rule context is made of; builds one context per customer and stage."""
+
+    def __init__(self, files, snapshot: Snapshot, today, policy, located: dict[str, Located], catalog, scope):
+        self.files, self.snapshot, self.today, self.policy = files, snapshot, today, policy
+        self.located, self.catalog, self.scope = located, catalog, scope
+
+    def context(self, customer: str, steps: list[Step]) -> CustomerContext:
+        desired = self.files.get(customer)
+        current = self.snapshot.customers.get(customer)
+        wanted = desired.pbxes if desired else {}
+        present = current.pbxes if current else {}
+        by_pbx: dict[str, list[Step]] = defaultdict(list)
+        for step in steps:
+            if step.pbx is not None:
+                by_pbx[step.pbx].append(step)
+        views = tuple(PbxView(name, present.get(name), wanted.get(name), tuple(by_pbx[name]))
+                      for name in sorted(set(wanted) | set(present)))
+        return CustomerContext(customer, current, desired, tuple(steps), views, self.today, self.policy,
+                               self.snapshot, self.located, self.catalog)
+
+    def run(self, stage: Stage, steps: list[Step]) -> list:
+        by_customer: dict[str, list[Step]] = defaultdict(list)
+        for step in steps:
+            by_customer[step.customer].append(step)
+        rules = rules_of(stage)
+        found = []
+        for customer in self.scope:
+            ctx = self.context(customer, by_customer[customer])
+            for rule in rules:
+                found.extend(rule(ctx))
+        return found
+
+
+def _run_plan_rules(world: _World, steps: list[Step], complete: bool):
+    ctx = PlanContext(tuple(steps), world.snapshot, frozenset(world.files), world.policy, complete, world.today)
+    for rule in rules_of(Stage.PLAN):
+        yield from rule(ctx)
+
+
+def _numbered(steps: list[Step]) -> list[Step]:
+    ids = {step.id: index for index, step in enumerate(steps, start=1)}
+    return [step.model_copy(update={"id": ids[step.id], "depends_on": sorted(ids[d] for d in step.depends_on)})
+            for step in steps]
+
+
+def _plan_diagnostics(diagnostics: list[Diagnostic]) -> list[PlanDiagnostic]:
+    unique = {(d.severity.value, d.rule, d.message, d.customer, d.pbx, d.file, d.line, d.column): d
+              for d in diagnostics}
+    notes = [PlanDiagnostic(severity=severity, rule=rule, message=message, customer=customer, pbx=pbx_name,
+                            file=file, line=line, column=column)
+             for (severity, rule, message, customer, pbx_name, file, line, column) in unique]
+    return sorted(notes, key=lambda d: (d.customer or "", d.pbx or "", SEVERITY_ORDER[d.severity], d.rule,
+                                        d.message))

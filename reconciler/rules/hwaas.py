@@ -1,0 +1,240 @@
+"""Rules on HWaaS devices (RULES.md, "HWaaS devices"; sources: seeds 000, 002, 003).
+
+Rented devices follow their PBX's term, are kept at least 6 months, move between PBXs
+automatically only when both share term and expiry, and cannot be ordered, converted or
+transferred while the partner is overdue. Each rule below is one unit with its id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Iterable
+
+from reconciler.calendar import add_business_days, add_months
+from reconciler.plan.context import (CustomerContext, Edge, PlanContext, RuleSet, Stage, Verdict, error, info)
+from reconciler.plan.model import Action, Status
+from reconciler.snapshot import Device
+
+RULES = RuleSet()
+rule = RULES.rule
+
+MINIMUM_MONTHS = 6
+OVERDUE_GRACE_DAYS = 5
+CREDIT_NOTE_BUSINESS_DAYS = 5
+HARDWARE_ACTIONS = (Action.ORDER_HWAAS, Action.CONVERT_TO_HWAAS, Action.TRANSFER_HWAAS,
+                    Action.PURCHASE_HARDWARE_PBX)
+ACQUIRING = (Action.ORDER_HWAAS, Action.CONVERT_TO_HWAAS, Action.TRANSFER_HWAAS)
+
+
+def pick_returns(candidates: Iterable[Device], count: int) -> list[Device]:
+    """`return-oldest-first`: the `count` oldest devices (by `since`, unknown first, then serial).
+
+    The caller passes only eligible devices: HWaaS, unpinned, not leaving for another PBX.
+    """
+    oldest = sorted(candidates, key=lambda d: (d.since or dt.date.min, d.serial))
+    return oldest[:max(count, 0)]
+
+
+@rule("return-oldest-first", Stage.ORDER)
+def return_oldest_first(ctx: CustomerContext):
+    for step in ctx.steps:
+        if step.action is Action.RETURN_HWAAS:
+            yield Verdict(step.id, "return-oldest-first")
+
+
+@rule("hwaas-follows-pbx-term", Stage.ORDER)
+def devices_after_term_change(ctx: CustomerContext):
+    """Devices coming to a PBX whose term changes wait for the new term: they take it."""
+    for view in ctx.pbxes:
+        chain = view.of(Action.CHANGE_TERM) + view.of(Action.ADD_LICENSES)
+        if not view.first(Action.CHANGE_TERM):
+            continue
+        for step in view.of(*ACQUIRING):
+            yield Edge(step.id, chain[-1].id, "hwaas-follows-pbx-term")
+
+
+@rule("overdue-blocks-hardware", Stage.GATE)
+def overdue_blocks_hardware(ctx: CustomerContext):
+    since = ctx.snapshot.partner.overdue_since
+    if since is None or (ctx.today - since).days <= OVERDUE_GRACE_DAYS:
+        return
+    text = (f"the partner has invoices overdue since {since} (more than {OVERDUE_GRACE_DAYS} days): "
+            "no hardware can be ordered, converted or transferred until they are paid")
+    for step in ctx.steps:
+        if step.action in HARDWARE_ACTIONS:
+            yield Verdict(step.id, "overdue-blocks-hardware", Status.BLOCKED, None, text)
+
+
+def _returned(ctx: CustomerContext, step) -> list[Device]:
+    return [ctx.devices[s].device for s in step.changes.get("serials", []) if s in ctx.devices]
+
+
+@rule("hwaas-minimum-term", Stage.GATE)
+def hwaas_minimum_term(ctx: CustomerContext):
+    for step in ctx.steps:
+        if step.action is not Action.RETURN_HWAAS:
+            continue
+        dates = [add_months(d.since, MINIMUM_MONTHS) for d in _returned(ctx, step)
+                 if d.since is not None and not d.commitment]
+        until = max(dates, default=None)
+        if until is not None and until > ctx.today:
+            since = add_months(until, -MINIMUM_MONTHS)
+            yield Verdict(step.id, "hwaas-minimum-term", Status.BLOCKED, until,
+                          f"HWaaS is kept at least {MINIMUM_MONTHS} months from its start ({since}): "
+                          f"an earlier return is billed until {until} anyway")
+
+
+@rule("commitment-return-manual", Stage.GATE)
+def commitment_return_manual(ctx: CustomerContext):
+    for step in ctx.steps:
+        if step.action is Action.RETURN_HWAAS and any(d.commitment for d in _returned(ctx, step)):
+            yield Verdict(step.id, "commitment-return-manual", Status.MANUAL,
+                          instruction="the devices are under a commitment: submit a Customer Care case "
+                                      "(HWaaS cancellation) to return them")
+
+
+def _source(ctx: CustomerContext, step):
+    serials = step.changes.get("serials", [])
+    return ctx.devices.get(serials[0]) if serials else None
+
+
+@rule("transfer-conditions", Stage.GATE)
+def transfer_conditions(ctx: CustomerContext):
+    """Automatic only between PBXs with the same term and expiry; otherwise a Customer Care ticket."""
+    for view in ctx.pbxes:
+        for step in view.of(Action.TRANSFER_HWAAS):
+            source = _source(ctx, step)
+            if source is None:
+                continue
+            serials = ", ".join(step.changes["serials"])
+            here = f"{ctx.customer}/{view.name}"
+            ticket = f"open a Customer Care ticket to transfer {serials} from {source.address} to {here}"
+            if source.device.billing == "capex":
+                reason = f"{serials} is CAPEX on {source.address}: it must be moved and converted to HWaaS"
+            elif view.current is None:
+                reason = f"{view.name} is new: its expiry is not known until it is created"
+            elif view.desired is not None and view.desired.term != view.current.term:
+                reason = f"the term of {view.name} changes in this plan, and its expiry with it"
+            elif (source.current.term, source.current.expires_on) != (view.current.term, view.current.expires_on) \
+                    or view.current.expires_on is None:
+                reason = (f"terms differ ({source.address}: {source.current.term} until {source.current.expires_on}, "
+                          f"{here}: {view.current.term} until {view.current.expires_on})")
+            else:
+                yield Verdict(step.id, "transfer-conditions")
+                continue
+            yield Verdict(step.id, "transfer-conditions", Status.MANUAL,
+                          instruction=f"{ticket}: automatic transfer needs the same term and expiry; {reason}")
+
+
+@rule("transfer-conditions", Stage.NOTE)
+def transfer_to_lifetime(ctx: CustomerContext):
+    for view in ctx.pbxes:
+        if view.term_after != "lifetime":
+            continue
+        transfers = view.of(Action.TRANSFER_HWAAS)
+        if transfers:
+            yield error("transfer-conditions", f"HWaaS cannot be transferred to {view.name}: its term is lifetime",
+                        **ctx.where(view.name))
+
+
+@rule("convert-preconditions", Stage.NOTE)
+def convert_preconditions(ctx: CustomerContext):
+    for view in ctx.pbxes:
+        for step in view.of(Action.CONVERT_TO_HWAAS):
+            if view.term_after == "lifetime":
+                why = "its term is lifetime"
+            elif view.licenses_after() == 0:
+                why = "it has no subscription (no licenses) after the plan"
+            else:
+                continue
+            yield Verdict(step.id, "convert-preconditions")
+            yield error("convert-preconditions", f"devices on {view.name} cannot be converted to HWaaS: {why}",
+                        **ctx.where(view.name))
+
+
+@rule("conversion-effects", Stage.NOTE)
+def conversion_effects(ctx: CustomerContext):
+    for view in ctx.pbxes:
+        for step in view.of(Action.CONVERT_TO_HWAAS):
+            d = ctx.date_of(step)
+            if d:
+                when = (f"a credit note is issued by {add_business_days(d, CREDIT_NOTE_BUSINESS_DAYS)}, "
+                        f"and the devices are kept at least until {add_months(d, MINIMUM_MONTHS)}")
+            else:
+                when = (f"a credit note is issued within {CREDIT_NOTE_BUSINESS_DAYS} business days, and the "
+                        f"devices are kept at least {MINIMUM_MONTHS} months")
+            yield Verdict(step.id, "conversion-effects")
+            yield info("conversion-effects",
+                       f"converting {step.changes['quantity']} {step.changes['product']} on {view.name}: {when}; "
+                       f"their billing follows the PBX term ({view.term_after})", **ctx.where(view.name))
+
+
+@rule("hwaas-follows-pbx-term", Stage.NOTE)
+def hwaas_follows_pbx_term(ctx: CustomerContext):
+    for view in ctx.pbxes:
+        expires = view.current.expires_on if view.current and view.first(Action.CHANGE_TERM) is None else None
+        until = f"expire with it on {expires}" if expires else "expire with it"
+        for step in view.of(Action.ORDER_HWAAS):
+            d = ctx.date_of(step)
+            start = f" from {d}" if d else ""
+            yield Verdict(step.id, "hwaas-follows-pbx-term")
+            yield info("hwaas-follows-pbx-term",
+                       f"the {step.changes['quantity']} {step.changes['product']} ordered for {view.name} take its "
+                       f"term ({view.term_after}) and {until}, billed prorated{start}", **ctx.where(view.name))
+        change = view.first(Action.CHANGE_TERM)
+        if change and view.current and any(d.billing == "hwaas" for d in view.current.devices):
+            yield Verdict(change.id, "hwaas-follows-pbx-term")
+            yield info("hwaas-follows-pbx-term",
+                       f"the HWaaS devices on {view.name} follow its term change to {view.term_after}",
+                       **ctx.where(view.name))
+
+
+@rule("hwaas-agreement", Stage.NOTE)
+def hwaas_agreement(ctx: CustomerContext):
+    current = ctx.current.pbxes.values() if ctx.current else ()
+    if any(d.billing == "hwaas" for pbx in current for d in pbx.devices):
+        return
+    steps = [s for s in ctx.steps if s.action in ACQUIRING]
+    if not steps:
+        return
+    for step in steps:
+        yield Verdict(step.id, "hwaas-agreement")
+    yield info("hwaas-agreement",
+               f"first HWaaS for {ctx.customer}: send the HWaaS agreement signed by the customer to the Area Manager "
+               "before ordering", customer=ctx.customer)
+
+
+@rule("known-product", Stage.NOTE)
+def known_product(ctx: CustomerContext):
+    if not ctx.catalog:
+        return
+    for view in ctx.pbxes:
+        if view.desired is None:
+            continue
+        for product in sorted(view.desired.hwaas):
+            if product in ctx.catalog:
+                continue
+            close = difflib.get_close_matches(product, sorted(ctx.catalog), n=1, cutoff=0.6)
+            hint = f": did you mean '{close[0]}'?" if close else ""
+            for step in view.of(Action.ORDER_HWAAS):
+                if step.changes.get("product") == product:
+                    yield Verdict(step.id, "known-product")
+            yield error("known-product", f"product '{product}' is not in the catalog{hint}", **ctx.where(view.name))
+
+
+@rule("negative-stock", Stage.PLAN)
+def negative_stock(ctx: PlanContext):
+    stock = dict(ctx.snapshot.stock)
+    for step in ctx.steps:
+        product = step.changes.get("product")
+        if step.action is not Action.ORDER_HWAAS or product not in stock:
+            continue
+        before = stock[product]
+        after = before - step.changes["quantity"]
+        stock[product] = after
+        if after < 0:
+            yield Verdict(step.id, "negative-stock")
+            yield info("negative-stock",
+                       f"ordering {step.changes['quantity']} {product} for {step.address}: the stock goes from "
+                       f"{before} to {after} (a backorder)", customer=step.customer, pbx=step.pbx)

@@ -1,0 +1,193 @@
+"""Rules on licenses and terms (RULES.md, "Licenses and terms"; source: seed 004).
+
+Per-user licenses can be added any time; decreases have calendar limits, return no money,
+and a cloud PBX left without licenses is stopped and then deleted. A term cannot be edited
+in place: it goes through zero licenses. Each rule below is one unit with its id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from reconciler.calendar import first_of_next_month, is_last_day_of_month
+from reconciler.plan.context import (CustomerContext, Edge, RuleSet, Stage, Verdict, error, info,
+                                     license_totals, warning)
+from reconciler.plan.model import Action, Status
+
+RULES = RuleSet()
+rule = RULES.rule
+
+STOPPED_AFTER = 5    # calendar days from the removal of the last license (cloud)
+DELETED_AFTER = 14
+RENEWAL_WINDOW = 2   # days before expires_on, inclusive
+
+
+@rule("term-change-through-zero", Stage.ORDER)
+def term_change_through_zero(ctx: CustomerContext):
+    """remove-licenses (all to 0) -> change-term -> add-licenses, each needing the one before."""
+    for view in ctx.pbxes:
+        change = view.first(Action.CHANGE_TERM)
+        if change is None:
+            continue
+        yield Verdict(change.id, "term-change-through-zero")
+        for remove in view.of(Action.REMOVE_LICENSES):
+            yield Verdict(remove.id, "term-change-through-zero")
+            yield Edge(change.id, remove.id, "term-change-through-zero")
+        for add in view.of(Action.ADD_LICENSES):
+            yield Edge(add.id, change.id, "term-change-through-zero")
+
+
+@rule("add-before-remove", Stage.ORDER)
+def add_before_remove(ctx: CustomerContext):
+    """On one PBX increases go first: users moved between profiles are never left unlicensed."""
+    for view in ctx.pbxes:
+        if view.first(Action.CHANGE_TERM):
+            continue
+        removes, adds = view.of(Action.REMOVE_LICENSES), view.of(Action.ADD_LICENSES)
+        if not (removes and adds):
+            continue
+        for add in adds:
+            yield Verdict(add.id, "add-before-remove")
+            for remove in removes:
+                yield Edge(remove.id, add.id, "add-before-remove")
+
+
+@rule("no-decrease-last-day", Stage.GATE)
+def no_decrease_last_day(ctx: CustomerContext):
+    if not is_last_day_of_month(ctx.today):
+        return
+    for view in ctx.pbxes:
+        for step in view.of(Action.REMOVE_LICENSES):
+            yield Verdict(step.id, "no-decrease-last-day", Status.BLOCKED, first_of_next_month(ctx.today),
+                          f"no license decrease on the last day of the month ({ctx.today})")
+
+
+def _stopped(view, today: dt.date) -> bool:
+    current = view.current
+    if current is None:
+        return False
+    if current.status == "stopped":
+        return True
+    scheduled = current.deletion_scheduled_on
+    return (current.status == "deletion-scheduled" and scheduled is not None
+            and today >= scheduled + dt.timedelta(days=STOPPED_AFTER))
+
+
+@rule("deletion-revert", Stage.GATE)
+def deletion_revert_stopped(ctx: CustomerContext):
+    """A stopped PBX is not saved by adding a license: the Area Manager must restore it."""
+    for view in ctx.pbxes:
+        if not _stopped(view, ctx.today):
+            continue
+        scheduled = view.current.deletion_scheduled_on
+        deleted = scheduled + dt.timedelta(days=DELETED_AFTER) if scheduled else None
+        if deleted and ctx.today >= deleted:
+            text = (f"{view.name} was irrevocably deleted on {deleted}: it must be created anew; "
+                    "ask the Area Manager to remove it from the portal")
+        else:
+            by = f" before {deleted}" if deleted else ""
+            text = (f"{view.name} is stopped: add the licenses and ask the Area Manager to restore it{by} "
+                    "(adding a license alone does not)")
+        for step in view.of(Action.ADD_LICENSES):
+            yield Verdict(step.id, "deletion-revert", Status.MANUAL, instruction=text)
+
+
+@rule("deletion-revert", Stage.NOTE)
+def deletion_revert_saved(ctx: CustomerContext):
+    for view in ctx.pbxes:
+        current = view.current
+        if current is None or current.status != "deletion-scheduled" or _stopped(view, ctx.today):
+            continue
+        adds = view.of(Action.ADD_LICENSES)
+        if not adds:
+            continue
+        scheduled = current.deletion_scheduled_on
+        when = f" (stopped on {scheduled + dt.timedelta(days=STOPPED_AFTER)})" if scheduled else ""
+        for step in adds:
+            yield Verdict(step.id, "deletion-revert")
+        yield info("deletion-revert", f"{view.name} is scheduled for deletion{when}: adding a license saves it",
+                   **ctx.where(view.name))
+
+
+@rule("renewal-window", Stage.NOTE)
+def renewal_window(ctx: CustomerContext):
+    for view in ctx.pbxes:
+        expires = view.current.expires_on if view.current else None
+        if expires is None:
+            continue
+        start = expires - dt.timedelta(days=RENEWAL_WINDOW)
+        hits = [s for s in view.of(Action.ADD_LICENSES, Action.REMOVE_LICENSES, Action.CHANGE_TERM)
+                if (d := ctx.date_of(s)) is not None and start <= d <= expires]
+        if not hits:
+            continue
+        for step in hits:
+            yield Verdict(step.id, "renewal-window")
+        yield warning("renewal-window",
+                      f"license changes on {view.name} fall within {RENEWAL_WINDOW} days of its renewal on "
+                      f"{expires}: changes are recommended {RENEWAL_WINDOW} days before expiry; renewal and "
+                      f"invoice fall on {expires}", **ctx.where(view.name))
+
+
+@rule("no-refund", Stage.NOTE)
+def no_refund(ctx: CustomerContext):
+    for view in ctx.pbxes:
+        removes = view.of(Action.REMOVE_LICENSES)
+        if not removes:
+            continue
+        for step in removes:
+            yield Verdict(step.id, "no-refund")
+        expires = view.current.expires_on if view.current else None
+        until = f" (paid until {expires})" if expires else ""
+        yield info("no-refund", f"decreasing licenses on {view.name} returns no money for the prepaid period{until}",
+                   **ctx.where(view.name))
+
+
+@rule("deletion-guard", Stage.NOTE)
+def deletion_guard(ctx: CustomerContext):
+    """Zero licenses for good needs allow_deletion (guarded), or policy allow; deny forbids it."""
+    deletions = ctx.policy.deletions
+    if deletions == "allow":
+        return
+    for view in ctx.pbxes:
+        if view.current is None or view.current.licenses.total() == 0 or view.licenses_after() > 0:
+            continue
+        if deletions == "guarded" and view.desired is not None and view.desired.allow_deletion:
+            continue
+        for step in view.of(Action.REMOVE_LICENSES):
+            yield Verdict(step.id, "deletion-guard")
+        if deletions == "deny":
+            why = "policy.deletions is 'deny': no PBX may go to zero licenses"
+        elif view.desired is None:
+            why = ("it is not in the customer's file, and policy.deletions 'guarded' only lets a PBX marked "
+                   "allow_deletion go to zero: keep it with allow_deletion: true, or set policy.deletions: allow")
+        else:
+            why = "set allow_deletion: true on it to confirm"
+        yield error("deletion-guard", f"the plan leaves {view.name} with zero licenses: {why}",
+                    **ctx.where(view.name))
+
+
+@rule("cloud-deletion-schedule", Stage.NOTE)
+def cloud_deletion_schedule(ctx: CustomerContext):
+    for view in ctx.pbxes:
+        if view.current is None or view.current.model != "cloud":
+            continue
+        walk = list(license_totals(view))
+        for index, (step, total) in enumerate(walk):
+            if step.action is not Action.REMOVE_LICENSES or total > 0:
+                continue
+            transient = any(later > 0 for _, later in walk[index + 1:])
+            d = ctx.date_of(step)
+            if d is None:
+                on, stopped, deleted = "on the day it runs (D)", "D+5", "D+14"
+            else:
+                on = f"on {d}"
+                stopped = str(d + dt.timedelta(days=STOPPED_AFTER))
+                deleted = str(d + dt.timedelta(days=DELETED_AFTER))
+            if transient:
+                text = (f"the term change takes cloud PBX {view.name} through zero licenses {on}: an interrupted "
+                        f"apply must be resumed before {stopped}, when it is stopped (deleted on {deleted})")
+            else:
+                text = (f"cloud PBX {view.name} is left with zero licenses {on}: it is stopped on {stopped} and "
+                        f"irrevocably deleted on {deleted}")
+            yield Verdict(step.id, "cloud-deletion-schedule")
+            yield warning("cloud-deletion-schedule", text, **ctx.where(view.name))

@@ -1,0 +1,101 @@
+"""Rules on PBXs and customers (RULES.md, "PBXs and customers"; source: seed 004).
+
+What must exist before what (customer, purchased hardware), what the portal's forms
+cannot do and a person must (model, region, storage decrease), what to remember after an
+activation, and the customers the repo does not manage.
+"""
+
+from __future__ import annotations
+
+from reconciler.calendar import add_business_days
+from reconciler.plan.context import CustomerContext, Edge, PlanContext, RuleSet, Stage, Verdict, info
+from reconciler.plan.model import Action, Status
+
+RULES = RuleSet()
+rule = RULES.rule
+
+
+@rule("customer-before-pbx", Stage.ORDER)
+def customer_before_pbx(ctx: CustomerContext):
+    create = next((s for s in ctx.steps if s.action is Action.CREATE_CUSTOMER), None)
+    pbxes = [step for view in ctx.pbxes for step in view.of(Action.CREATE_PBX)]
+    if create is None or not pbxes:
+        return
+    yield Verdict(create.id, "customer-before-pbx")
+    for step in pbxes:
+        yield Edge(step.id, create.id, "customer-before-pbx")
+
+
+@rule("hardware-pbx-purchase", Stage.ORDER)
+def hardware_pbx_purchase(ctx: CustomerContext):
+    for view in ctx.pbxes:
+        purchase, create = view.first(Action.PURCHASE_HARDWARE_PBX), view.first(Action.CREATE_PBX)
+        if purchase and create:
+            yield Verdict(purchase.id, "hardware-pbx-purchase")
+            yield Edge(create.id, purchase.id, "hardware-pbx-purchase")
+
+
+def _model_instruction(name: str, before: str, after: str) -> str:
+    if after == "cloud":
+        return (f"ask the Area Manager to move {name} to cloud (Move PBX to Cloud): a new cloud PBX is "
+                "activated and the data of the old one is migrated to it")
+    if before == "cloud":
+        return f"open a Customer Care ticket to move {name} from cloud to a {after} PBX"
+    return (f"replace the {before} PBX {name} with a {after} one: activate the new PBX with the SW serial of "
+            f"{name}, which carries its name, licenses and devices over")
+
+
+@rule("model-change-manual", Stage.GATE)
+def model_change_manual(ctx: CustomerContext):
+    for view in ctx.pbxes:
+        for step in view.of(Action.SET_OPTIONS):
+            if "model" in step.changes:
+                before, after = step.changes["model"]
+                yield Verdict(step.id, "model-change-manual", Status.MANUAL,
+                              instruction=_model_instruction(view.name, before, after))
+
+
+@rule("region-change-manual", Stage.GATE)
+def region_change_manual(ctx: CustomerContext):
+    for view in ctx.pbxes:
+        for step in view.of(Action.SET_OPTIONS):
+            if "region" in step.changes and "model" not in step.changes:
+                before, after = step.changes["region"]
+                yield Verdict(step.id, "region-change-manual", Status.MANUAL,
+                              instruction=f"open a Customer Care ticket to move cloud PBX {view.name} "
+                                          f"from region {before} to {after}")
+
+
+@rule("storage-increase-only", Stage.GATE)
+def storage_increase_only(ctx: CustomerContext):
+    for view in ctx.pbxes:
+        for step in view.of(Action.SET_OPTIONS):
+            before, after = step.changes.get("storage_gb", (None, None))
+            if before is not None and after is not None and after < before:
+                yield Verdict(step.id, "storage-increase-only", Status.MANUAL,
+                              instruction=f"open a Customer Care ticket to reduce the storage of {view.name} "
+                                          f"from {before} GB to {after} GB (the portal only increases it)")
+
+
+@rule("activation-report-window", Stage.NOTE)
+def activation_report_window(ctx: CustomerContext):
+    for view in ctx.pbxes:
+        for step in view.of(Action.CREATE_PBX):
+            d = ctx.date_of(step)
+            by = f"by {add_business_days(d, 1)}" if d else "within 1 business day of the activation"
+            text = f"report any mistake in the activation of {view.name} to the Area Manager {by} (1 business day)"
+            if step.changes.get("model") in ("virtual", "hardware"):
+                text += ("; activate it by pasting the PBX key into WMS (Settings > Tools and utilities > "
+                         "Activation / Licenses)")
+            yield Verdict(step.id, "activation-report-window")
+            yield info("activation-report-window", text, **ctx.where(view.name))
+
+
+@rule("unmanaged-customer", Stage.PLAN)
+def unmanaged_customer(ctx: PlanContext):
+    if not ctx.complete or ctx.policy.prune:
+        return
+    for name in sorted(set(ctx.snapshot.customers) - ctx.desired_ids):
+        yield info("unmanaged-customer",
+                   f"customer {name} is in the portal but not in the repo: left alone (set policy.prune: true "
+                   "to decommission customers absent from the repo)", customer=name)

@@ -1,0 +1,152 @@
+"""The plan workflow: the edge where files, the provider and the clock meet the pure planner.
+
+load repo -> validate -> read current state -> decide today -> plan -> plan document.
+Everything with side effects (reading files, asking the provider, the clock) happens
+here or in providers; the planner itself only computes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.config import Config
+from reconciler.diagnostics import Diagnostic, Position, ReconcilerError, error, has_errors, sorted_diagnostics
+from reconciler.repo import CustomerSource, Repo, check_unique_customers, load_config, load_customer, load_repo
+from reconciler.snapshot import Snapshot
+
+TODAY_ENV = "RECONCILER_TODAY"
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    paths: list[str]
+    state: str | None = None
+    today: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    document: dict
+    has_errors: bool
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.document["steps"])
+
+
+def parse_date(text: str, what: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ReconcilerError(f"{what} must be a date as YYYY-MM-DD, not {text!r}") from None
+
+
+def decide_today(explicit: str | None, timezone: str, now: dt.datetime | None = None) -> dt.date:
+    """--today, else $RECONCILER_TODAY, else the current date in the repo's timezone."""
+    if explicit:
+        return parse_date(explicit, "--today")
+    if os.environ.get(TODAY_ENV):
+        return parse_date(os.environ[TODAY_ENV], TODAY_ENV)
+    from zoneinfo import ZoneInfo
+
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def load_desired(paths: list[str]) -> tuple[Repo, bool, list[Diagnostic]]:
+    """The repo to plan: one directory (the whole repo) or customer files (only those: a partial plan).
+
+    Returns the repo, whether it is complete (only a complete repo may call a customer
+    absent), and the diagnostics of loading.
+    """
+    targets = [Path(p) for p in paths or ["."]]
+    missing = [error(Position(str(t)), "schema", "no such file or directory") for t in targets if not t.exists()]
+    if missing:
+        return Repo(root=None), False, missing
+    if len(targets) == 1 and targets[0].is_dir():
+        repo, diagnostics = load_repo(targets[0])
+        return repo, True, diagnostics
+    if any(t.is_dir() for t in targets):
+        return Repo(root=None), False, [error(None, "schema", "plan takes one repo directory, or customer files")]
+    repo = Repo(root=Path("."))
+    diagnostics: list[Diagnostic] = []
+    config_file = Path("reconciler.yaml")
+    if config_file.is_file():
+        config, problems = load_config(config_file)
+        diagnostics += problems
+        repo.config = config or Config()
+        repo.config_path = str(config_file)
+    for target in targets:
+        source, problems = load_customer(target)
+        diagnostics += problems
+        if source:
+            repo.customers.append(source)
+    diagnostics += check_unique_customers(repo.customers)
+    return repo, False, diagnostics
+
+
+def read_current(repo: Repo, state: str | None) -> Snapshot:
+    from reconciler.providers.snapshot import SnapshotProvider
+
+    if state:
+        return SnapshotProvider(Path(state)).read()
+    provider = repo.config.provider
+    if provider.kind == "snapshot":
+        if not provider.path:
+            raise ReconcilerError(f"{repo.config_path}: provider kind 'snapshot' needs a 'path' to the state file")
+        base = repo.root or Path(".")
+        return SnapshotProvider(base / provider.path).read()
+    raise ReconcilerError(f"the '{provider.kind}' provider is not available in this version: "
+                          "plan against a snapshot with --state FILE (or provider kind 'snapshot')")
+
+
+def fingerprint_files(sources: list[CustomerSource], config_path: str | None) -> str:
+    digest = hashlib.sha256()
+    for path in sorted([s.path for s in sources] + ([config_path] if config_path else [])):
+        digest.update(path.encode() + b"\0" + Path(path).read_bytes() + b"\0")
+    return "sha256:" + digest.hexdigest()
+
+
+def fingerprint_state(snapshot: Snapshot) -> str:
+    canonical = json.dumps(snapshot.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def make_plan(request: PlanRequest) -> PlanResult:
+    from reconciler.plan.planner import plan
+
+    repo, complete, diagnostics = load_desired(request.paths)
+    if has_errors(diagnostics):
+        raise ReconcilerError("the desired state is not valid; nothing was planned", sorted_diagnostics(diagnostics))
+    current = read_current(repo, request.state)
+    today = decide_today(request.today, repo.config.timezone)
+    catalog = {product for products in (current.catalog or {}).values() for product in products} or None
+    result = plan([s.model for s in repo.customers], current, today, repo.config.policy,
+                  catalog=catalog, timezone=repo.config.timezone, complete=complete)
+    document = result.model_dump(mode="json")
+    document["diagnostics"] = _place(document["diagnostics"], repo.customers)
+    document["fingerprints"] = {
+        "desired": fingerprint_files(repo.customers, repo.config_path),
+        "current": fingerprint_state(current),
+    }
+    errors = any(d["severity"] == "error" for d in document["diagnostics"])
+    return PlanResult(document, errors)
+
+
+def _place(diagnostics: list[dict], sources: list[CustomerSource]) -> list[dict]:
+    """Give planner diagnostics the file and line of the customer or PBX they speak of."""
+    files = {s.model.customer: s for s in sources}
+    placed = []
+    for d in diagnostics:
+        source = files.get(d.get("customer") or "")
+        if source and not d.get("file"):
+            path = ("pbxes", d["pbx"]) if d.get("pbx") and d["pbx"] in source.model.pbxes else ("customer",)
+            where = source.positions.key(path)
+            d = {**d, "file": where.file, "line": where.line, "column": where.column}
+        placed.append(d)
+    return placed

@@ -1,0 +1,186 @@
+"""The planner end to end: semantics of FORMAT.md section 2, the order of steps, determinism."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reconciler.plan.model import Plan
+from tests.test_plan_support import (CURRENT_PBX, D, DESIRED_PBX, TODAY, Action, Policy, Status, actions, as_json,
+                                     customer_file, device, merged, one, plan, scene, snapshot, steps)
+
+
+def big_scene(today=TODAY) -> Plan:
+    """Several customers and PBXs, given in unsorted order, touching most actions."""
+    current = snapshot({
+        "zeta": {"zeta": merged(CURRENT_PBX, devices=[device("9C0009"), device("9C0010")])},
+        "acme": {
+            "main": merged(CURRENT_PBX, devices=[
+                device("9C0001", billing="capex", since=None), device("9C0002", since="2024-01-01"),
+                device("9C0003", product="MonoLED", since="2024-02-01"),
+                device("9C0004", product="MonoLED", since="2024-03-01")]),
+            "old": merged(CURRENT_PBX, licenses={"service": 2}),
+        },
+    }, stock={"MonoLED": 0, "WorkForce": 5})
+    desired = [
+        customer_file("zeta", pbxes={"zeta": merged(DESIRED_PBX, hwaas={"WorkForce": 1})}),
+        customer_file("newco", pbxes={"hq": {"model": "hardware", "term": "1y", "licenses": {"basic": 3}},
+                                      "cloud": merged(DESIRED_PBX, hwaas={"MonoLED": 2})}),
+        customer_file("acme", pbxes={
+            "main": merged(DESIRED_PBX, term="1m", licenses={"basic": 4, "essential": 40},
+                           hwaas={"WorkForce": 4, "MonoLED": 1}, pinned={"9C0001": "hwaas", "9C0009": "hwaas"},
+                           storage_gb=80),
+            "zz-new": {"model": "virtual", "term": "1m"},
+        }),
+    ]
+    return plan(desired, current, today, Policy(deletions="allow"))
+
+
+def test_in_sync_plans_no_steps():
+    result = scene(current={"devices": [device("9C0001"), device("9C0002", billing="capex")]},
+                   desired={"hwaas": {"WorkForce": 1}})
+    assert result.steps == [] and result.diagnostics == []
+    assert result.summary.steps == 0 and result.summary.earliest_not_before is None
+
+
+def test_planning_twice_gives_byte_identical_json():
+    first, second = as_json(big_scene()), as_json(big_scene())
+    assert first == second
+    assert json.loads(first)["format_version"] == "1"
+
+
+def test_the_document_has_the_contracts_top_level_keys():
+    doc = big_scene().model_dump(mode="json")
+    assert set(doc) == {"format_version", "tool_version", "today", "timezone", "summary", "diagnostics", "steps",
+                        "fingerprints"}
+    assert set(doc["steps"][0]) == {"id", "customer", "pbx", "action", "changes", "status", "not_before", "rules",
+                                    "depends_on", "instruction", "cost"}
+    assert set(doc["diagnostics"][0]) == {"severity", "rule", "message", "customer", "pbx", "file", "line",
+                                          "column"}
+    assert doc["fingerprints"] == {}
+    assert Plan.model_validate(doc) == big_scene()  # round trip
+
+
+def test_steps_are_numbered_in_order_and_depend_only_on_earlier_steps():
+    result = big_scene()
+    assert [s.id for s in result.steps] == list(range(1, len(result.steps) + 1))
+    for step in result.steps:
+        assert all(d < step.id for d in step.depends_on)
+
+
+def test_customers_by_id_then_pbxs_by_name():
+    result = big_scene()
+    places = [(s.customer, s.pbx or "") for s in result.steps]
+    customers = [c for c, _ in places]
+    assert customers == sorted(customers)
+    for customer in set(customers):
+        names = [p for c, p in places if c == customer]
+        assert names == sorted(names)
+
+
+def test_the_big_scene_in_full():
+    result = big_scene()
+    assert [(s.customer, s.pbx, s.action.value) for s in result.steps] == [
+        ("acme", "main", "remove-licenses"), ("acme", "main", "change-term"), ("acme", "main", "add-licenses"),
+        ("acme", "main", "set-options"), ("acme", "main", "convert-to-hwaas"), ("acme", "main", "transfer-hwaas"),
+        ("acme", "main", "order-hwaas"), ("acme", "main", "return-hwaas"),
+        ("acme", "old", "remove-licenses"),
+        ("acme", "zz-new", "create-pbx"),
+        ("newco", None, "create-customer"), ("newco", "cloud", "create-pbx"), ("newco", "cloud", "order-hwaas"),
+        ("newco", "hq", "purchase-hardware-pbx"), ("newco", "hq", "create-pbx"),
+    ]
+    # the giver (zeta: two WorkForce, wants one, gives 9C0009 away) returns nothing
+    assert not [s for s in result.steps if s.customer == "zeta"]
+    assert one(result, Action.RETURN_HWAAS).changes == {"product": "MonoLED", "quantity": 1, "serials": ["9C0003"]}
+    order = [s for s in steps(result, Action.ORDER_HWAAS) if s.pbx == "main"][0]
+    assert order.changes == {"product": "WorkForce", "quantity": 1}  # 4 wanted: 9C0002, converted, transferred
+    summary = result.summary
+    assert summary.steps == 15 and summary.ready + summary.blocked + summary.manual == 15
+    assert set(summary.by_customer) == {"acme", "newco"}
+
+
+def test_term_change_steps_are_contiguous_and_chained():
+    result = big_scene()
+    remove, change, add = result.steps[:3]
+    assert change.depends_on == [remove.id] and add.depends_on == [change.id]
+
+
+def test_conversions_and_transfers_come_before_orders_and_returns_of_the_same_product():
+    result = big_scene()
+    main = [s for s in result.steps if s.pbx == "main"]
+    position = {s.action: s.id for s in main}
+    order = [s for s in main if s.action is Action.ORDER_HWAAS][0]
+    assert position[Action.CONVERT_TO_HWAAS] < order.id and position[Action.TRANSFER_HWAAS] < order.id
+    assert set(order.depends_on) >= {position[Action.CONVERT_TO_HWAAS], position[Action.TRANSFER_HWAAS]}
+
+
+def test_devices_coming_to_a_pbx_wait_for_its_term_change():
+    result = big_scene()
+    add = result.steps[2]
+    convert = one(result, Action.CONVERT_TO_HWAAS)
+    assert add.id in convert.depends_on
+
+
+def test_a_new_pbxs_steps_need_its_creation():
+    result = big_scene()
+    create, order = [s for s in result.steps if s.pbx == "cloud"]
+    assert order.depends_on == [create.id]
+
+
+def test_blocked_propagates_to_dependent_steps():
+    result = big_scene(today=D("2026-11-30"))
+    remove, change, add = result.steps[:3]
+    assert {s.not_before for s in (remove, change, add)} == {D("2026-12-01")}
+    assert all(s.status is Status.BLOCKED for s in (remove, change, add))
+    for dependent in (one(result, Action.CONVERT_TO_HWAAS),):
+        assert dependent.status is Status.BLOCKED and dependent.not_before == D("2026-12-01")
+        assert "waits for add-licenses on acme/main" in dependent.instruction
+    assert result.summary.earliest_not_before == D("2026-12-01")
+
+
+def test_a_pbx_absent_from_its_file_is_decommissioned():
+    current = snapshot({"acme": {"acme": CURRENT_PBX, "branch": merged(CURRENT_PBX, devices=[device("9C0001")])}})
+    result = plan([customer_file()], current, TODAY, Policy(deletions="allow"))
+    remove = one(result, Action.REMOVE_LICENSES)
+    assert remove.pbx == "branch"
+    assert remove.changes == {"licenses.basic": [10, 0], "licenses.essential": [30, 0], "licenses.premium": [5, 0]}
+    assert actions(result) == ["remove-licenses"]  # devices are left to the people who remove them
+
+
+def test_counts_include_pinned_devices():
+    result = scene(current={"devices": [device("9C0001", billing="capex"), device("9C0002")]},
+                   desired={"hwaas": {"WorkForce": 2}, "pinned": {"9C0001": "hwaas"}})
+    assert actions(result) == ["convert-to-hwaas"]
+
+
+def test_a_transfer_out_is_not_returned_by_the_giver_even_when_it_keeps_fewer():
+    current = snapshot({"acme": {"acme": CURRENT_PBX},
+                        "globex": {"globex": merged(CURRENT_PBX, devices=[
+                            device("9C0008", since="2024-01-01"), device("9C0009", since="2023-01-01")])}})
+    desired = [customer_file(pbxes={"acme": merged(DESIRED_PBX, hwaas={"WorkForce": 1},
+                                                   pinned={"9C0009": "hwaas"})}),
+               customer_file("globex", pbxes={"globex": merged(DESIRED_PBX, hwaas={"WorkForce": 0})})]
+    result = plan(desired, current, TODAY, Policy())
+    assert [(s.customer, s.action.value, s.changes.get("serials")) for s in result.steps] == [
+        ("acme", "transfer-hwaas", ["9C0009"]), ("globex", "return-hwaas", ["9C0008"])]
+
+
+def test_errors_do_not_stop_the_plan():
+    result = plan([customer_file(pbxes={})], snapshot(), TODAY, Policy(deletions="deny"))
+    assert result.has_errors and result.steps and result.summary.errors == 1
+
+
+@pytest.mark.parametrize("today", ["2026-11-18", "2026-11-30"])
+def test_diagnostics_are_sorted_and_unique(today):
+    result = big_scene(today=D(today))
+    keys = [(d.customer or "", d.pbx or "") for d in result.diagnostics]
+    assert keys == sorted(keys)
+    assert len(set(result.diagnostics)) == len(result.diagnostics)
+
+
+def test_worked_example_004_one_pbx_one_term():
+    result = plan([customer_file("newco", pbxes={"newco": merged(DESIRED_PBX)})], snapshot({}), TODAY, Policy())
+    create = one(result, Action.CREATE_PBX)
+    assert {k: v for k, v in create.changes["licenses"].items() if v} == {"basic": 10, "essential": 30, "premium": 5}
+    assert create.changes["term"] == "1y"

@@ -1,0 +1,43 @@
+"""Every planner rule of RULES.md has a unit with its id, and the rule families import on their own."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from reconciler.plan.model import Action
+from reconciler.plan.planner import RULE_SETS
+
+PLANNER_RULES = {
+    # Licenses and terms
+    "no-decrease-last-day", "term-change-through-zero", "add-before-remove", "renewal-window", "no-refund",
+    "deletion-guard", "cloud-deletion-schedule", "deletion-revert",
+    # PBXs and customers
+    "customer-before-pbx", "hardware-pbx-purchase", "activation-report-window", "model-change-manual",
+    "region-change-manual", "storage-increase-only", "unmanaged-customer",
+    # HWaaS devices
+    "hwaas-follows-pbx-term", "hwaas-agreement", "hwaas-minimum-term", "commitment-return-manual",
+    "return-oldest-first", "convert-preconditions", "conversion-effects", "transfer-conditions", "negative-stock",
+    "overdue-blocks-hardware",
+    # Validation, judged again with the catalog the planner is given
+    "known-product",
+}
+
+
+def test_every_rule_has_a_unit_with_its_id():
+    registered = set().union(*(rule_set.ids() for rule_set in RULE_SETS))
+    assert registered == PLANNER_RULES
+
+
+def test_the_eleven_actions_of_the_format():
+    assert [a.value for a in Action] == [
+        "create-customer", "purchase-hardware-pbx", "create-pbx", "add-licenses", "remove-licenses", "change-term",
+        "set-options", "order-hwaas", "convert-to-hwaas", "transfer-hwaas", "return-hwaas"]
+
+
+@pytest.mark.parametrize("module", ["reconciler.rules.licenses", "reconciler.rules.pbx", "reconciler.rules.hwaas",
+                                    "reconciler.plan.simulate", "reconciler.plan"])
+def test_modules_import_on_their_own(module):
+    subprocess.run([sys.executable, "-c", f"import {module}"], check=True)

@@ -1,0 +1,256 @@
+"""Table tests for the HWaaS rules (RULES.md, "HWaaS devices"): each fires and does not."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_plan_support import (CURRENT_PBX, D, DESIRED_PBX, TODAY, Action, Policy, Status, customer_file,
+                                     device, diagnostics, merged, one, plan, scene, snapshot, steps, tagged)
+
+HAS_ONE = {"devices": [device("9C0001", since="2025-01-01")]}
+
+
+def returning(*devices, today=TODAY, keep: int = 0):
+    return scene(current={"devices": list(devices)}, desired={"hwaas": {"WorkForce": keep}}, today=today)
+
+
+def two_customers(giver: dict, receiver: dict | None = None, receiver_desired: dict | None = None,
+                  giver_desired: dict | None = None, today=TODAY, **extra):
+    """acme/acme pins 9C0009, which sits on globex/globex."""
+    current = snapshot({"acme": {"acme": merged(CURRENT_PBX, **(receiver or {}))},
+                        "globex": {"globex": merged(CURRENT_PBX, devices=[device("9C0009")], **giver)}}, **extra)
+    desired = [customer_file(pbxes={"acme": merged(DESIRED_PBX, hwaas={"WorkForce": 1}, pinned={"9C0009": "hwaas"},
+                                                   **(receiver_desired or {}))})]
+    if giver_desired is not None:
+        desired.append(customer_file("globex", pbxes={"globex": merged(DESIRED_PBX, **giver_desired)}))
+    return plan(desired, current, today, Policy())
+
+
+# --- overdue-blocks-hardware -------------------------------------------------------------------
+
+@pytest.mark.parametrize("overdue_since, blocked", [
+    ("2026-11-12", True),    # 6 days before today
+    ("2026-10-01", True),
+    ("2026-11-13", False),   # exactly 5 days: not more than 5
+    ("2026-11-18", False),
+    (None, False),
+])
+def test_overdue_blocks_hardware(overdue_since, blocked):
+    current = snapshot({"acme": {"acme": merged(CURRENT_PBX, devices=[
+        device("9C0001", billing="capex"), device("9C0002", product="MonoLED")])},
+        "globex": {"globex": merged(CURRENT_PBX, devices=[device("9C0009")])}},
+        partner={"overdue_since": overdue_since})
+    desired = customer_file(pbxes={
+        "acme": merged(DESIRED_PBX, licenses={"basic": 11, "essential": 30, "premium": 5},
+                       hwaas={"WorkForce": 3}, pinned={"9C0001": "hwaas", "9C0009": "hwaas"}),
+        "box": {"model": "hardware", "term": "1y"}})
+    result = plan([desired], current, TODAY, Policy())
+    hardware = [Action.CONVERT_TO_HWAAS, Action.TRANSFER_HWAAS, Action.ORDER_HWAAS, Action.PURCHASE_HARDWARE_PBX]
+    for action in hardware:
+        step = one(result, action)
+        assert (step.status is Status.BLOCKED) is blocked, action
+        assert step.not_before is None
+        assert ("overdue-blocks-hardware" in step.rules) is blocked
+    assert one(result, Action.ADD_LICENSES).status is Status.READY      # license steps still go
+    assert one(result, Action.RETURN_HWAAS).status is Status.READY      # returns are not hardware bought
+    create = one(result, Action.CREATE_PBX)                             # needs the purchased box
+    assert (create.status is Status.BLOCKED) is blocked
+
+
+# --- hwaas-minimum-term ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("since, today, not_before", [
+    ("2026-08-31", "2027-02-27", "2027-02-28"),   # clamped to February's end
+    ("2026-08-31", "2027-02-28", None),           # the last day of February 2027 is the 6th month
+    ("2027-08-31", "2028-02-28", "2028-02-29"),   # leap year
+    ("2027-08-31", "2028-02-29", None),
+    ("2026-06-30", "2026-12-29", "2026-12-30"),
+    ("2026-07-31", "2027-01-30", "2027-01-31"),   # over the year end
+    ("2026-05-18", "2026-11-18", None),           # exactly 6 months
+    ("2026-05-19", "2026-11-18", "2026-11-19"),
+])
+def test_hwaas_minimum_term(since, today, not_before):
+    step = one(returning(device("9C0001", since=since), today=D(today)), Action.RETURN_HWAAS)
+    if not_before:
+        assert (step.status, step.not_before) == (Status.BLOCKED, D(not_before))
+        assert "hwaas-minimum-term" in step.rules
+    else:
+        assert step.status is Status.READY and "hwaas-minimum-term" not in step.rules
+
+
+def test_hwaas_minimum_term_exempts_commitments():
+    step = one(returning(device("9C0001", since="2026-10-01", commitment=True)), Action.RETURN_HWAAS)
+    assert step.status is Status.MANUAL and "hwaas-minimum-term" not in step.rules
+
+
+def test_hwaas_minimum_term_splits_returns_by_date():
+    result = returning(device("9C0001", since="2025-01-01"), device("9C0002", since="2025-02-01"),
+                       device("9C0003", since="2026-09-10"), device("9C0004", since="2026-09-10"))
+    ready, blocked = steps(result, Action.RETURN_HWAAS)
+    assert ready.changes == {"product": "WorkForce", "quantity": 2, "serials": ["9C0001", "9C0002"]}
+    assert blocked.changes == {"product": "WorkForce", "quantity": 2, "serials": ["9C0003", "9C0004"]}
+    assert blocked.not_before == D("2027-03-10")
+
+
+# --- commitment-return-manual ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("commitment, status", [(True, Status.MANUAL), (False, Status.READY)])
+def test_commitment_return_manual(commitment, status):
+    step = one(returning(device("9C0001", commitment=commitment)), Action.RETURN_HWAAS)
+    assert step.status is status
+    assert ("commitment-return-manual" in step.rules) is commitment
+    if commitment:
+        assert "Customer Care" in step.instruction
+
+
+# --- return-oldest-first -----------------------------------------------------------------------------
+
+def test_return_oldest_first_and_never_a_pinned_or_capex_device():
+    result = scene(current={"devices": [
+        device("9C0001", since="2025-03-01"), device("9C0002", since="2024-01-01"),
+        device("9C0003", since="2025-01-01"), device("9C0004", since="2023-01-01"),
+        device("9C0005", billing="capex")]},
+        desired={"hwaas": {"WorkForce": 2}, "pinned": {"9C0004": "hwaas"}})
+    step = one(result, Action.RETURN_HWAAS)
+    assert step.changes["serials"] == ["9C0002", "9C0003"]  # 9C0004 is older but pinned
+    assert "return-oldest-first" in step.rules
+
+
+def test_no_return_no_oldest_first():
+    result = scene(current=HAS_ONE, desired={"hwaas": {"WorkForce": 1}})
+    assert not result.steps and not tagged(result, "return-oldest-first")
+
+
+# --- convert-preconditions / conversion-effects --------------------------------------------------------
+
+CAPEX = {"devices": [device("9C0001", billing="capex", since=None)]}
+PIN = {"hwaas": {"WorkForce": 1}, "pinned": {"9C0001": "hwaas"}}
+
+
+def test_convert_pinned_capex():
+    result = scene(current=CAPEX, desired=PIN)
+    step = one(result, Action.CONVERT_TO_HWAAS)
+    assert step.changes == {"product": "WorkForce", "quantity": 1, "serials": ["9C0001"],
+                            "billing": ["capex", "hwaas"]}
+    assert step.status is Status.READY and not steps(result, Action.ORDER_HWAAS)
+    assert not diagnostics(result, "convert-preconditions")
+
+
+@pytest.mark.parametrize("current, desired", [
+    ({"model": "virtual", "region": None, "storage_gb": None, "static_ip": None, "ssh": None, "term": "lifetime"},
+     {"model": "virtual", "region": None, "storage_gb": None, "static_ip": None, "ssh": None, "term": "lifetime"}),
+    ({}, {"licenses": {}, "allow_deletion": True}),   # no subscription left after the plan
+])
+def test_convert_preconditions(current, desired):
+    result = scene(current={**CAPEX, **current}, desired={**PIN, **desired})
+    (found,) = diagnostics(result, "convert-preconditions")
+    assert found.severity == "error" and result.has_errors
+
+
+@pytest.mark.parametrize("today, credit_note, kept", [
+    ("2026-11-18", "2026-11-25", "2027-05-18"),   # Wednesday: 5 business days is a week
+    ("2026-11-20", "2026-11-27", "2027-05-20"),   # Friday
+    ("2026-08-31", "2026-09-07", "2027-02-28"),   # month-end clamp for the 6-month minimum
+    ("2026-12-31", "2027-01-07", "2027-06-30"),
+])
+def test_conversion_effects(today, credit_note, kept):
+    (found,) = diagnostics(scene(current=CAPEX, desired=PIN, today=D(today)), "conversion-effects")
+    assert found.severity == "info" and credit_note in found.message and kept in found.message
+
+
+def test_unpinned_capex_is_not_managed():
+    result = scene(current=CAPEX, desired={"hwaas": {}})
+    assert not result.steps and not diagnostics(result, "conversion-effects")
+
+
+# --- transfer-conditions -------------------------------------------------------------------------------
+
+def test_transfer_same_term_and_expiry_is_ready_and_planned_once():
+    result = two_customers({}, giver_desired={"hwaas": {}})
+    transfer = one(result, Action.TRANSFER_HWAAS)
+    assert (transfer.customer, transfer.pbx, transfer.status) == ("acme", "acme", Status.READY)
+    assert transfer.changes == {"product": "WorkForce", "quantity": 1, "serials": ["9C0009"],
+                                "from": "globex/globex"}
+    assert "transfer-conditions" in transfer.rules
+    assert [s.action for s in result.steps] == [Action.TRANSFER_HWAAS]  # the giver returns nothing
+
+
+@pytest.mark.parametrize("giver", [{"expires_on": "2027-06-14"}, {"term": "1m", "expires_on": "2026-12-14"}])
+def test_transfer_between_different_terms_is_a_ticket(giver):
+    step = one(two_customers(giver), Action.TRANSFER_HWAAS)
+    assert step.status is Status.MANUAL and "Customer Care ticket" in step.instruction
+
+
+def test_transfer_to_a_lifetime_pbx_is_an_error():
+    virtual = {"model": "virtual", "region": None, "storage_gb": None, "static_ip": None, "ssh": None,
+               "term": "lifetime"}
+    result = two_customers({}, receiver=virtual, receiver_desired=virtual)
+    assert diagnostics(result, "transfer-conditions")[0].severity == "error"
+
+
+def test_transfer_of_an_unknown_serial_is_an_error():
+    result = scene(desired={"hwaas": {"WorkForce": 1}, "pinned": {"9C9999": "hwaas"}})
+    assert diagnostics(result, "transfer-conditions")[0].severity == "error"
+
+
+# --- hwaas-follows-pbx-term / hwaas-agreement -----------------------------------------------------------
+
+def test_hwaas_follows_pbx_term_on_an_order():
+    result = scene(current=HAS_ONE, desired={"hwaas": {"WorkForce": 3}})
+    order = one(result, Action.ORDER_HWAAS)
+    assert order.changes == {"product": "WorkForce", "quantity": 2}
+    (found,) = diagnostics(result, "hwaas-follows-pbx-term")
+    assert "2027-05-14" in found.message and "1y" in found.message
+
+
+def test_worked_example_000_service_ordered_mid_term_expires_with_the_pbx():
+    result = scene(current={"activated_on": "2020-05-14", "expires_on": "2021-05-14", **HAS_ONE},
+                   desired={"hwaas": {"WorkForce": 2}}, today=D("2020-08-10"))
+    (found,) = diagnostics(result, "hwaas-follows-pbx-term")
+    assert "expire with it on 2021-05-14" in found.message and "from 2020-08-10" in found.message
+
+
+def test_hwaas_follows_pbx_term_silent_without_orders():
+    assert not diagnostics(scene(current=HAS_ONE, desired={"hwaas": {"WorkForce": 1}}), "hwaas-follows-pbx-term")
+
+
+@pytest.mark.parametrize("current, fires", [({}, True), (HAS_ONE, False),
+                                            ({"devices": [device("9C0001", billing="capex")]}, True)])
+def test_hwaas_agreement_on_the_first_order(current, fires):
+    result = scene(current=current, desired={"hwaas": {"WorkForce": 2}})
+    assert bool(diagnostics(result, "hwaas-agreement")) is fires
+
+
+# --- negative-stock -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stock, message", [
+    ({"MonoLED": 0}, "the stock goes from 0 to -186"),    # the worked example of seed 002
+    ({"MonoLED": 100}, "the stock goes from 100 to -86"),
+    ({"MonoLED": 186}, None),
+    ({}, None),                                           # stock not known: silent
+])
+def test_negative_stock(stock, message):
+    result = scene(desired={"hwaas": {"MonoLED": 186}}, stock=stock)
+    found = diagnostics(result, "negative-stock")
+    assert [d.message.split(": ", 1)[1] for d in found] == ([message + " (a backorder)"] if message else [])
+    assert one(result, Action.ORDER_HWAAS).status is Status.READY
+
+
+def test_negative_stock_counts_orders_across_customers():
+    current = snapshot({"acme": {"acme": CURRENT_PBX}, "globex": {"globex": CURRENT_PBX}}, stock={"MonoLED": 3})
+    desired = [customer_file(name, pbxes={name: merged(DESIRED_PBX, hwaas={"MonoLED": 2})})
+               for name in ("acme", "globex")]
+    found = diagnostics(plan(desired, current, TODAY, Policy()), "negative-stock")
+    assert [d.customer for d in found] == ["globex"] and "from 1 to -1" in found[0].message
+
+
+# --- known-product ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("catalog, fires", [({"WorkForce", "MonoLED"}, True), (None, False),
+                                            ({"WorkForse", "MonoLED"}, False)])
+def test_known_product(catalog, fires):
+    result = scene(desired={"hwaas": {"WorkForse": 1}}, catalog=catalog)
+    found = diagnostics(result, "known-product")
+    assert bool(found) is fires
+    if fires:
+        assert "did you mean 'WorkForce'" in found[0].message and found[0].severity == "error"

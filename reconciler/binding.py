@@ -15,7 +15,7 @@ from typing import Annotated, Literal, TypeVar, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from reconciler.diagnostics import Diagnostic, error
-from reconciler.yamlio import Document
+from reconciler.yamlio import Document, dotted
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -31,7 +31,21 @@ def bind(document: Document, model: type[M]) -> tuple[M | None, list[Diagnostic]
     try:
         return model.model_validate(document.data), []
     except ValidationError as exc:
-        return None, [_translate(err, document, model) for err in exc.errors(include_url=False)]
+        errors = _without_echoes(exc.errors(include_url=False))
+        return None, [_translate(err, document, model) for err in errors]
+
+
+def _without_echoes(errors: list[dict]) -> list[dict]:
+    """Drop "missing 'company'" when the same mapping has an unknown key 'compnay': one mistake, one message."""
+    unknown = {(tuple(e["loc"][:-1]), str(e["loc"][-1])) for e in errors if e["type"] == "extra_forbidden"}
+
+    def echoed(e: dict) -> bool:
+        if e["type"] != "missing":
+            return False
+        parent, name = tuple(e["loc"][:-1]), str(e["loc"][-1])
+        return any(p == parent and difflib.get_close_matches(name, [key], n=1, cutoff=0.6) for p, key in unknown)
+
+    return [e for e in errors if not echoed(e)]
 
 
 def _translate(err: dict, document: Document, model: type[BaseModel]) -> Diagnostic:
@@ -45,17 +59,18 @@ def _translate(err: dict, document: Document, model: type[BaseModel]) -> Diagnos
         key = path[-1] if path else ""
         return error(positions.key(path), "schema", _bad_key_message(key, path, err))
 
-    name = _name(loc)
+    name = dotted(loc)
     if kind == "extra_forbidden":
         allowed = _allowed_keys(model, loc[:-1])
         return error(positions.key(loc), "schema", f"unknown key '{loc[-1]}'{_hint(str(loc[-1]), allowed)}")
     if kind == "missing":
         parent = loc[:-1]
         where = positions.key(parent) if parent else positions.value(())
-        inside = f" in '{_name(parent)}'" if parent else ""
+        inside = f" in '{dotted(parent)}'" if parent else ""
         return error(where, "schema", f"missing required key '{loc[-1]}'{inside}")
 
-    where = positions.value(loc)
+    # An empty value (`company:`) has no place of its own: the parser marks the next token. Point at the key.
+    where = positions.key(loc) if value is None and loc else positions.value(loc)
     if kind in ("model_type", "dict_type", "model_attributes_type"):
         if not loc:
             return error(where, "schema", f"the top level must be a mapping of settings (key: value), not {_describe(value)}")
@@ -71,7 +86,8 @@ def _translate(err: dict, document: Document, model: type[BaseModel]) -> Diagnos
     if kind in ("bool_type", "bool_parsing"):
         return error(where, "schema", f"'{name}' must be true or false, not {_describe(value)}")
     if kind in ("string_type",):
-        return error(where, "schema", f"'{name}' must be text, not {_describe(value)} (quote it)")
+        quote = "" if value is None else " (quote it)"
+        return error(where, "schema", f"'{name}' must be text, not {_describe(value)}{quote}")
     if kind in ("date_type", "date_parsing", "date_from_datetime_inexact"):
         return error(where, "schema", f"'{name}' must be a date (YYYY-MM-DD), not {_describe(value)}")
     if kind == "literal_error":
@@ -90,24 +106,21 @@ def _translate(err: dict, document: Document, model: type[BaseModel]) -> Diagnos
     return error(where, "schema", f"'{name}': {err['msg']}")
 
 
+# What the keys of a mapping are, by the mapping's name: (what a key is, how to write one).
+KEY_KINDS = {
+    "pinned": ("a valid serial", "use letters, digits and '-', starting with a letter or digit"),
+    "hwaas": ("a product name", "it must not be empty"),
+    "stock": ("a product name", "it must not be empty"),
+}
+
+
 def _bad_key_message(key, path, err) -> str:
-    parent = _name(path[:-1])
-    if err["type"] == "string_pattern_mismatch":
-        return f"{key!r} in '{parent}' is not a valid name: {ID_HINT}"
+    parent = dotted(path[:-1])
+    owner = next((part for part in reversed(path[:-1]) if isinstance(part, str)), "")
+    what, how = KEY_KINDS.get(owner, ("a valid name", ID_HINT))
     if err["type"] == "string_too_long":
-        return f"{key!r} in '{parent}' is too long"
-    return f"{key!r} in '{parent}': {err['msg']}"
-
-
-def _name(loc: tuple) -> str:
-    """A dotted path as a user reads it: pbxes.acme.licenses.premium, contacts[0].email."""
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += ("." if text else "") + str(part)
-    return text
+        return f"{key!r} in '{parent}' is too long (at most {err['ctx']['max_length']} characters)"
+    return f"{key!r} in '{parent}' is not {what}: {how}"
 
 
 def _describe(value) -> str:
@@ -130,7 +143,8 @@ def _hint(word: str, allowed: list[str], list_all: bool = True) -> str:
     """`: did you mean 'premium'?`, else the accepted names (unless the message lists them already)."""
     if not allowed:
         return ""
-    close = difflib.get_close_matches(word, allowed, n=1, cutoff=0.6)
+    # Short codes such as terms are too close to each other: '12m' is 1y, not '1m'.
+    close = difflib.get_close_matches(word, allowed, n=1, cutoff=0.6) if len(word) >= 4 else []
     if close:
         return f": did you mean '{close[0]}'?"
     return f" (expected one of: {', '.join(allowed)})" if list_all else ""

@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.binding import bind
-from reconciler.config import CONFIG_FILE, Config
+from pydantic import ValidationError
+
+from reconciler.config import CONFIG_FILE, Config, ProviderConfig
 from reconciler.desired import CustomerFile
 from reconciler.diagnostics import Diagnostic, Position, error
 from reconciler.rules.validation import check_customer
-from reconciler.yamlio import Positions, load
+from reconciler.yamlio import Positions, is_blank, load, parse, read_text
 
 YAML_SUFFIXES = (".yaml", ".yml")
 CUSTOMERS_DIR = "customers"
@@ -38,6 +40,7 @@ class Repo:
     config_path: str | None = None
     customers: list[CustomerSource] = field(default_factory=list)
     files: int = 0  # files read, valid or not
+    loaded: set[Path] = field(default_factory=set)  # their resolved paths
 
 
 def _display(path: Path) -> str:
@@ -60,15 +63,33 @@ def discover(directory: Path, config: Config) -> list[Path]:
     return sorted(p for p in directory.iterdir() if _is_customer_candidate(p) and p.name not in excluded)
 
 
-def load_config(path: Path) -> tuple[Config | None, list[Diagnostic]]:
-    document, diagnostics = load(path, _display(path))
+def load_config(path: Path) -> tuple[Config, list[Diagnostic]]:
+    """The repo configuration and its problems. Every setting is optional: a file of comments means defaults.
+
+    With errors, the result keeps what can be salvaged (the provider section), so that
+    discovery still knows which file is the snapshot; the errors stop any plan anyway.
+    """
+    display = _display(path)
+    text, diagnostics = read_text(path, display)
+    if text is None:
+        return Config(), diagnostics
+    if is_blank(text):
+        return Config(), []
+    document, diagnostics = parse(text, display)
     if document is None:
-        return None, diagnostics
+        return Config(), diagnostics
     config, problems = bind(document, Config)
-    diagnostics = diagnostics + problems
-    if config is not None:
-        diagnostics += _check_timezone(config, document.positions)
-    return (config if not problems else None), diagnostics
+    if config is None:
+        return _salvage(document.data), diagnostics + problems
+    return config, diagnostics + _check_timezone(config, document.positions)
+
+
+def _salvage(data) -> Config:
+    provider = data.get("provider") if isinstance(data, dict) else None
+    try:
+        return Config(provider=ProviderConfig.model_validate(provider)) if isinstance(provider, dict) else Config()
+    except ValidationError:
+        return Config()
 
 
 def _check_timezone(config: Config, positions: Positions) -> list[Diagnostic]:
@@ -93,15 +114,18 @@ def load_customer(path: Path, catalog: set[str] | None = None) -> tuple[Customer
     return CustomerSource(_display(path), customer, document.positions), diagnostics
 
 
-def load_repo(target: Path, catalog: set[str] | None = None) -> tuple[Repo, list[Diagnostic]]:
-    """Load one repo: a directory (its config and customer files) or a single customer file."""
+def load_repo(target: Path, catalog: set[str] | None = None,
+              skip: frozenset[Path] = frozenset()) -> tuple[Repo, list[Diagnostic]]:
+    """Load one repo: a directory (its config and customer files) or a single customer file.
+
+    Files whose resolved path is in `skip` (already checked under another name) are left out.
+    """
     if target.is_file():
         if target.name == CONFIG_FILE:
-            repo = Repo(root=target.parent, config_path=_display(target), files=1)
-            config, diagnostics = load_config(target)
-            repo.config = config or Config()
+            repo = Repo(root=target.parent, config_path=_display(target), files=1, loaded={target.resolve()})
+            repo.config, diagnostics = load_config(target)
             return repo, diagnostics
-        repo = Repo(root=None, files=1)
+        repo = Repo(root=None, files=1, loaded={target.resolve()})
         source, diagnostics = load_customer(target, catalog)
         if source:
             repo.customers.append(source)
@@ -112,17 +136,19 @@ def load_repo(target: Path, catalog: set[str] | None = None) -> tuple[Repo, list
     config_file = target / CONFIG_FILE
     if config_file.is_file():
         repo.config_path = _display(config_file)
-        repo.files += 1
-        config, problems = load_config(config_file)
-        diagnostics += problems
-        repo.config = config or Config()
-    files = discover(target, repo.config)
-    if not files:
+        repo.config, problems = load_config(config_file)
+        if config_file.resolve() not in skip:
+            repo.files += 1
+            repo.loaded.add(config_file.resolve())
+            diagnostics += problems
+    files = [path for path in discover(target, repo.config) if path.resolve() not in skip]
+    if not files and not skip:
         where = f"{target}/{CUSTOMERS_DIR}" if (target / CUSTOMERS_DIR).is_dir() else str(target)
         diagnostics.append(error(Position(where), "schema",
                                  "no customer files found (expected *.yaml files, each with a 'customer:' key)"))
     for path in files:
         repo.files += 1
+        repo.loaded.add(path.resolve())
         source, problems = load_customer(path, catalog)
         diagnostics += problems
         if source:

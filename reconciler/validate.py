@@ -22,12 +22,16 @@ def validate_paths(paths: list[str]) -> ValidationResult:
     files = 0
     loose: list[CustomerSource] = []
     customers = 0
+    seen: set[Path] = set()  # resolved files already checked: overlapping paths check each file once
     for raw in paths or ["."]:
         target = Path(raw)
         if not target.exists():
             diagnostics.append(error(Position(raw), "schema", "no such file or directory"))
             continue
-        repo, problems = load_repo(target)
+        if target.is_file() and target.resolve() in seen:
+            continue
+        repo, problems = load_repo(target, skip=frozenset(seen))
+        seen.update(repo.loaded)
         diagnostics += problems
         files += repo.files
         customers += len(repo.customers)

@@ -14,7 +14,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.config import Config
 from reconciler.diagnostics import Diagnostic, Position, ReconcilerError, error, has_errors, sorted_diagnostics
 from reconciler.repo import CustomerSource, Repo, check_unique_customers, load_config, load_customer, load_repo
 from reconciler.snapshot import Snapshot
@@ -77,9 +76,8 @@ def load_desired(paths: list[str]) -> tuple[Repo, bool, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     config_file = Path("reconciler.yaml")
     if config_file.is_file():
-        config, problems = load_config(config_file)
+        repo.config, problems = load_config(config_file)
         diagnostics += problems
-        repo.config = config or Config()
         repo.config_path = str(config_file)
     for target in targets:
         source, problems = load_customer(target)

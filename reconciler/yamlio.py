@@ -10,6 +10,7 @@ here raises for bad input; every problem becomes a diagnostic.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +73,14 @@ class _Stop(Exception):
         self.diagnostic = diagnostic
 
 
+def dotted(path: Path_) -> str:
+    """A path as a user reads it: pbxes.acme.licenses.premium, contacts[0].email."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else ("." if text else "") + str(part)
+    return text
+
+
 def _mark(node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
@@ -85,13 +94,17 @@ def read_text(path: Path, display: str) -> tuple[str | None, list[Diagnostic]]:
         raw = path.read_bytes()
     except OSError as exc:
         return None, [error(where, "schema", f"cannot read file: {exc.strerror or exc}")]
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or (b"\x00" in raw[:4] and len(raw) >= 4 and (
+            raw[1:4:2] == b"\x00\x00" or raw[0:4:2] == b"\x00\x00")):
+        return None, [error(where, "schema", "not UTF-8 text: the file is UTF-16 (save the file as UTF-8)")]
     if b"\x00" in raw:
         return None, [error(where, "schema", "binary file (it contains NUL bytes), not YAML text")]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
         line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        column = len(raw[line_start:exc.start].decode("utf-8", errors="replace")) + 1
         return None, [
             error(Position(display, line, column), "schema",
                   f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded (save the file as UTF-8)")
@@ -99,31 +112,28 @@ def read_text(path: Path, display: str) -> tuple[str | None, list[Diagnostic]]:
     return text, []
 
 
+def is_blank(text: str) -> bool:
+    """Nothing but white space and comments."""
+    return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
+
+
 def parse(text: str, display: str) -> tuple[Document | None, list[Diagnostic]]:
     """Parse one YAML document; returns (document, diagnostics). The document is None when unreadable."""
     positions = Positions(display)
-    if not text.strip() or all(line.lstrip().startswith("#") or not line.strip() for line in text.splitlines()):
+    if is_blank(text):
         return None, [error(Position(display), "schema", "file is empty: expected a mapping of settings")]
-    too_deep = _flow_nesting_problem(text, display)
-    if too_deep:
-        return None, [too_deep]
+    problem = _control_character(text, display) or _flow_nesting_problem(text, display)
+    if problem:
+        return None, [problem]
     yaml = YAML(typ="safe", pure=True)
     try:
         root = yaml.compose(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = Position(display, mark.line + 1, mark.column + 1) if mark else Position(display)
-        problem = exc.problem or exc.context or "invalid YAML"
-        if "'\\t'" in problem:
-            problem = "a tab character: YAML indentation must use spaces"
-        elif exc.context and exc.problem:
-            problem = f"{exc.context}: {exc.problem}" if "expected a single document" not in exc.context else (
-                "more than one YAML document in the file: keep one document (no '---' separator)")
-        return None, [error(where, "schema", f"invalid YAML: {problem}")]
+        return None, [_syntax_error(exc, text, display)]
     except RecursionError:
-        return None, [error(Position(display), "schema", f"nesting is too deep (more than {MAX_DEPTH} levels)")]
+        return None, [_deepest(text, display, yaml)]
     except (YAMLError, ValueError) as exc:
-        return None, [error(Position(display), "schema", f"invalid YAML: {exc}")]
+        return None, [error(Position(display), "schema", f"invalid YAML: {str(exc).splitlines()[0]}")]
     if root is None:
         return None, [error(Position(display), "schema", "file is empty: expected a mapping of settings")]
 
@@ -143,6 +153,81 @@ def load(path: Path, display: str | None = None) -> tuple[Document | None, list[
     return parse(text, display)
 
 
+CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
+COLON_NO_SPACE = re.compile(r"^\s*(?:-\s+)?([A-Za-z0-9_-]+:[^\s:][^#]*?)\s*(?:#.*)?$")
+
+
+def _control_character(text: str, display: str) -> Diagnostic | None:
+    found = CONTROL.search(text)
+    if not found:
+        return None
+    line = text.count("\n", 0, found.start()) + 1
+    column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+    return error(Position(display, line, column), "schema",
+                 f"invalid YAML: control character U+{ord(found.group()):04X} is not allowed in YAML text")
+
+
+def _syntax_error(exc: MarkedYAMLError, text: str, display: str) -> Diagnostic:
+    """The parser's complaint in a partner's words, at the place to fix."""
+    problem, context = exc.problem or "", exc.context or ""
+    mark, context_mark = exc.problem_mark, exc.context_mark
+
+    def at(m) -> Position:
+        return Position(display, m.line + 1, m.column + 1) if m else Position(display)
+
+    lines = text.splitlines()
+    if "'\\t'" in problem:
+        return error(at(mark), "schema", "invalid YAML: a tab character: YAML indentation must use spaces")
+    if "expected a single document" in context:
+        return error(at(mark), "schema",
+                     "invalid YAML: more than one YAML document in the file: keep one document (no '---' separator)")
+    if context.startswith("while parsing a flow") and context_mark is not None:
+        bracket = "{" if "mapping" in context else "["
+        closing = "}" if bracket == "{" else "]"
+        return error(at(context_mark), "schema",
+                     f"invalid YAML: this '{bracket}' is never closed (expected ',' or '{closing}' "
+                     f"before line {mark.line + 1})")
+    if problem.startswith("expected <block end>") and context_mark is not None:
+        return error(at(mark), "schema", "invalid YAML: bad indentation: this line is not aligned with the keys "
+                                         f"above it (line {context_mark.line + 1})")
+    if problem.startswith("mapping values are not allowed") and mark is not None:
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        if ": " in line[:mark.column] or line[:mark.column].rstrip().endswith(":"):
+            return error(at(mark), "schema", "invalid YAML: a value containing ': ' must be quoted")
+        for number in range(mark.line - 1, -1, -1):
+            previous = lines[number]
+            if not previous.strip() or previous.lstrip().startswith("#"):
+                continue
+            glued = COLON_NO_SPACE.match(previous)
+            if glued:
+                column = previous.index(glued.group(1)) + 1
+                return error(Position(display, number + 1, column), "schema",
+                             f"invalid YAML: '{glued.group(1)}' needs a space after ':'")
+            break
+        return error(at(mark), "schema", "invalid YAML: unexpected ':' here (a value containing ': ' must be quoted)")
+    text_ = f"{context}: {problem}" if context and problem else (problem or context or "invalid YAML")
+    return error(at(mark or context_mark), "schema", f"invalid YAML: {text_}")
+
+
+def _deepest(text: str, display: str, yaml) -> Diagnostic:
+    """Where nesting first goes past MAX_DEPTH; the event parser is iterative, so it gets there safely."""
+    depth = 0
+    try:
+        for event in yaml.parse(text):
+            name = type(event).__name__
+            if name in ("MappingStartEvent", "SequenceStartEvent"):
+                depth += 1
+                if depth > MAX_DEPTH + 1:  # the walker counts the top level as depth 0
+                    mark = event.start_mark
+                    return error(Position(display, mark.line + 1, mark.column + 1), "schema",
+                                 f"nesting is too deep (more than {MAX_DEPTH} levels)")
+            elif name in ("MappingEndEvent", "SequenceEndEvent"):
+                depth -= 1
+    except (YAMLError, RecursionError):
+        pass
+    return error(Position(display), "schema", f"nesting is too deep (more than {MAX_DEPTH} levels)")
+
+
 def _flow_nesting_problem(text: str, display: str) -> Diagnostic | None:
     """Refuse absurd `[[[[...` nesting before the parser does: it slows down quadratically on it."""
     depth = 0
@@ -160,7 +245,7 @@ def _flow_nesting_problem(text: str, display: str) -> Diagnostic | None:
         if quote:
             if char == quote:
                 quote = None
-        elif char in "'\"":
+        elif char in "'\"" and previous in " \t\n[{,:":
             quote = char
         elif char == "#" and previous in " \t\n":
             comment = True
@@ -206,8 +291,10 @@ class _Walker:
         if depth > MAX_DEPTH:
             raise _Stop(error(self._where(node), "schema", f"nesting is too deep (more than {MAX_DEPTH} levels)"))
         key = id(node)
-        if key in self.active:
-            raise _Stop(error(self._where(node), "schema", "a YAML alias refers to itself (recursive anchor)"))
+        if key in self.active:  # an alias inside its own anchor; the alias node is the anchor's, so point at its key
+            where = self.positions.key(path) if path in self.positions.keys else self._where(node)
+            raise _Stop(error(where, "schema",
+                              f"'{dotted(path)}' is an alias inside its own anchor (a recursive alias)"))
         if key in self.done:
             value, size = self.done[key]
             self._count(size, node)
@@ -215,7 +302,7 @@ class _Walker:
         self.positions.values.setdefault(path, _mark(node))
         self._count(1, node)
         if isinstance(node, ScalarNode):
-            return _scalar(node, self._where(node), self.yaml), 1
+            return _scalar(node, path, self._where(node), self.yaml), 1
         self.active.add(key)
         if isinstance(node, MappingNode):
             value, size = self._mapping(node, path, depth)
@@ -265,14 +352,15 @@ def _short(tag: str) -> str:
     return "!!" + tag[len(TAG):] if tag.startswith(TAG) else tag
 
 
-def _scalar(node: ScalarNode, where: Position, yaml):
+def _scalar(node: ScalarNode, path: Path_, where: Position, yaml):
     tag = node.tag
     if tag not in SCALAR_TAGS:
         raise _Stop(error(where, "schema", f"unsupported YAML tag {_short(tag)}: use plain values"))
     if tag == TAG + "str":
         return node.value
     if tag in (TAG + "int", TAG + "float") and len(node.value.replace("_", "")) > MAX_NUMBER_CHARS:
-        raise _Stop(error(where, "schema", f"number {node.value[:24]}... is too large"))
+        raise _Stop(error(where, "schema", f"'{dotted(path)}' is {node.value[:12]}...: "
+                                           f"a number of {len(node.value)} digits is too large"))
     try:
         value = yaml.constructor.construct_object(node, deep=True)
     except (ValueError, OverflowError, YAMLError) as exc:

@@ -88,17 +88,17 @@ def load_desired(paths: list[str]) -> tuple[Repo, bool, list[Diagnostic]]:
     return repo, False, diagnostics
 
 
-def read_current(repo: Repo, state: str | None) -> Snapshot:
+def read_current(repo: Repo, state: str | None, today: dt.date | None = None) -> Snapshot:
     from reconciler.providers.snapshot import SnapshotProvider
 
     if state:
-        return SnapshotProvider(Path(state)).read()
+        return SnapshotProvider(Path(state)).read(today)
     provider = repo.config.provider
     if provider.kind == "snapshot":
         if not provider.path:
             raise ReconcilerError(f"{repo.config_path}: provider kind 'snapshot' needs a 'path' to the state file")
         base = repo.root or Path(".")
-        return SnapshotProvider(base / provider.path).read()
+        return SnapshotProvider(base / provider.path).read(today)
     raise ReconcilerError(f"the '{provider.kind}' provider is not available in this version: "
                           "plan against a snapshot with --state FILE (or provider kind 'snapshot')")
 
@@ -121,8 +121,8 @@ def make_plan(request: PlanRequest) -> PlanResult:
     repo, complete, diagnostics = load_desired(request.paths)
     if has_errors(diagnostics):
         raise ReconcilerError("the desired state is not valid; nothing was planned", sorted_diagnostics(diagnostics))
-    current = read_current(repo, request.state)
     today = decide_today(request.today, repo.config.timezone)
+    current = read_current(repo, request.state, today)
     catalog = {product for products in (current.catalog or {}).values() for product in products} or None
     result = plan([s.model for s in repo.customers], current, today, repo.config.policy,
                   catalog=catalog, timezone=repo.config.timezone, complete=complete)

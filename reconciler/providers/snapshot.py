@@ -18,7 +18,8 @@ class SnapshotProvider:
         self.path = path
         self.display = display or str(path)
 
-    def read(self) -> Snapshot:
+    def read(self, today=None) -> Snapshot:
+        """The file as it is; `today` is not used (a snapshot does not move on its own)."""
         if not self.path.is_file():
             raise ReconcilerError(f"state file {self.display} not found")
         document, diagnostics = load(self.path, self.display)

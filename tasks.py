@@ -49,6 +49,9 @@ def demo() -> None:
     examples = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples").iterdir() if p.is_dir())
     print("$ reconciler validate examples/*", file=sys.stderr)
     run(BIN / "reconciler", "validate", *examples)
+    for example, today in (("examples/last-day-decrease", "2026-11-30"), ("examples/term-change", "2026-11-22")):
+        print(f"\n$ reconciler plan {example} --today {today}", file=sys.stderr)
+        run(BIN / "reconciler", "plan", example, "--today", today)
 
 
 def test() -> None:

@@ -49,6 +49,7 @@ def _use_color(args: argparse.Namespace) -> bool:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
+    from reconciler.plan.saved import saved_plan
     from reconciler.render import RENDERERS
     from reconciler.workflow import PlanRequest, make_plan
 
@@ -56,7 +57,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(RENDERERS["json"](result.document), encoding="utf-8")
+        saved = saved_plan(result.document, result.current.model_dump(mode="json"))
+        out.write_text(RENDERERS["json"](saved), encoding="utf-8")
         print(f"saved the plan to {out}", file=sys.stderr)
     sys.stdout.write(RENDERERS[args.format](result.document, color=_use_color(args)))
     if result.has_errors:

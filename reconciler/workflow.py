@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.calendar import today_in
 from reconciler.diagnostics import Diagnostic, Position, ReconcilerError, error, has_errors, sorted_diagnostics
 from reconciler.repo import CustomerSource, Repo, check_unique_customers, load_config, load_customer, load_repo
 from reconciler.snapshot import Snapshot
@@ -32,6 +33,7 @@ class PlanRequest:
 class PlanResult:
     document: dict
     has_errors: bool
+    current: Snapshot  # the state the plan was made from (recorded in a saved plan)
 
     @property
     def has_changes(self) -> bool:
@@ -51,10 +53,7 @@ def decide_today(explicit: str | None, timezone: str, now: dt.datetime | None = 
         return parse_date(explicit, "--today")
     if os.environ.get(TODAY_ENV):
         return parse_date(os.environ[TODAY_ENV], TODAY_ENV)
-    from zoneinfo import ZoneInfo
-
-    now = now or dt.datetime.now(dt.timezone.utc)
-    return now.astimezone(ZoneInfo(timezone)).date()
+    return today_in(timezone, now or dt.datetime.now(dt.timezone.utc))
 
 
 def load_desired(paths: list[str]) -> tuple[Repo, bool, list[Diagnostic]]:
@@ -133,7 +132,7 @@ def make_plan(request: PlanRequest) -> PlanResult:
         "current": fingerprint_state(current),
     }
     errors = any(d["severity"] == "error" for d in document["diagnostics"])
-    return PlanResult(document, errors)
+    return PlanResult(document, errors, current)
 
 
 def _place(diagnostics: list[dict], sources: list[CustomerSource]) -> list[dict]:

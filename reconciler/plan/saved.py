@@ -1,0 +1,29 @@
+"""The saved plan (`plan --out`): the plan document, the state it was made from, and a checksum.
+
+apply refuses a saved plan that was altered (the checksum), made against another
+state (`stale-plan`: the recorded state lets it say what changed, field by field) or
+on another date (`plan-date-bound`). The checksum covers everything but itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+CHECKSUM = "checksum"
+RECORDED_STATE = "recorded_state"
+
+
+def canonical(data: dict) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def checksum(data: dict) -> str:
+    body = {key: value for key, value in data.items() if key != CHECKSUM}
+    return "sha256:" + hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+
+
+def saved_plan(document: dict, recorded_state: dict) -> dict:
+    """The document to write with --out: the plan, the recorded state and their checksum."""
+    data = {**document, RECORDED_STATE: recorded_state}
+    return {**data, CHECKSUM: checksum(data)}

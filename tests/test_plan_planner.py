@@ -184,3 +184,14 @@ def test_worked_example_004_one_pbx_one_term():
     create = one(result, Action.CREATE_PBX)
     assert {k: v for k, v in create.changes["licenses"].items() if v} == {"basic": 10, "essential": 30, "premium": 5}
     assert create.changes["term"] == "1y"
+
+
+def test_a_pbx_on_the_deletion_clock_is_saved_before_anything_else():
+    """An apply interrupted after 'remove every license' of a term change: the next plan finishes it first."""
+    interrupted = merged(CURRENT_PBX, term="1m", licenses={}, status="deletion-scheduled",
+                         deletion_scheduled_on="2026-11-17", expires_on="2026-12-14")
+    first_by_name = merged(CURRENT_PBX, licenses={"basic": 1})
+    result = plan([customer_file("aaa"), customer_file("zzz")],
+                  snapshot({"aaa": {"aaa": first_by_name}, "zzz": {"zzz": interrupted}}), TODAY, Policy())
+    assert [(s.customer, s.action.value) for s in result.steps] == [
+        ("zzz", "change-term"), ("zzz", "add-licenses"), ("aaa", "add-licenses")]

@@ -67,7 +67,7 @@ def plan(desired: list[CustomerFile], current: Snapshot, today: dt.date, policy:
     edges = structural_edges(steps) + [f for f in found if isinstance(f, Edge)]
     tags = [f for f in found if isinstance(f, Verdict)]
     tags += [Verdict(e.step, e.rule) for e in edges if e.rule]
-    steps = sort_steps(apply_verdicts(steps, tags, decide=False), edges)
+    steps = sort_steps(apply_verdicts(_deletion_clock_first(steps, current), tags, decide=False), edges)
     steps = propagate_blocked(steps, {v.rule for v in gates if v.status is Status.BLOCKED})
 
     found = world.run(Stage.NOTE, steps)
@@ -119,6 +119,20 @@ def _run_plan_rules(world: _World, steps: list[Step], complete: bool):
     ctx = PlanContext(tuple(steps), world.snapshot, frozenset(world.files), world.policy, complete, world.today)
     for rule in rules_of(Stage.PLAN):
         yield from rule(ctx)
+
+
+def _deletion_clock_first(steps: list[Step], current: Snapshot) -> list[Step]:
+    """Steps on a PBX the portal is stopping or deleting come first, before anything else.
+
+    A term change interrupted after "remove every license" leaves the PBX on the deletion
+    clock; the next plan finishes its chain before any other change (`deletion-revert`).
+    """
+    def on_clock(step: Step) -> bool:
+        customer = current.customers.get(step.customer)
+        pbx = customer.pbxes.get(step.pbx) if customer is not None and step.pbx else None
+        return pbx is not None and pbx.status != "active"
+
+    return sorted(steps, key=lambda step: not on_clock(step))  # stable: the build order otherwise
 
 
 def _numbered(steps: list[Step]) -> list[Step]:

@@ -68,6 +68,21 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from reconciler.export import export
+    from reconciler.workflow import decide_today, load_desired, read_current
+
+    repo, _, _ = load_desired([args.repo])
+    today = decide_today(args.today, repo.config.timezone)
+    snapshot = read_current(repo, args.state, today)
+    written, findings = export(snapshot, Path(args.out), schema_hint=args.schema)
+    for finding in findings:
+        print(f"{finding.format()} (as the portal holds it: choose the fix before planning)", file=sys.stderr)
+    print(f"exported {len(snapshot.customers)} customer(s) as of {snapshot.as_of}: "
+          f"{len(written)} file(s) in {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from reconciler.schema import write_all
 
@@ -107,6 +122,18 @@ def build_parser() -> argparse.ArgumentParser:
                       help="exit 0 when there are no changes, 1 on error, 2 when there are changes")
     plan.add_argument("--no-color", action="store_true", help="no colors (also: the NO_COLOR variable)")
     plan.set_defaults(func=_cmd_plan)
+
+    export = commands.add_parser("export", help="write the portal's current state as files, for onboarding",
+                                 description="Write the current state as a snapshot (state.yaml) and as one "
+                                             "desired-state file per customer (customers/ID.yaml): planning them "
+                                             "against the same portal yields no steps.")
+    export.add_argument("repo", nargs="?", default=".", metavar="REPO",
+                        help="the repo whose configuration names the provider (default: .)")
+    export.add_argument("--out", default=".", metavar="DIR", help="where to write (default: the current directory)")
+    export.add_argument("--state", metavar="FILE", help="read the current state from a snapshot file")
+    export.add_argument("--today", metavar="YYYY-MM-DD", help="the date to read the portal on (default: today)")
+    export.add_argument("--schema", metavar="URL", help="add a yaml-language-server $schema line to each file")
+    export.set_defaults(func=_cmd_export)
 
     schema = commands.add_parser("schema", help="write the JSON Schemas of the file formats",
                                  description="Write the JSON Schemas (customer file, repo configuration) "

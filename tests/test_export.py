@@ -1,0 +1,60 @@
+"""`reconciler export`: onboarding writes files that plan to no steps against the same portal."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.cli import main
+from reconciler.providers.snapshot import SnapshotProvider
+from scripts.render_examples import as_of, examples
+
+
+LEGACY = "cloud-decommission"  # wayne holds licenses on two PBXs, as the portal allowed before 2022-04-19
+
+
+@pytest.mark.parametrize("example", [e for e in examples() if e.name != LEGACY], ids=lambda e: e.name)
+def test_exported_files_plan_to_no_steps(example, tmp_path, capsys):
+    state = example / "state.yaml"
+    out = tmp_path / "onboarded"
+    assert main(["export", "--state", str(state), "--out", str(out), "--today", as_of(example)]) == 0
+    assert main(["validate", str(out)]) == 0
+    capsys.readouterr()
+    code = main(["plan", str(out), "--state", str(out / "state.yaml"), "--today", as_of(example),
+                 "--detailed-exitcode"])
+    assert code == 0, capsys.readouterr().out
+    assert "No changes. The portal matches the desired state." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("example", examples(), ids=lambda e: e.name)
+def test_the_exported_snapshot_reads_back_the_same(example, tmp_path):
+    assert main(["export", "--state", str(example / "state.yaml"), "--out", str(tmp_path)]) == 0
+    assert SnapshotProvider(tmp_path / "state.yaml").read() == SnapshotProvider(example / "state.yaml").read()
+
+
+def test_what_the_portal_holds_but_a_repo_may_not_is_written_and_said(tmp_path, capsys):
+    legacy = next(e for e in examples() if e.name == LEGACY)
+    assert main(["export", "--state", str(legacy / "state.yaml"), "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert (f"{tmp_path}/customers/wayne.yaml: error[one-licensed-pbx-per-customer]: PBX 'wayne-lab' has licenses, "
+            "and so does 'wayne'") in err
+    assert "choose the fix before planning" in err
+    assert "wayne-lab:" in (tmp_path / "customers" / "wayne.yaml").read_text()
+
+
+def test_export_again_is_harmless_but_never_overwrites_a_different_file(tmp_path, capsys):
+    state = str(examples()[0] / "state.yaml")
+    assert main(["export", "--state", state, "--out", str(tmp_path)]) == 0
+    assert main(["export", "--state", state, "--out", str(tmp_path)]) == 0
+    edited = sorted((tmp_path / "customers").glob("*.yaml"))[0]
+    edited.write_text(edited.read_text() + "# a partner's note\n")
+    capsys.readouterr()
+    assert main(["export", "--state", state, "--out", str(tmp_path)]) == 1
+    assert f"export would overwrite 1 file(s) that differ: {edited}" in capsys.readouterr().err
+    assert edited.read_text().endswith("# a partner's note\n")
+
+
+def test_the_schema_line_helps_editors(tmp_path):
+    state = str(examples()[0] / "state.yaml")
+    assert main(["export", "--state", state, "--out", str(tmp_path), "--schema", "../schemas/customer.schema.json"]) == 0
+    first = sorted((tmp_path / "customers").glob("*.yaml"))[0].read_text().splitlines()[0]
+    assert first == "# yaml-language-server: $schema=../schemas/customer.schema.json"

@@ -1,0 +1,31 @@
+"""Which provider a command talks to: `--state FILE`, else the repo's `provider:` (default: the sandbox)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reconciler.config import Config
+from reconciler.diagnostics import ReconcilerError
+from reconciler.providers import Provider
+
+DEFAULT_SANDBOX = Path(".reconciler") / "sandbox.db"
+
+
+def provider_for(config: Config, root: Path | None, state: str | None = None) -> Provider:
+    """The provider for a repo rooted at `root` (paths in its config are relative to it)."""
+    from reconciler.providers.snapshot import SnapshotProvider
+
+    base = root or Path(".")
+    if state:
+        return SnapshotProvider(Path(state))
+    kind, path = config.provider.kind, config.provider.path
+    if kind == "snapshot":
+        if not path:
+            raise ReconcilerError("provider kind 'snapshot' needs a 'path' to the state file in reconciler.yaml")
+        return SnapshotProvider(base / path)
+    if kind == "sandbox":
+        from reconciler.providers.sandbox import SandboxProvider
+
+        return SandboxProvider(base / (path or DEFAULT_SANDBOX))
+    raise ReconcilerError(f"the '{kind}' provider is not available in this version: "
+                          "use the sandbox, or a snapshot with --state FILE")

@@ -1,0 +1,69 @@
+"""What the portal does on its own as days pass: the deletion schedule and renewals.
+
+Every read and every step first moves the portal's clock to the caller's date, so the
+state a plan sees is the state the portal would hold that day (seed 004):
+- a cloud PBX at zero licenses is `deletion-scheduled` from D, `stopped` from D+5 and
+  gone from D+14, its HWaaS devices back in stock;
+- a subscription PBX with licenses renews on its `expires_on`, by whole terms.
+The clock never goes back: a portal cannot un-happen a renewal or a deletion.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+from reconciler.calendar import add_months
+from reconciler.diagnostics import ReconcilerError
+from reconciler.domain import PROFILES
+from reconciler.plan.simulate import TERM_MONTHS
+from reconciler.rules.licenses import DELETED_AFTER, STOPPED_AFTER
+
+LICENSED = " + ".join(PROFILES) + " > 0"
+
+
+def advance(conn: sqlite3.Connection, today: dt.date) -> None:
+    """Move the clock to `today` (inside the caller's transaction); raises if `today` is before it."""
+    seen = conn.execute("SELECT today FROM clock").fetchone()[0]
+    if seen is not None and today < dt.date.fromisoformat(seen):
+        raise ReconcilerError(f"the sandbox portal's clock is at {seen}: it cannot act on {today}, a portal "
+                              f"never goes back in time; use --today {seen} or later, or reset or load the sandbox")
+    conn.execute("UPDATE clock SET today = ?", (today.isoformat(),))
+    _deletion_schedule(conn, today)
+    _renewals(conn, today)
+
+
+def _deletion_schedule(conn: sqlite3.Connection, today: dt.date) -> None:
+    rows = conn.execute("SELECT customer, name, deletion_scheduled_on FROM pbxes "
+                        "WHERE status != 'active' AND deletion_scheduled_on IS NOT NULL").fetchall()
+    for row in rows:
+        since = (today - dt.date.fromisoformat(row["deletion_scheduled_on"])).days
+        key = (row["customer"], row["name"])
+        if since >= DELETED_AFTER:
+            returned = conn.execute("SELECT product, COUNT(*) AS n FROM devices WHERE customer = ? AND pbx = ? "
+                                    "AND billing = 'hwaas' GROUP BY product", key).fetchall()
+            for device in returned:
+                add_stock(conn, device["product"], device["n"])
+            conn.execute("DELETE FROM devices WHERE customer = ? AND pbx = ?", key)
+            conn.execute("DELETE FROM pbxes WHERE customer = ? AND name = ?", key)
+        elif since >= STOPPED_AFTER:
+            conn.execute("UPDATE pbxes SET status = 'stopped' WHERE customer = ? AND name = ?", key)
+
+
+def _renewals(conn: sqlite3.Connection, today: dt.date) -> None:
+    rows = conn.execute(f"SELECT customer, name, term, expires_on FROM pbxes WHERE term != 'lifetime' "
+                        f"AND expires_on IS NOT NULL AND expires_on <= ? AND {LICENSED}",
+                        (today.isoformat(),)).fetchall()
+    for row in rows:
+        expires, months = dt.date.fromisoformat(row["expires_on"]), TERM_MONTHS[row["term"]]
+        terms = 1
+        while add_months(expires, terms * months) <= today:  # from the old date: no drift at month ends
+            terms += 1
+        conn.execute("UPDATE pbxes SET expires_on = ? WHERE customer = ? AND name = ?",
+                     (add_months(expires, terms * months).isoformat(), row["customer"], row["name"]))
+
+
+def add_stock(conn: sqlite3.Connection, product: str, units: int) -> None:
+    """Stock moves by `units` (negative: units leave); a product never stocked starts at 0 and may go negative."""
+    conn.execute("INSERT INTO stock VALUES (?, ?) ON CONFLICT (product) DO UPDATE SET units = units + excluded.units",
+                 (product, units))

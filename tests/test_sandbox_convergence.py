@@ -1,0 +1,125 @@
+"""The planner and the sandbox portal agree: every ready step is accepted, and one round converges.
+
+For each example: load its state into a sandbox, plan, carry out every ready step whose
+prerequisites were carried out, read again and plan again: no ready step is left whose
+prerequisites are done (blocked and manual ones may stay). A step the planner marks ready
+and the portal refuses is a disagreement; RULES.md decides which side is wrong.
+
+The xfail cases at the end are disagreements found here where the planner is wrong by
+RULES.md and the seeds; they are reported to the planner's owners, not fixed here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.config import Policy
+from reconciler.plan.model import Status
+from reconciler.plan.planner import plan
+from reconciler.providers import StepRefused
+from reconciler.providers.sandbox import SandboxProvider
+from reconciler.providers.snapshot import SnapshotProvider
+from reconciler.repo import load_repo
+from reconciler.snapshot import Snapshot
+from tests.conftest import example_dirs
+from tests.test_plan_support import CURRENT_PBX, DESIRED_PBX, TODAY, customer_file, device, merged, snapshot
+
+
+def catalog_of(current: Snapshot) -> set[str] | None:
+    return {product for products in (current.catalog or {}).values() for product in products} or None
+
+
+def one_round(provider: SandboxProvider, files, today, policy: Policy, timezone: str = "UTC"):
+    """Plan, carry out what is ready, plan again; returns (first plan, done ids, second plan)."""
+    current = provider.read(today)
+    first = plan(files, current, today, policy, catalog=catalog_of(current), timezone=timezone)
+    assert not first.has_errors, first.diagnostics
+    done: set[int] = set()
+    for index, step in enumerate(first.steps):
+        if step.status is Status.READY and all(d in done for d in step.depends_on):
+            try:
+                provider.execute(step, today, f"{index}")
+            except StepRefused as refused:
+                pytest.fail(f"the planner marked step {step.id} ready, the portal refused it: {refused}")
+            done.add(step.id)
+    after = provider.read(today)
+    second = plan(files, after, today, policy, catalog=catalog_of(after), timezone=timezone)
+    return first, done, second
+
+
+def assert_converged(second) -> None:
+    ready = [s for s in second.steps if s.status is Status.READY]
+    assert ready == [], [s.model_dump(mode="json") for s in ready]
+
+
+@pytest.mark.parametrize("example", [p for p in example_dirs() if (p / "reconciler.yaml").exists()],
+                         ids=lambda p: p.name)
+def test_every_example_converges_in_one_round(tmp_path, example: Path):
+    snapshot_ = SnapshotProvider(example / "state.yaml").read()
+    repo, diagnostics = load_repo(example)
+    assert not [d for d in diagnostics if d.severity.value == "error"]
+    provider = SandboxProvider(tmp_path / "sandbox.db")
+    provider.load(snapshot_)
+    first, done, second = one_round(provider, [source.model for source in repo.customers], snapshot_.as_of,
+                                    repo.config.policy, repo.config.timezone)
+    assert_converged(second)
+    waiting = [s for s in first.steps if s.id not in done]
+    assert len(second.steps) == len(waiting)  # what was not done is still there, nothing new
+
+
+def test_a_new_customer_converges_from_an_empty_portal(tmp_path):
+    provider = SandboxProvider(tmp_path / "sandbox.db")
+    files = [customer_file("newco", pbxes={"newco": merged(DESIRED_PBX, hwaas={"WorkForce": 3}),
+                                           "newco-hw": {"model": "hardware", "term": "5y"}})]
+    first, done, second = one_round(provider, files, TODAY, Policy())
+    assert len(done) == len(first.steps) and second.steps == []
+
+
+# disagreements: the planner marks these ready, the portal (by RULES.md and the seeds) refuses them ----------
+
+def disagreement(reason: str):
+    """A known planner bug: the portal refuses a ready step (xfail, for that reason only, until fixed)."""
+    return pytest.mark.xfail(reason=reason, raises=pytest.fail.Exception, strict=False)
+
+
+def converges(tmp_path, current: Snapshot, files, policy: Policy | None = None) -> None:
+    provider = SandboxProvider(tmp_path / "sandbox.db")
+    provider.load(current)
+    assert_converged(one_round(provider, files, TODAY, policy or Policy())[2])
+
+
+@disagreement("planner: order-hwaas is ready on a PBX without licenses (seed 000: HWaaS only for "
+              "subscription PBXs); it should be an error, like convert-preconditions")
+def test_hwaas_on_a_pbx_without_licenses(tmp_path):
+    converges(tmp_path, snapshot({}), [customer_file(pbxes={"acme": merged(DESIRED_PBX, licenses={},
+                                                                    hwaas={"WorkForce": 2})})])
+
+
+@disagreement("planner: create-pbx/add-licenses on a customer's new PBX comes before the removal on "
+              "its old one (by name order), so for a moment the customer has two licensed PBXs "
+              "(one-licensed-pbx-per-customer)")
+def test_licenses_moved_to_a_new_pbx(tmp_path):
+    converges(tmp_path, snapshot({"acme": {"old": CURRENT_PBX}}), [customer_file(pbxes={"new": DESIRED_PBX})],
+                  Policy(deletions="allow"))
+
+
+@disagreement("planner: change-term to lifetime does not wait for the return of the PBX's HWaaS "
+              "devices (hwaas-needs-subscription); the portal refuses it while they are there")
+def test_term_change_to_lifetime_with_devices_to_return(tmp_path):
+    current = snapshot({"acme": {"acme": merged(CURRENT_PBX, model="virtual", region=None, storage_gb=None,
+                                                static_ip=None, ssh=None, devices=[device("9C7500000001")])}})
+    desired = {"model": "virtual", "term": "lifetime", "licenses": CURRENT_PBX["licenses"]}
+    converges(tmp_path, current, [customer_file(pbxes={"acme": desired})])
+
+
+@disagreement("planner: transfer-conditions compares the PBXs' current terms, but the source PBX's own "
+              "term change runs first (customer order), so at transfer time the terms differ")
+def test_transfer_from_a_pbx_whose_term_changes(tmp_path):
+    current = snapshot({"acme": {"acme": merged(CURRENT_PBX, devices=[device("9C7500000001")])},
+                        "globex": {"globex": CURRENT_PBX}})
+    files = [customer_file(pbxes={"acme": merged(DESIRED_PBX, term="1m")}),
+             customer_file("globex", pbxes={"globex": merged(DESIRED_PBX, hwaas={"WorkForce": 1},
+                                                             pinned={"9C7500000001": "hwaas"})})]
+    converges(tmp_path, current, files)

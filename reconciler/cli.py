@@ -83,6 +83,42 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_apply(args: argparse.Namespace) -> int:
+    from reconciler.apply.command import ApplyRequest, apply_command
+
+    return apply_command(ApplyRequest(plan_file=args.plan_file, repo=args.repo, today=args.today,
+                                      auto_approve=args.auto_approve, lock_timeout=args.lock_timeout,
+                                      color=_use_color(args)))
+
+
+def _cmd_force_unlock(args: argparse.Namespace) -> int:
+    from reconciler.apply.command import unlock_command
+
+    print(unlock_command(args.repo, args.lock_id), file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    from reconciler.apply.command import sandbox_for
+    from reconciler.export import dump
+    from reconciler.providers.snapshot import SnapshotProvider
+    from reconciler.workflow import decide_today
+
+    sandbox, repo = sandbox_for(args.repo)
+    if args.action == "load":
+        snapshot = SnapshotProvider(Path(args.state)).read()
+        sandbox.load(snapshot)
+        print(f"loaded {args.state} into the sandbox {sandbox.target} "
+              f"({len(snapshot.customers)} customer(s), as of {snapshot.as_of})", file=sys.stderr)
+    elif args.action == "reset":
+        sandbox.reset()
+        print(f"reset the sandbox {sandbox.target}: no customers", file=sys.stderr)
+    else:
+        snapshot = sandbox.read(decide_today(args.today, repo.config.timezone))
+        sys.stdout.write(dump(snapshot.model_dump(mode="python")))
+    return EXIT_OK
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from reconciler.schema import write_all
 
@@ -122,6 +158,39 @@ def build_parser() -> argparse.ArgumentParser:
                       help="exit 0 when there are no changes, 1 on error, 2 when there are changes")
     plan.add_argument("--no-color", action="store_true", help="no colors (also: the NO_COLOR variable)")
     plan.set_defaults(func=_cmd_plan)
+
+    apply = commands.add_parser("apply", help="carry out a saved plan, or plan and ask for confirmation",
+                                description="Carry out the ready steps of a saved plan (plan --out FILE), or plan "
+                                            "the repo, show the plan and ask for confirmation. Blocked and manual "
+                                            "steps are never carried out; they are listed at the end.")
+    apply.add_argument("plan_file", nargs="?", metavar="PLAN_FILE", help="a plan saved with `plan --out`")
+    apply.add_argument("--repo", default=".", metavar="DIR", help="the repo root (default: .)")
+    apply.add_argument("--today", metavar="YYYY-MM-DD", help="the date (default: today in the repo's timezone)")
+    apply.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    apply.add_argument("--lock-timeout", type=float, default=0.0, metavar="SECONDS",
+                       help="wait this long for another apply's lock (default: 0, fail at once)")
+    apply.add_argument("--no-color", action="store_true", help="no colors (also: the NO_COLOR variable)")
+    apply.set_defaults(func=_cmd_apply)
+
+    unlock = commands.add_parser("force-unlock", help="break a stale apply lock",
+                                 description="Remove the apply lock with this ID (shown by the command that found "
+                                             "it), e.g. after an apply was killed.")
+    unlock.add_argument("lock_id", metavar="ID")
+    unlock.add_argument("--repo", default=".", metavar="DIR", help="the repo root (default: .)")
+    unlock.set_defaults(func=_cmd_force_unlock)
+
+    sandbox = commands.add_parser("sandbox", help="load, reset or show the embedded sandbox portal",
+                                  description="The sandbox: an emulation of the partner portal in a SQLite file "
+                                              "(default .reconciler/sandbox.db), to rehearse before a real customer.")
+    sandbox_actions = sandbox.add_subparsers(dest="action", metavar="ACTION", required=True)
+    load = sandbox_actions.add_parser("load", help="replace the sandbox's content with a snapshot file")
+    load.add_argument("state", metavar="STATE.yaml")
+    reset = sandbox_actions.add_parser("reset", help="empty the sandbox: no customers")
+    show = sandbox_actions.add_parser("show", help="print the sandbox's state as a snapshot")
+    show.add_argument("--today", metavar="YYYY-MM-DD", help="the date to read it on (default: today)")
+    for action in (load, reset, show):
+        action.add_argument("--repo", default=".", metavar="DIR", help="the repo root (default: .)")
+    sandbox.set_defaults(func=_cmd_sandbox)
 
     export = commands.add_parser("export", help="write the portal's current state as files, for onboarding",
                                  description="Write the current state as a snapshot (state.yaml) and as one "

@@ -88,18 +88,9 @@ def load_desired(paths: list[str]) -> tuple[Repo, bool, list[Diagnostic]]:
 
 
 def read_current(repo: Repo, state: str | None, today: dt.date | None = None) -> Snapshot:
-    from reconciler.providers.snapshot import SnapshotProvider
+    from reconciler.providers.select import provider_for
 
-    if state:
-        return SnapshotProvider(Path(state)).read(today)
-    provider = repo.config.provider
-    if provider.kind == "snapshot":
-        if not provider.path:
-            raise ReconcilerError(f"{repo.config_path}: provider kind 'snapshot' needs a 'path' to the state file")
-        base = repo.root or Path(".")
-        return SnapshotProvider(base / provider.path).read(today)
-    raise ReconcilerError(f"the '{provider.kind}' provider is not available in this version: "
-                          "plan against a snapshot with --state FILE (or provider kind 'snapshot')")
+    return provider_for(repo.config, repo.root, state).read(today)
 
 
 def fingerprint_files(sources: list[CustomerSource], config_path: str | None) -> str:
@@ -114,14 +105,15 @@ def fingerprint_state(snapshot: Snapshot) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def make_plan(request: PlanRequest) -> PlanResult:
+def make_plan(request: PlanRequest, provider=None) -> PlanResult:
+    """Plan the request; `provider` (already chosen, e.g. by apply under its lock) overrides the repo's."""
     from reconciler.plan.planner import plan
 
     repo, complete, diagnostics = load_desired(request.paths)
     if has_errors(diagnostics):
         raise ReconcilerError("the desired state is not valid; nothing was planned", sorted_diagnostics(diagnostics))
     today = decide_today(request.today, repo.config.timezone)
-    current = read_current(repo, request.state, today)
+    current = provider.read(today) if provider is not None else read_current(repo, request.state, today)
     catalog = {product for products in (current.catalog or {}).values() for product in products} or None
     result = plan([s.model for s in repo.customers], current, today, repo.config.policy,
                   catalog=catalog, timezone=repo.config.timezone, complete=complete)

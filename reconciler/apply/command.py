@@ -1,0 +1,137 @@
+"""`reconciler apply` and the commands around it: the I/O edge over the apply engine.
+
+- with a saved plan: lock, read, prove the plan still holds, carry it out (`apply_saved`);
+- without one: lock, plan against the same provider, show the plan, ask (only `yes`
+  proceeds; with no terminal to ask on, or under CI=true, only --auto-approve), carry it out.
+Either way an unfinished earlier run is reported first; the plan made from the current
+state is what continues it (level-based: re-planning is always safe).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.apply.engine import apply_plan, render_result, run_token_for
+from reconciler.apply.journal import journal_path, unfinished_run
+from reconciler.apply.lock import acquire, force_unlock
+from reconciler.apply.run import apply_saved
+from reconciler.config import Config
+from reconciler.diagnostics import ReconcilerError, has_errors, sorted_diagnostics
+from reconciler.providers import Executor
+from reconciler.providers.select import DEFAULT_SANDBOX, provider_for
+from reconciler.render import RENDERERS
+from reconciler.repo import Repo
+from reconciler.workflow import PlanRequest, decide_today, fingerprint_files, load_desired, make_plan
+
+PROMPT = ("Do you want to perform these actions?\n"
+          "  Only 'yes' will be accepted to approve.\n\n"
+          "  Enter a value: ")
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    plan_file: str | None
+    repo: str = "."
+    today: str | None = None
+    auto_approve: bool = False
+    lock_timeout: float = 0.0
+    color: bool = False
+
+
+def executor_for(repo: Repo) -> Executor:
+    provider = provider_for(repo.config, repo.root)
+    if not isinstance(provider, Executor):
+        raise ReconcilerError(f"the {provider.name} provider is read-only: apply needs a portal to change "
+                              "(provider kind 'sandbox' in reconciler.yaml, the default)")
+    return provider
+
+
+def can_prompt() -> bool:
+    return sys.stdin.isatty() and os.environ.get("CI", "").lower() not in ("true", "1")
+
+
+def ask_yes(prompt: str = PROMPT) -> bool:
+    try:
+        return input(prompt).strip() == "yes"
+    except EOFError:
+        return False
+
+
+def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
+                  prompt_possible: Callable[[], bool] = can_prompt) -> int:
+    repo, _, diagnostics = load_desired([request.repo])
+    if has_errors(diagnostics):
+        raise ReconcilerError("the desired state is not valid; nothing was applied", sorted_diagnostics(diagnostics))
+    provider = executor_for(repo)
+    today = decide_today(request.today, repo.config.timezone)
+    journal = journal_path(provider.target)
+    unfinished = unfinished_run(journal)
+    if unfinished is not None:
+        print(f"note: {unfinished.message()}", file=sys.stderr)
+
+    if request.plan_file:
+        saved = read_saved_plan(Path(request.plan_file))
+        outcome = apply_saved(saved, provider, today=today, lock_timeout=request.lock_timeout,
+                              desired_fingerprint=fingerprint_files(repo.customers, repo.config_path))
+        print(render_result(outcome.result))
+        return 0 if outcome.result.ok else 1
+
+    if not request.auto_approve and not prompt_possible():
+        raise ReconcilerError("apply needs a confirmation and there is no terminal to ask on (or CI=true): "
+                              "review the plan, then run apply with --auto-approve, or apply a saved plan "
+                              "(plan --out FILE; apply FILE)")
+    with acquire(provider.target, "apply", request.lock_timeout, provider=provider.name):
+        planned = make_plan(PlanRequest(paths=[request.repo], today=today.isoformat()), provider=provider)
+        document = planned.document
+        sys.stdout.write(RENDERERS["text"](document, color=request.color))
+        if planned.has_errors:
+            print("\nThe plan has errors: nothing was applied.")
+            return 1
+        if not any(step["status"] == "ready" for step in document["steps"]):
+            print("\nNothing to apply today.")
+            return 0
+        if not request.auto_approve:
+            print()
+            if not confirm():
+                print("\nApply cancelled: nothing was changed.")
+                return 1
+        result = apply_plan(document, provider, today, journal, run_token=run_token_for(document))
+    print()
+    print(render_result(result))
+    return 0 if result.ok else 1
+
+
+def read_saved_plan(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ReconcilerError(f"plan file {path} not found") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReconcilerError(f"{path} is not a saved plan (invalid JSON: {exc})") from None
+    if not isinstance(data, dict) or "steps" not in data:
+        raise ReconcilerError(f"{path} is not a saved plan (write one with `reconciler plan --out FILE`)")
+    return data
+
+
+def unlock_command(repo_dir: str, lock_id: str) -> str:
+    repo, _, _ = load_desired([repo_dir])
+    provider = executor_for(repo)
+    removed = force_unlock(provider.target, lock_id)
+    return (f"unlocked {provider.target} (the lock of {removed.get('command', '?')}, pid {removed.get('pid', '?')}, "
+            f"since {removed.get('since', '?')})")
+
+
+def sandbox_for(repo_dir: str):
+    """The repo's sandbox: the configured one, or the default file when the repo names another provider."""
+    from reconciler.providers.sandbox import SandboxProvider
+
+    repo, _, _ = load_desired([repo_dir])
+    config: Config = repo.config
+    root = repo.root or Path(".")
+    path = config.provider.path if config.provider.kind == "sandbox" and config.provider.path else DEFAULT_SANDBOX
+    return SandboxProvider(root / path), repo

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The project's tasks, runnable on a fresh machine with only Python 3.11+.
 
-    python3 tasks.py demo      the main job on the examples
+    python3 tasks.py demo      the main job: plan and apply an example on the sandbox
     python3 tasks.py test      the test suite
     python3 tasks.py schemas   regenerate schemas/ from the models
     python3 tasks.py plans     regenerate plans/: the rendered plans of the examples
@@ -39,19 +39,39 @@ def ensure_venv() -> None:
     STAMP.write_text(wanted)
 
 
-def run(*command) -> None:
-    result = subprocess.run([str(part) for part in command], cwd=ROOT)
+def run(*command, cwd: Path = ROOT) -> None:
+    sys.stdout.flush()
+    result = subprocess.run([str(part) for part in command], cwd=cwd)
     if result.returncode != 0:
         sys.exit(result.returncode)
 
 
+DEMO_EXAMPLE, DEMO_TODAY = "new-cloud-customer", "2026-11-22"
+
+
 def demo() -> None:
+    """The whole story on a fresh sandbox: validate, load the portal's state, plan, apply, plan again."""
+    import shutil
+
     examples = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples").iterdir() if p.is_dir())
-    print("$ reconciler validate examples/*", file=sys.stderr)
+    say("reconciler validate examples/*")
     run(BIN / "reconciler", "validate", *examples)
-    for example, today in (("examples/last-day-decrease", "2026-11-30"), ("examples/term-change", "2026-11-22")):
-        print(f"\n$ reconciler plan {example} --today {today}", file=sys.stderr)
-        run(BIN / "reconciler", "plan", example, "--today", today)
+
+    example = ROOT / "examples" / DEMO_EXAMPLE
+    repo = ROOT / ".reconciler" / "demo"  # a scratch repo on the default provider: the sandbox
+    shutil.rmtree(repo, ignore_errors=True)
+    shutil.copytree(example / "customers", repo / "customers")
+    today = ("--today", DEMO_TODAY)
+    say(f"cd .reconciler/demo   # customers/ of examples/{DEMO_EXAMPLE}, no reconciler.yaml: the sandbox")
+    say(f"reconciler sandbox load examples/{DEMO_EXAMPLE}/state.yaml")
+    run(BIN / "reconciler", "sandbox", "load", example / "state.yaml", cwd=repo)
+    for command in (("plan", *today), ("apply", *today, "--auto-approve"), ("plan", *today)):
+        say("reconciler " + " ".join(command))
+        run(BIN / "reconciler", *command, cwd=repo)
+
+
+def say(command: str) -> None:
+    print(f"\n$ {command}", file=sys.stderr, flush=True)
 
 
 def test() -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.diagnostics import Diagnostic, Position, error, sorted_diagnostics
-from reconciler.repo import CustomerSource, check_unique_customers, load_repo
+from reconciler.repo import CustomerSource, check_unique_ids, load_repo
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,6 @@ def validate_paths(paths: list[str]) -> ValidationResult:
         customers += len(repo.customers)
         if target.is_file():
             loose += repo.customers
-    diagnostics += check_unique_customers(loose)
+    diagnostics += check_unique_ids(loose)
     return ValidationResult(files, customers, sorted_diagnostics(diagnostics))
 

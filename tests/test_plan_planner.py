@@ -75,17 +75,17 @@ def test_customers_by_id_then_pbxs_by_name():
     customers = [c for c, _ in places]
     assert customers == sorted(customers)
     for customer in set(customers):
-        names = [p for c, p in places if c == customer]
-        assert names == sorted(names)
+        names = list(dict.fromkeys(p for c, p in places if c == customer))
+        assert names == sorted(names)  # by first step: acme/main's term change waits for acme/old (see below)
 
 
 def test_the_big_scene_in_full():
     result = big_scene()
     assert [(s.customer, s.pbx, s.action.value) for s in result.steps] == [
+        ("acme", "main", "set-options"), ("acme", "main", "return-hwaas"),
+        ("acme", "old", "remove-licenses"),   # one licensed PBX per customer: old's go before main's come back
         ("acme", "main", "remove-licenses"), ("acme", "main", "change-term"), ("acme", "main", "add-licenses"),
-        ("acme", "main", "set-options"), ("acme", "main", "convert-to-hwaas"), ("acme", "main", "transfer-hwaas"),
-        ("acme", "main", "order-hwaas"), ("acme", "main", "return-hwaas"),
-        ("acme", "old", "remove-licenses"),
+        ("acme", "main", "convert-to-hwaas"), ("acme", "main", "transfer-hwaas"), ("acme", "main", "order-hwaas"),
         ("acme", "zz-new", "create-pbx"),
         ("newco", None, "create-customer"), ("newco", "cloud", "create-pbx"), ("newco", "cloud", "order-hwaas"),
         ("newco", "hq", "purchase-hardware-pbx"), ("newco", "hq", "create-pbx"),
@@ -100,10 +100,24 @@ def test_the_big_scene_in_full():
     assert set(summary.by_customer) == {"acme", "newco"}
 
 
+def term_change(result: Plan) -> list:
+    return [s for s in result.steps if s.pbx == "main"
+            and s.action in (Action.REMOVE_LICENSES, Action.CHANGE_TERM, Action.ADD_LICENSES)]
+
+
 def test_term_change_steps_are_contiguous_and_chained():
     result = big_scene()
-    remove, change, add = result.steps[:3]
+    remove, change, add = term_change(result)
     assert change.depends_on == [remove.id] and add.depends_on == [change.id]
+    assert [change.id, add.id] == [remove.id + 1, remove.id + 2]
+
+
+def test_a_term_change_starts_once_the_customers_other_licensed_pbx_went_to_zero():
+    result = big_scene()
+    old = [s for s in result.steps if s.pbx == "old"]
+    remove = term_change(result)[0]
+    assert [s.action for s in old] == [Action.REMOVE_LICENSES] and remove.depends_on == [old[0].id]
+    assert "one-licensed-pbx-per-customer" in remove.rules
 
 
 def test_conversions_and_transfers_come_before_orders_and_returns_of_the_same_product():
@@ -117,7 +131,7 @@ def test_conversions_and_transfers_come_before_orders_and_returns_of_the_same_pr
 
 def test_devices_coming_to_a_pbx_wait_for_its_term_change():
     result = big_scene()
-    add = result.steps[2]
+    add = term_change(result)[2]
     convert = one(result, Action.CONVERT_TO_HWAAS)
     assert add.id in convert.depends_on
 
@@ -130,7 +144,7 @@ def test_a_new_pbxs_steps_need_its_creation():
 
 def test_blocked_propagates_to_dependent_steps():
     result = big_scene(today=D("2026-11-30"))
-    remove, change, add = result.steps[:3]
+    remove, change, add = term_change(result)
     assert {s.not_before for s in (remove, change, add)} == {D("2026-12-01")}
     assert all(s.status is Status.BLOCKED for s in (remove, change, add))
     for dependent in (one(result, Action.CONVERT_TO_HWAAS),):

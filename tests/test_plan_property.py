@@ -2,7 +2,8 @@
 
 States are drawn over the real models on a day when nothing is blocked or manual: mid-month,
 no overdue invoices, devices older than 6 months, no commitments, no storage decrease, no
-model or region change, and transfers only between PBXs of the same term and expiry.
+model or region change, transfers only between PBXs of the same term and expiry, and HWaaS
+counts only on PBXs left with licenses.
 """
 
 from __future__ import annotations
@@ -60,9 +61,10 @@ def _serials():
 @st.composite
 def new_pbx(draw):
     model = draw(st.sampled_from(["cloud", "virtual", "hardware"]))
-    hwaas = draw(counts)
+    owned = draw(licenses)
+    hwaas = draw(counts) if any(owned.values()) else {}  # HWaaS only with a subscription
     terms = TERMS + ([] if model == "cloud" or any(hwaas.values()) else ["lifetime"])
-    pbx = {"model": model, "term": draw(st.sampled_from(terms)), "licenses": draw(licenses), "hwaas": hwaas}
+    pbx = {"model": model, "term": draw(st.sampled_from(terms)), "licenses": owned, "hwaas": hwaas}
     if model == "cloud":
         pbx |= {"region": "eu", "storage_gb": draw(st.sampled_from([None, 30])), "ssh": draw(st.booleans())}
     return pbx
@@ -72,8 +74,9 @@ def new_pbx(draw):
 def desired_pbx(draw, current: dict, claimable: list[tuple[str, dict, dict]], claimed: set[str]):
     """A kept PBX: same model and region, maybe another term, counts, options up; pins it may take."""
     term = draw(st.sampled_from(TERMS)) if draw(st.booleans()) else current["term"]
-    pbx = {"model": current["model"], "term": term, "licenses": draw(licenses), "hwaas": draw(counts),
-           "allow_deletion": draw(st.booleans())}
+    owned = draw(licenses)
+    pbx = {"model": current["model"], "term": term, "licenses": owned,
+           "hwaas": draw(counts) if any(owned.values()) else {}, "allow_deletion": draw(st.booleans())}
     if current["model"] == "cloud":
         pbx["region"] = current["region"]
         if draw(st.booleans()):
@@ -104,7 +107,7 @@ def scenes(draw):
     current: dict[str, dict] = {}
     for customer in draw(st.lists(st.sampled_from(["c1", "c2", "c3"]), unique=True, max_size=3)):
         names = draw(st.lists(st.sampled_from(["p1", "p2", "p3"]), unique=True, max_size=2))
-        current[customer] = {name: draw(current_pbx(serials)) for name in names}
+        current[customer] = {f"{customer}-{name}": draw(current_pbx(serials)) for name in names}  # names: domains
     claimable = [(d["serial"], d, pbx) for pbxes in current.values() for pbx in pbxes.values() for d in pbx["devices"]]
     claimed: set[str] = set()
 
@@ -118,7 +121,7 @@ def scenes(draw):
             if draw(st.integers(0, 4)):  # mostly kept; else absent: decommissioned
                 pbxes[name] = draw(desired_pbx(pbx, claimable, claimed))
         for name in draw(st.lists(st.sampled_from(["n1", "n2"]), unique=True, max_size=2)):
-            pbxes[name] = draw(new_pbx())
+            pbxes[f"{customer}-{name}"] = draw(new_pbx())
         files.append(CustomerFile.model_validate(
             {"customer": customer, "company": customer.upper(), "contacts": [{"name": "J", "email": "j@x.example"}],
              "pbxes": pbxes}, strict=False))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_plan_support import (CURRENT_PBX, D, DESIRED_PBX, TODAY, Action, Policy, Status, customer_file,
-                                     device, diagnostics, merged, one, plan, scene, snapshot, steps, tagged)
+from tests.test_plan_support import (CURRENT_PBX, D, DESIRED_PBX, TODAY, Action, Policy, Status, actions,
+                                     customer_file, device, diagnostics, merged, one, plan, scene, snapshot, steps,
+                                     tagged)
 
 HAS_ONE = {"devices": [device("9C0001", since="2025-01-01")]}
+VIRTUAL = {"model": "virtual", "region": None, "storage_gb": None, "static_ip": None, "ssh": None}
 
 
 def returning(*devices, today=TODAY, keep: int = 0):
@@ -191,6 +193,91 @@ def test_transfer_to_a_lifetime_pbx_is_an_error():
 def test_transfer_of_an_unknown_serial_is_an_error():
     result = scene(desired={"hwaas": {"WorkForce": 1}, "pinned": {"9C9999": "hwaas"}})
     assert diagnostics(result, "transfer-conditions")[0].severity == "error"
+
+
+def transfer_from_a_term_change(receiver: dict | None = None, **extra):
+    """globex/globex pins 9C0009, which sits on acme/acme, whose term changes (acme sorts first)."""
+    current = snapshot({"acme": {"acme": merged(CURRENT_PBX, devices=[device("9C0009")])},
+                        "globex": {"globex": merged(CURRENT_PBX, **(receiver or {}))}}, **extra)
+    desired = [customer_file(pbxes={"acme": merged(DESIRED_PBX, term="1m")}),
+               customer_file("globex", pbxes={"globex": merged(DESIRED_PBX, hwaas={"WorkForce": 1},
+                                                               pinned={"9C0009": "hwaas"})})]
+    return plan(desired, current, TODAY, Policy())
+
+
+def test_a_transfer_runs_before_its_source_pbx_changes_term():
+    """It was judged on today's terms: the source's term change waits for it, so they still match."""
+    result = transfer_from_a_term_change()
+    assert [(s.customer, s.action.value) for s in result.steps] == [
+        ("globex", "transfer-hwaas"), ("acme", "remove-licenses"), ("acme", "change-term"), ("acme", "add-licenses")]
+    transfer, remove = result.steps[:2]
+    assert transfer.status is Status.READY and all(s.status is Status.READY for s in result.steps)
+    assert remove.depends_on == [transfer.id] and "transfer-conditions" in remove.rules
+
+
+@pytest.mark.parametrize("receiver, extra, status", [
+    ({"expires_on": "2027-06-14"}, {}, Status.MANUAL),                               # a ticket: no match needed
+    ({}, {"partner": {"overdue_since": "2026-10-01"}}, Status.BLOCKED),             # license steps still go
+])
+def test_a_transfer_that_does_not_run_now_does_not_hold_its_source_term_change(receiver, extra, status):
+    result = transfer_from_a_term_change(receiver, **extra)
+    assert one(result, Action.TRANSFER_HWAAS).status is status
+    assert actions(result)[:3] == ["remove-licenses", "change-term", "add-licenses"]
+    assert all(s.status is Status.READY for s in result.steps if s.customer == "acme")
+    assert one(result, Action.REMOVE_LICENSES).depends_on == []
+
+
+# --- hwaas-needs-subscription ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("current", [None, CURRENT_PBX])   # a new PBX without licenses; one going to zero
+def test_hwaas_needs_subscription_no_order_on_a_pbx_without_licenses(current):
+    desired = merged(DESIRED_PBX, licenses={}, allow_deletion=True, hwaas={"WorkForce": 2})
+    result = plan([customer_file(pbxes={"acme": desired})], snapshot({"acme": {"acme": current} if current else {}}),
+                  TODAY, Policy())
+    order = one(result, Action.ORDER_HWAAS)
+    assert (order.status, order.not_before) == (Status.BLOCKED, None)
+    assert "hwaas-needs-subscription" in order.rules and "no licenses" in order.instruction
+    (found,) = diagnostics(result, "hwaas-needs-subscription")
+    assert (found.severity, found.customer, found.pbx) == ("error", "acme", "acme") and result.has_errors
+
+
+def test_hwaas_needs_subscription_silent_on_a_licensed_pbx():
+    result = scene(desired={"hwaas": {"WorkForce": 2}})
+    assert one(result, Action.ORDER_HWAAS).status is Status.READY
+    assert not diagnostics(result, "hwaas-needs-subscription") and not tagged(result, "hwaas-needs-subscription")
+
+
+def to_lifetime(*devices):
+    return scene(current={**VIRTUAL, "devices": list(devices)}, desired={**VIRTUAL, "term": "lifetime"})
+
+
+def test_devices_are_returned_before_a_term_change_to_lifetime():
+    result = to_lifetime(device("9C0001"))
+    assert actions(result) == ["return-hwaas", "remove-licenses", "change-term", "add-licenses"]
+    returned, remove = result.steps[:2]
+    assert remove.depends_on == [returned.id] and "hwaas-needs-subscription" in remove.rules
+    assert all(s.status is Status.READY for s in result.steps)
+
+
+def test_a_blocked_return_blocks_the_term_change_to_lifetime():
+    result = to_lifetime(device("9C0001", since="2026-08-01"))
+    assert actions(result) == ["return-hwaas", "remove-licenses", "change-term", "add-licenses"]
+    assert [(s.status, s.not_before) for s in result.steps] == [(Status.BLOCKED, D("2027-02-01"))] * 4
+    assert "hwaas-minimum-term" in result.steps[1].rules
+
+
+def test_a_manual_return_holds_the_term_change_to_lifetime():
+    """apply runs no step whose prerequisite was not carried out: the chain waits for the person."""
+    result = to_lifetime(device("9C0001", commitment=True))
+    returned, remove = result.steps[:2]
+    assert (returned.status, remove.status) == (Status.MANUAL, Status.READY)
+    assert remove.depends_on == [returned.id]
+
+
+def test_returns_do_not_hold_back_a_term_change_between_subscriptions():
+    result = scene(current={"devices": [device("9C0001")]}, desired={"term": "1m"})
+    assert actions(result) == ["remove-licenses", "change-term", "add-licenses", "return-hwaas"]
+    assert one(result, Action.REMOVE_LICENSES).depends_on == [] and not tagged(result, "hwaas-needs-subscription")
 
 
 # --- hwaas-follows-pbx-term / hwaas-agreement -----------------------------------------------------------

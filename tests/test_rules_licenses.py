@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_plan_support import (CURRENT_PBX, D, TODAY, Action, Policy, Status, customer_file, diagnostics,
-                                     one, plan, scene, snapshot, steps, tagged)
+from tests.test_plan_support import (CURRENT_PBX, D, DESIRED_PBX, TODAY, Action, Policy, Status, customer_file,
+                                     diagnostics, one, plan, scene, snapshot, steps, tagged)
 
 DECREASE = {"licenses": {"basic": 10, "essential": 20, "premium": 5}}
 INCREASE = {"licenses": {"basic": 10, "essential": 40, "premium": 5}}
@@ -102,6 +102,54 @@ def test_a_blocked_remove_does_not_hold_back_the_add():
                    today=D("2026-11-30"))
     add, remove = result.steps
     assert add.status is Status.READY and remove.status is Status.BLOCKED
+
+
+# --- one-licensed-pbx-per-customer ------------------------------------------------------------
+
+def moved(current: dict, desired: dict, today=TODAY):
+    """acme's licenses move between its PBXs (policy allows the old one to go to zero)."""
+    return plan([customer_file(pbxes=desired)], snapshot({"acme": current}), today, Policy(deletions="allow"))
+
+
+def test_licenses_moved_to_a_new_pbx_are_removed_from_the_old_one_first():
+    result = moved({"old": CURRENT_PBX}, {"new": DESIRED_PBX})
+    remove, create = result.steps
+    assert (remove.pbx, remove.action, create.pbx, create.action) == (
+        "old", Action.REMOVE_LICENSES, "new", Action.CREATE_PBX)
+    assert create.depends_on == [remove.id]
+    assert "one-licensed-pbx-per-customer" in create.rules
+
+
+def test_licenses_moved_to_another_existing_pbx_are_removed_from_the_old_one_first():
+    result = moved({"a": {**CURRENT_PBX, "licenses": {}}, "b": CURRENT_PBX},
+                   {"a": DESIRED_PBX, "b": {**DESIRED_PBX, "licenses": {}}})
+    remove, add = result.steps
+    assert (remove.pbx, remove.action, add.pbx, add.action) == (
+        "b", Action.REMOVE_LICENSES, "a", Action.ADD_LICENSES)
+    assert add.depends_on == [remove.id] and "one-licensed-pbx-per-customer" in add.rules
+
+
+def test_licenses_moved_wait_for_a_blocked_removal():
+    result = moved({"old": CURRENT_PBX}, {"new": DESIRED_PBX}, today=D("2026-11-30"))
+    remove, create = result.steps
+    assert (remove.status, remove.not_before) == (Status.BLOCKED, D("2026-12-01"))
+    assert (create.status, create.not_before) == (Status.BLOCKED, D("2026-12-01"))
+    assert "waits for remove-licenses on acme/old" in create.instruction
+
+
+def test_a_term_change_waits_for_the_other_pbx_to_go_to_zero_before_it_starts():
+    """A PBX that goes through zero licenses must not wait at zero: its whole chain waits instead."""
+    result = moved({"a": CURRENT_PBX, "b": CURRENT_PBX}, {"a": {**DESIRED_PBX, "term": "1m"}})
+    assert [(s.pbx, s.action.value) for s in result.steps] == [
+        ("b", "remove-licenses"), ("a", "remove-licenses"), ("a", "change-term"), ("a", "add-licenses")]
+    first, remove = result.steps[:2]
+    assert remove.depends_on == [first.id] and "one-licensed-pbx-per-customer" in remove.rules
+
+
+def test_one_licensed_pbx_per_customer_silent_for_a_new_pbx_without_licenses():
+    result = moved({"old": CURRENT_PBX}, {"old": DESIRED_PBX, "new": {**DESIRED_PBX, "licenses": {}}})
+    create = one(result, Action.CREATE_PBX)
+    assert create.depends_on == [] and not tagged(result, "one-licensed-pbx-per-customer")
 
 
 # --- renewal-window -----------------------------------------------------------------------------

@@ -56,6 +56,14 @@ def test_hardware_pbx_purchase_before_create():
     assert "hardware-pbx-purchase" in create.rules
 
 
+def test_a_new_customers_hardware_pbx_is_purchased_once_the_customer_exists():
+    result = plan([customer_file("newco", pbxes={"newco": NEW_HARDWARE})], snapshot({}), TODAY, Policy())
+    customer, purchase, create = result.steps
+    assert actions(result) == ["create-customer", "purchase-hardware-pbx", "create-pbx"]
+    assert purchase.depends_on == [customer.id] and "customer-before-pbx" in purchase.rules
+    assert create.depends_on == [customer.id, purchase.id]
+
+
 def test_hardware_pbx_purchase_silent_for_virtual():
     result = new_pbx(NEW_VIRTUAL)
     assert not steps(result, Action.PURCHASE_HARDWARE_PBX) and not tagged(result, "hardware-pbx-purchase")
@@ -160,3 +168,21 @@ def test_prune_under_guarded_deletions_is_an_error():
 def test_a_partial_plan_does_not_call_other_customers_unmanaged():
     result = plan([customer_file()], snapshot(TWO), TODAY, Policy(prune=True), complete=False)
     assert not result.steps and not result.diagnostics
+
+
+@pytest.mark.parametrize(("holder", "fires"), [
+    ("globex", True),   # another customer holds the name in the portal
+    (None, False),      # the name is free
+])
+def test_pbx_name_taken(holder, fires):
+    current = {"acme": {}} if holder is None else {"acme": {}, holder: {"shared": CURRENT_PBX}}
+    result = plan([customer_file(pbxes={"shared": DESIRED_PBX})], snapshot(current), TODAY, Policy())
+    create = one(result, Action.CREATE_PBX)
+    found = diagnostics(result, "pbx-name-taken")
+    if fires:
+        assert create.status is Status.BLOCKED and create.not_before is None
+        assert [(d.severity, d.message) for d in found] == [
+            ("error", "PBX name shared is taken in the portal by customer globex (shared.wildixin.com): "
+                      "choose another name")]
+    else:
+        assert create.status is Status.READY and found == []

@@ -90,23 +90,23 @@ def converges(tmp_path, current: Snapshot, files, policy: Policy | None = None) 
     assert_converged(one_round(provider, files, TODAY, policy or Policy())[2])
 
 
-@disagreement("planner: order-hwaas is ready on a PBX without licenses (seed 000: HWaaS only for "
-              "subscription PBXs); it should be an error, like convert-preconditions")
 def test_hwaas_on_a_pbx_without_licenses(tmp_path):
-    converges(tmp_path, snapshot({}), [customer_file(pbxes={"acme": merged(DESIRED_PBX, licenses={},
-                                                                    hwaas={"WorkForce": 2})})])
+    """The planner refuses the order (an error, the step not ready); the sandbox accepts every step that is ready."""
+    provider = SandboxProvider(tmp_path / "sandbox.db")
+    files = [customer_file(pbxes={"acme": merged(DESIRED_PBX, licenses={}, hwaas={"WorkForce": 2})})]
+    first = plan(files, provider.read(TODAY), TODAY, Policy())
+    assert [d.rule for d in first.diagnostics if d.severity == "error"] == ["hwaas-needs-subscription"]
+    assert [s.action.value for s in first.steps if s.status is not Status.READY] == ["order-hwaas"]
+    for index, step in enumerate(first.steps):
+        if step.status is Status.READY:
+            provider.execute(step, TODAY, f"{index}")
 
 
-@disagreement("planner: create-pbx/add-licenses on a customer's new PBX comes before the removal on "
-              "its old one (by name order), so for a moment the customer has two licensed PBXs "
-              "(one-licensed-pbx-per-customer)")
 def test_licenses_moved_to_a_new_pbx(tmp_path):
     converges(tmp_path, snapshot({"acme": {"old": CURRENT_PBX}}), [customer_file(pbxes={"new": DESIRED_PBX})],
                   Policy(deletions="allow"))
 
 
-@disagreement("planner: change-term to lifetime does not wait for the return of the PBX's HWaaS "
-              "devices (hwaas-needs-subscription); the portal refuses it while they are there")
 def test_term_change_to_lifetime_with_devices_to_return(tmp_path):
     current = snapshot({"acme": {"acme": merged(CURRENT_PBX, model="virtual", region=None, storage_gb=None,
                                                 static_ip=None, ssh=None, devices=[device("9C7500000001")])}})
@@ -114,8 +114,6 @@ def test_term_change_to_lifetime_with_devices_to_return(tmp_path):
     converges(tmp_path, current, [customer_file(pbxes={"acme": desired})])
 
 
-@disagreement("planner: transfer-conditions compares the PBXs' current terms, but the source PBX's own "
-              "term change runs first (customer order), so at transfer time the terms differ")
 def test_transfer_from_a_pbx_whose_term_changes(tmp_path):
     current = snapshot({"acme": {"acme": merged(CURRENT_PBX, devices=[device("9C7500000001")])},
                         "globex": {"globex": CURRENT_PBX}})

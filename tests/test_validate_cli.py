@@ -282,3 +282,13 @@ def test_validate_writes_nothing(tmp_path, capsys, fmt):
     main(["validate", "--format", fmt, "repo", "loose.yaml", "repo/customers/acme.yaml"])
     capsys.readouterr()
     assert listing(tmp_path) == before
+
+
+def test_a_pbx_name_is_unique_across_customers(tmp_path, capsys):
+    """A PBX's name is its domain (NAME.wildixin.com): two customers cannot both want 'shared'."""
+    write(tmp_path, {"customers/acme.yaml": customer("acme").replace("  acme:\n", "  shared:\n"),
+                     "customers/globex.yaml": customer("globex").replace("  globex:\n", "  shared:\n")})
+    code, lines, _ = validate(capsys, ".")
+    assert code == 1
+    assert lines == ["customers/globex.yaml:6:3: error[schema]: PBX name 'shared' is already used by customer 'acme' "
+                     "(customers/acme.yaml:6): a PBX name is its domain, shared.wildixin.com, unique in the portal"]

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from reconciler.calendar import add_business_days, add_months
 from reconciler.plan.context import (CustomerContext, Edge, PlanContext, RuleSet, Stage, Verdict, error, info)
-from reconciler.plan.model import Action, Status
+from reconciler.plan.model import Action, Status, Step
 from reconciler.snapshot import Device
 
 RULES = RuleSet()
@@ -52,6 +52,64 @@ def devices_after_term_change(ctx: CustomerContext):
             continue
         for step in view.of(*ACQUIRING):
             yield Edge(step.id, chain[-1].id, "hwaas-follows-pbx-term")
+
+
+def _term_change_start(steps: Iterable[Step]) -> Step | None:
+    """The first step of a PBX's term change (FORMAT.md: through zero): its removal, or the change itself."""
+    steps = list(steps)
+    change = next((s for s in steps if s.action is Action.CHANGE_TERM), None)
+    if change is None:
+        return None
+    return next((s for s in steps if s.action is Action.REMOVE_LICENSES), change)
+
+
+def _no_subscription(view) -> str | None:
+    """Why HWaaS cannot be on the PBX after the plan (only subscription PBXs: 1m, 1y, 5y with licenses), or None."""
+    if view.term_after == "lifetime":
+        return "its term is lifetime"
+    if view.licenses_after() == 0:
+        return "it has no subscription (no licenses) after the plan"
+    return None
+
+
+@rule("hwaas-needs-subscription", Stage.ORDER)
+def returns_before_lifetime(ctx: CustomerContext):
+    """The portal keeps no HWaaS on a lifetime PBX: the returns come before the term change starts, and a
+    blocked or manual return holds it back."""
+    for view in ctx.pbxes:
+        start = _term_change_start(view.steps)
+        if start is None or view.term_after != "lifetime" or view.of(*ACQUIRING):
+            continue  # devices coming to a lifetime PBX are an error already (and they wait for its term)
+        for step in view.of(Action.RETURN_HWAAS):
+            yield Edge(start.id, step.id, "hwaas-needs-subscription")
+
+
+@rule("transfer-conditions", Stage.ORDER)
+def transfer_before_source_term_change(ctx: CustomerContext):
+    """An automatic transfer was judged on today's terms: it runs before its source's term change starts, so they
+    still match then. A ticket needs no match, and a blocked transfer does not hold back license steps."""
+    for step in ctx.steps:
+        ready = step.action is Action.TRANSFER_HWAAS and step.status is Status.READY
+        source = _source(ctx, step) if ready else None
+        if source is None:
+            continue
+        start = _term_change_start(s for s in ctx.plan_steps if (s.customer, s.pbx) == (source.customer, source.pbx))
+        if start is not None:
+            yield Edge(start.id, step.id, "transfer-conditions")
+
+
+@rule("hwaas-needs-subscription", Stage.GATE)
+def hwaas_needs_subscription(ctx: CustomerContext):
+    """HWaaS only for subscription PBXs (seed 000): an order for a PBX left without licenses cannot go."""
+    for view in ctx.pbxes:
+        orders = view.of(Action.ORDER_HWAAS)
+        why = _no_subscription(view) if orders else None
+        if why is None:
+            continue
+        text = f"HWaaS cannot be ordered for {view.name}: {why}, and HWaaS is only for subscription PBXs"
+        for step in orders:
+            yield Verdict(step.id, "hwaas-needs-subscription", Status.BLOCKED, None, text)
+        yield error("hwaas-needs-subscription", text, **ctx.where(view.name))
 
 
 @rule("overdue-blocks-hardware", Stage.GATE)
@@ -142,11 +200,8 @@ def transfer_to_lifetime(ctx: CustomerContext):
 def convert_preconditions(ctx: CustomerContext):
     for view in ctx.pbxes:
         for step in view.of(Action.CONVERT_TO_HWAAS):
-            if view.term_after == "lifetime":
-                why = "its term is lifetime"
-            elif view.licenses_after() == 0:
-                why = "it has no subscription (no licenses) after the plan"
-            else:
+            why = _no_subscription(view)
+            if why is None:
                 continue
             yield Verdict(step.id, "convert-preconditions")
             yield error("convert-preconditions", f"devices on {view.name} cannot be converted to HWaaS: {why}",

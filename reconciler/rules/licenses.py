@@ -52,6 +52,42 @@ def add_before_remove(ctx: CustomerContext):
                 yield Edge(remove.id, add.id, "add-before-remove")
 
 
+def _emptied(view) -> list:
+    """The removals that leave the PBX with zero licenses for good (not the transient zero of a term change)."""
+    if view.current is None or view.licenses_after() > 0:
+        return []
+    return [step for step, total in license_totals(view) if step.action is Action.REMOVE_LICENSES and total == 0]
+
+
+def _licensed_again(view):
+    """The step from which the PBX must be the customer's only licensed one: the one that licenses it (create-pbx,
+    add-licenses), or, when it goes through zero first (a term change), the removal that starts it: it waits with
+    its licenses rather than at zero."""
+    if view.licenses_after() == 0:
+        return None
+    if view.current is None:
+        return view.first(Action.CREATE_PBX)
+    total, to_zero = view.current.licenses.total(), None
+    for step, after in license_totals(view):
+        if after == 0:
+            to_zero = to_zero or step
+        elif total == 0:
+            return to_zero or step
+        total = after
+    return None
+
+
+@rule("one-licensed-pbx-per-customer", Stage.ORDER)
+def one_licensed_pbx_per_customer(ctx: CustomerContext):
+    """The portal refuses licenses on a second PBX of a customer: licenses moved from one PBX to another are
+    removed from the old one before the new one gets them (a blocked removal blocks the move)."""
+    emptied = [step for view in ctx.pbxes for step in _emptied(view)]
+    for view in ctx.pbxes:
+        step = _licensed_again(view) if emptied else None
+        if step is not None:
+            yield from (Edge(step.id, removal.id, "one-licensed-pbx-per-customer") for removal in emptied)
+
+
 @rule("no-decrease-last-day", Stage.GATE)
 def no_decrease_last_day(ctx: CustomerContext):
     if not is_last_day_of_month(ctx.today):

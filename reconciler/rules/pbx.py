@@ -8,7 +8,7 @@ activation, and the customers the repo does not manage.
 from __future__ import annotations
 
 from reconciler.calendar import add_business_days
-from reconciler.plan.context import CustomerContext, Edge, PlanContext, RuleSet, Stage, Verdict, info
+from reconciler.plan.context import CustomerContext, Edge, PlanContext, RuleSet, Stage, Verdict, error, info
 from reconciler.plan.model import Action, Status
 
 RULES = RuleSet()
@@ -17,13 +17,29 @@ rule = RULES.rule
 
 @rule("customer-before-pbx", Stage.ORDER)
 def customer_before_pbx(ctx: CustomerContext):
+    """A new customer exists before its PBXs are created or a hardware PBX is bought for it."""
     create = next((s for s in ctx.steps if s.action is Action.CREATE_CUSTOMER), None)
-    pbxes = [step for view in ctx.pbxes for step in view.of(Action.CREATE_PBX)]
+    pbxes = [step for view in ctx.pbxes for step in view.of(Action.PURCHASE_HARDWARE_PBX, Action.CREATE_PBX)]
     if create is None or not pbxes:
         return
     yield Verdict(create.id, "customer-before-pbx")
     for step in pbxes:
         yield Edge(step.id, create.id, "customer-before-pbx")
+
+
+@rule("pbx-name-taken", Stage.GATE)
+def pbx_name_taken(ctx: CustomerContext):
+    """A PBX's name is its domain (NAME.wildixin.com): a new PBX cannot take a name another customer holds."""
+    for view in ctx.pbxes:
+        create = view.first(Action.CREATE_PBX)
+        holder = next((cid for cid, customer in ctx.snapshot.customers.items()
+                       if cid != ctx.customer and view.name in customer.pbxes), None) if create else None
+        if holder is None:
+            continue
+        text = (f"PBX name {view.name} is taken in the portal by customer {holder} ({view.name}.wildixin.com): "
+                "choose another name")
+        yield Verdict(create.id, "pbx-name-taken", Status.BLOCKED, None, text)
+        yield error("pbx-name-taken", text, **ctx.where(view.name))
 
 
 @rule("hardware-pbx-purchase", Stage.ORDER)

@@ -39,5 +39,9 @@ class Config(Strict):
                           examples=["Europe/Rome"])
     price_book: str | None = Field(None, min_length=1,
                                    description="The partner's exported price book (CSV), relative to the repo root; "
-                                               "enables cost lines.", examples=["pricebook.csv"])
+                                               "enables cost lines. Columns product,category,term,price,currency, "
+                                               "one row per product and term (1m, 1y, 5y, lifetime; once for "
+                                               "WPBX-HW); licenses by their portal codes (PBX-BASIC, UC-ESSENTIAL, "
+                                               "...); lines starting with # are comments. Its HWaaS products are "
+                                               "the product catalog.", examples=["pricebook.csv"])
     policy: Policy = Field(default_factory=Policy)

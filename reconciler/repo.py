@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from reconciler.config import CONFIG_FILE, Config, ProviderConfig
 from reconciler.desired import CustomerFile
 from reconciler.diagnostics import Diagnostic, Position, error
+from reconciler.pricing.book import PriceBook, load_price_book
 from reconciler.rules.validation import check_customer
 from reconciler.yamlio import Positions, is_blank, load, parse, read_text
 
@@ -39,6 +40,7 @@ class Repo:
     config: Config = field(default_factory=Config)
     config_path: str | None = None
     customers: list[CustomerSource] = field(default_factory=list)
+    price_book: PriceBook | None = None  # the configuration's price_book, when it names one and it is valid
     files: int = 0  # files read, valid or not
     loaded: set[Path] = field(default_factory=set)  # their resolved paths
 
@@ -103,6 +105,15 @@ def _check_timezone(config: Config, positions: Positions) -> list[Diagnostic]:
     return []
 
 
+def load_repo_price_book(repo: Repo, root: Path) -> list[Diagnostic]:
+    """Load the price book the configuration names (relative to the repo root) into `repo`; its problems."""
+    if not repo.config.price_book:
+        return []
+    path = root / repo.config.price_book
+    repo.price_book, problems = load_price_book(path, _display(path))
+    return problems
+
+
 def load_customer(path: Path, catalog: set[str] | None = None) -> tuple[CustomerSource | None, list[Diagnostic]]:
     document, diagnostics = load(path, _display(path))
     if document is None:
@@ -124,6 +135,8 @@ def load_repo(target: Path, catalog: set[str] | None = None,
         if target.name == CONFIG_FILE:
             repo = Repo(root=target.parent, config_path=_display(target), files=1, loaded={target.resolve()})
             repo.config, diagnostics = load_config(target)
+            diagnostics += load_repo_price_book(repo, target.parent)
+            repo.files += bool(repo.config.price_book)
             return repo, diagnostics
         repo = Repo(root=None, files=1, loaded={target.resolve()})
         source, diagnostics = load_customer(target, catalog)
@@ -137,10 +150,13 @@ def load_repo(target: Path, catalog: set[str] | None = None,
     if config_file.is_file():
         repo.config_path = _display(config_file)
         repo.config, problems = load_config(config_file)
+        problems += load_repo_price_book(repo, target)
         if config_file.resolve() not in skip:
-            repo.files += 1
+            repo.files += 1 + bool(repo.config.price_book)
             repo.loaded.add(config_file.resolve())
             diagnostics += problems
+    if catalog is None and repo.price_book is not None:
+        catalog = repo.price_book.products()  # the price book is the catalog (FORMAT.md section 5)
     files = [path for path in discover(target, repo.config) if path.resolve() not in skip]
     if not files and not skip:
         where = f"{target}/{CUSTOMERS_DIR}" if (target / CUSTOMERS_DIR).is_dir() else str(target)
@@ -153,11 +169,12 @@ def load_repo(target: Path, catalog: set[str] | None = None,
         diagnostics += problems
         if source:
             repo.customers.append(source)
-    diagnostics += check_unique_customers(repo.customers)
+    diagnostics += check_unique_ids(repo.customers)
     return repo, diagnostics
 
 
-def check_unique_customers(customers: list[CustomerSource]) -> list[Diagnostic]:
+def check_unique_ids(customers: list[CustomerSource]) -> list[Diagnostic]:
+    """Customer ids are unique in a repo, and so are PBX names across customers: a PBX's name is its domain."""
     first: dict[str, CustomerSource] = {}
     found = []
     for source in customers:
@@ -170,4 +187,14 @@ def check_unique_customers(customers: list[CustomerSource]) -> list[Diagnostic]:
                                customer=customer_id))
         else:
             first[customer_id] = source
+    owners: dict[str, CustomerSource] = {}
+    for source in customers:
+        for name in source.model.pbxes:
+            other = owners.setdefault(name, source)
+            if other is not source and other.model.customer != source.model.customer:
+                line = other.positions.key(("pbxes", name)).line
+                found.append(error(source.positions.key(("pbxes", name)), "schema",
+                                   f"PBX name '{name}' is already used by customer '{other.model.customer}' "
+                                   f"({other.path}:{line}): a PBX name is its domain, {name}.wildixin.com, "
+                                   "unique in the portal", customer=source.model.customer, pbx=name))
     return found

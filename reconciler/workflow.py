@@ -16,7 +16,8 @@ from pathlib import Path
 
 from reconciler.calendar import today_in
 from reconciler.diagnostics import Diagnostic, Position, ReconcilerError, error, has_errors, sorted_diagnostics
-from reconciler.repo import CustomerSource, Repo, check_unique_customers, load_config, load_customer, load_repo
+from reconciler.repo import (CustomerSource, Repo, check_unique_ids, load_config, load_customer, load_repo,
+                             load_repo_price_book)
 from reconciler.snapshot import Snapshot
 
 TODAY_ENV = "RECONCILER_TODAY"
@@ -76,14 +77,14 @@ def load_desired(paths: list[str]) -> tuple[Repo, bool, list[Diagnostic]]:
     config_file = Path("reconciler.yaml")
     if config_file.is_file():
         repo.config, problems = load_config(config_file)
-        diagnostics += problems
+        diagnostics += problems + load_repo_price_book(repo, repo.root)
         repo.config_path = str(config_file)
     for target in targets:
         source, problems = load_customer(target)
         diagnostics += problems
         if source:
             repo.customers.append(source)
-    diagnostics += check_unique_customers(repo.customers)
+    diagnostics += check_unique_ids(repo.customers)
     return repo, False, diagnostics
 
 
@@ -114,9 +115,9 @@ def make_plan(request: PlanRequest, provider=None) -> PlanResult:
         raise ReconcilerError("the desired state is not valid; nothing was planned", sorted_diagnostics(diagnostics))
     today = decide_today(request.today, repo.config.timezone)
     current = provider.read(today) if provider is not None else read_current(repo, request.state, today)
-    catalog = {product for products in (current.catalog or {}).values() for product in products} or None
     result = plan([s.model for s in repo.customers], current, today, repo.config.policy,
-                  catalog=catalog, timezone=repo.config.timezone, complete=complete)
+                  catalog=_catalog(repo, current), timezone=repo.config.timezone, complete=complete,
+                  price_book=repo.price_book)
     document = result.model_dump(mode="json")
     document["diagnostics"] = _place(document["diagnostics"], repo.customers)
     document["fingerprints"] = {
@@ -125,6 +126,13 @@ def make_plan(request: PlanRequest, provider=None) -> PlanResult:
     }
     errors = any(d["severity"] == "error" for d in document["diagnostics"])
     return PlanResult(document, errors, current)
+
+
+def _catalog(repo: Repo, current: Snapshot) -> set[str] | None:
+    """The product catalog: the price book's when one is configured, else the provider's (FORMAT.md section 5)."""
+    if repo.price_book is not None:
+        return repo.price_book.products()
+    return {product for products in (current.catalog or {}).values() for product in products} or None
 
 
 def _place(diagnostics: list[dict], sources: list[CustomerSource]) -> list[dict]:

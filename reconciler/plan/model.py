@@ -8,10 +8,13 @@ steps (`model_copy(update=...)`) while rules decide their status, it never mutat
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from enum import Enum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_serializer
+
+from reconciler.domain import Term
 
 FORMAT_VERSION = "1"
 
@@ -40,6 +43,74 @@ class Status(str, Enum):
     READY = "ready"      # apply may do it now
     BLOCKED = "blocked"  # a rule forbids it today; not_before says from when (null: while a condition holds)
     MANUAL = "manual"    # a person must do it; instruction says what to ask for
+
+
+# An amount of money: a decimal string with at least two decimals ("136.44", "-15.00", "0.00"), never a
+# JSON number (a float would lose cents). Amounts are rounded half-even to the cent once per cost item;
+# step amounts and totals are sums of rounded items. Unit prices keep the price book's precision.
+Money = Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
+                  WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2,}$",
+                                  "description": "An amount of money as a decimal string, never a JSON number, "
+                                                 "such as \"136.44\": rounded half-even to the cent once per "
+                                                 "cost item, sums add rounded items; a unit price keeps the "
+                                                 "price book's precision."},
+                                 mode="serialization")]
+BillingTerm = Literal["1m", "1y", "5y", "lifetime", "once"]
+
+
+class Period(BaseModel):
+    """The part of a term a step's charge covers (seed 000: added mid-term, prorated to the PBX's expiry)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: dt.date | None = Field(description="D: the date the step runs (today, or its not_before when blocked); "
+                                              "null while it is blocked with no date.")
+    end: dt.date | None = Field(description="The PBX's renewal date (expires_on) the charge runs to; "
+                                            "null for lifetime.")
+    days: int | None = Field(description="Days from start to end: the days charged now.")
+    term_days: int | None = Field(description="Days of the whole term that ends on `end` (365, 366 with a "
+                                              "29 February, 28 to 31 for a month); charged now = price x days / "
+                                              "term_days.")
+
+
+class CostItem(BaseModel):
+    """One product on one step, like an invoice line."""
+
+    model_config = ConfigDict(frozen=True)
+
+    product: str = Field(description="The portal's code (PBX-BASIC, UC-ESSENTIAL, WPBX-HW, ...) or the device.")
+    term: BillingTerm = Field(description="The term the price is for: the PBX's, or once for a purchase.")
+    quantity: int = Field(description="Units added (positive) or removed (negative).")
+    unit_price: Money | None = Field(description="The price book's price of one unit for one term; "
+                                                 "null: not in the price book.")
+    one_off: Money | None = Field(description="Charged now: unit_price x quantity x days / term_days, "
+                                              "rounded to the cent; 0.00 for a removal (no refund).")
+    recurring: Money | None = Field(description="The change to the renewal invoice: unit_price x quantity; "
+                                                "null for lifetime and once (no renewals) or with no price.")
+
+
+class Cost(BaseModel):
+    """What a step costs the customer, from the price book (present only when one is configured)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    currency: str = Field(description="The price book's currency (ISO 4217), such as EUR.")
+    one_off: Money | None = Field(description="Charged now: the sum of the items' one_off. Null when it cannot be "
+                                              "priced yet (see notes: no-date, no-price, not-priced).")
+    recurring: dict[str, Money] | None = Field(
+        description="The change to the PBX's invoice at each renewal, by term (\"1y\": \"120.00\"); empty for "
+                    "lifetime or one-off charges; null when a price is missing.")
+    period: Period | None = Field(description="The period the charge now covers; null for one-off purchases "
+                                              "and steps that are not priced.")
+    items: list[CostItem] = Field(default_factory=list, description="The figures, product by product.")
+    notes: list[str] = Field(default_factory=list,
+                             description="no-refund (a decrease returns nothing for the prepaid period), free "
+                                         "(PBX-SERVICE costs nothing), no-date (blocked with no date: the charge "
+                                         "now is not known yet), no-expiry (the PBX's expires_on is not known), "
+                                         "no-price (a product and term missing from the price book), not-priced "
+                                         "(the price book does not price this action), credit-note (the credit "
+                                         "note of a conversion or transfer is not included), "
+                                         "hwaas-follows-pbx-term (a term change bills the HWaaS devices anew).")
 
 
 class Step(BaseModel):
@@ -81,7 +152,7 @@ class Step(BaseModel):
     rules: list[str] = Field(default_factory=list, description="Ids of the rules that shaped the step (RULES.md).")
     depends_on: list[int] = Field(default_factory=list, description="Ids of earlier steps this one needs.")
     instruction: str | None = Field(None, description="Manual: what to ask for. Blocked: why it waits.")
-    cost: None = Field(None, description="Cost lines, when a price book is known (not computed yet).")
+    cost: Cost | None = Field(None, description="What the step costs, when a price book is configured; else null.")
 
     @property
     def address(self) -> str:
@@ -111,6 +182,40 @@ class StatusCounts(BaseModel):
     manual: int = 0
 
 
+class CostTotals(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    one_off: Money = Field(description="Charged now: the sum of the steps' one_off (steps not priced left out).")
+    recurring: dict[str, Money] = Field(default_factory=dict,
+                                        description="The change to the invoices at each renewal, by term.")
+    unpriced_steps: list[int] = Field(default_factory=list,
+                                      description="Ids of the steps whose cost is not known, or not fully: what "
+                                                  "is not known of them is left out of the totals.")
+
+
+class Renewal(BaseModel):
+    """A PBX the plan touches: when it renews (and invoices) after the plan."""
+
+    model_config = ConfigDict(frozen=True)
+
+    term: Term = Field(description="The PBX's term after the plan.")
+    renews_on: dt.date | None = Field(description="Its renewal and invoice date after the plan (expires_on); "
+                                                  "null for lifetime, or while not known.")
+    renewal_window: bool = Field(False, description="A step on it falls within the 2 days before its renewal "
+                                                    "(the renewal-window warning).")
+
+
+class CustomerCosts(CostTotals):
+    renewals: dict[str, Renewal] = Field(default_factory=dict, description="PBX name -> its renewal.")
+
+
+class CostSummary(CostTotals):
+    """The plan's costs: totals for the whole plan and per customer, in the price book's currency."""
+
+    currency: str = Field(description="The price book's currency (ISO 4217): every amount of the plan is in it.")
+    by_customer: dict[str, CustomerCosts] = Field(default_factory=dict, description="Customer id -> its totals.")
+
+
 class Summary(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -122,6 +227,16 @@ class Summary(BaseModel):
     warnings: int = 0
     by_customer: dict[str, StatusCounts] = Field(default_factory=dict)
     earliest_not_before: dt.date | None = Field(None, description="The earliest date a blocked step may go.")
+    costs: CostSummary | None = Field(None, description="Cost totals and renewal dates; present only when a "
+                                                        "price book is configured (absent, not null, otherwise).")
+
+    @model_serializer(mode="wrap")
+    def _without_costs(self, handler):
+        """No price book, no `costs` key: the document is then exactly what it was before costs existed."""
+        data = handler(self)
+        if self.costs is None:
+            data.pop("costs", None)
+        return data
 
 
 class Plan(BaseModel):
@@ -144,7 +259,7 @@ class Plan(BaseModel):
         return any(d.severity == "error" for d in self.diagnostics)
 
 
-def summarize(steps: list[Step], diagnostics: list[PlanDiagnostic]) -> Summary:
+def summarize(steps: list[Step], diagnostics: list[PlanDiagnostic], costs: CostSummary | None = None) -> Summary:
     by_customer: dict[str, dict[str, int]] = {}
     for step in steps:
         tally = by_customer.setdefault(step.customer, {"ready": 0, "blocked": 0, "manual": 0})
@@ -159,4 +274,5 @@ def summarize(steps: list[Step], diagnostics: list[PlanDiagnostic]) -> Summary:
         warnings=sum(d.severity == "warning" for d in diagnostics),
         by_customer={name: StatusCounts(**tally) for name, tally in sorted(by_customer.items())},
         earliest_not_before=min(dates) if dates else None,
+        costs=costs,
     )

@@ -9,7 +9,8 @@ pipeline, in order:
 4. ORDER rules and the diff's own structure give dependencies; a stable topological sort
    fixes the order, and blocked steps block the steps that need them;
 5. NOTE and PLAN rules add diagnostics (they print D, the date a step runs);
-6. steps are numbered 1..n in that order.
+6. steps are numbered 1..n in that order;
+7. with a price book, each step is priced and the summary gets the cost totals.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from reconciler.plan.context import CustomerContext, Edge, Located, PbxView, Pla
 from reconciler.plan.devices import claim_pins, locate_devices
 from reconciler.plan.model import Plan, PlanDiagnostic, Status, Step, summarize
 from reconciler.plan.order import apply_verdicts, merge_devices, propagate_blocked, sort_steps, structural_edges
+from reconciler.pricing.book import PriceBook
+from reconciler.pricing.costs import price_plan
+from reconciler.pricing.totals import cost_summary
 from reconciler.rules import hwaas, licenses, pbx
 from reconciler.snapshot import Snapshot
 
@@ -38,11 +42,13 @@ def rules_of(stage: Stage) -> list:
 
 
 def plan(desired: list[CustomerFile], current: Snapshot, today: dt.date, policy: Policy,
-         catalog: set[str] | None = None, timezone: str = "UTC", complete: bool = True) -> Plan:
+         catalog: set[str] | None = None, timezone: str = "UTC", complete: bool = True,
+         price_book: PriceBook | None = None) -> Plan:
     """Plan every customer of `desired` against `current` as judged on `today` (in `timezone`).
 
     `complete`: `desired` is the whole repo, so a portal customer absent from it is
     unmanaged (or, with policy.prune, decommissioned). A partial run leaves them out.
+    `price_book`: when given, every step gets its cost and the summary the totals.
     """
     files: dict[str, CustomerFile] = {}
     for file in desired:
@@ -76,9 +82,19 @@ def plan(desired: list[CustomerFile], current: Snapshot, today: dt.date, policy:
     diagnostics += [f for f in found if isinstance(f, Diagnostic)]
 
     steps = _numbered(steps)
+    costs = None
+    if price_book is not None:
+        steps, costs, found = _priced(steps, current, today, price_book)
+        diagnostics += found
     notes = _plan_diagnostics(diagnostics)
-    return Plan(tool_version=__version__, today=today, timezone=timezone, summary=summarize(steps, notes),
+    return Plan(tool_version=__version__, today=today, timezone=timezone, summary=summarize(steps, notes, costs),
                 diagnostics=notes, steps=steps)
+
+
+def _priced(steps: list[Step], current: Snapshot, today: dt.date, book: PriceBook):
+    """7. each numbered step gets its cost; the summary the totals and the renewals (reconciler.pricing)."""
+    priced = price_plan(steps, current, today, book)
+    return priced.steps, cost_summary(priced.steps, book.currency, priced.renewals), priced.diagnostics
 
 
 class _World:
@@ -88,7 +104,7 @@ class _World:
         self.files, self.snapshot, self.today, self.policy = files, snapshot, today, policy
         self.located, self.catalog, self.scope = located, catalog, scope
 
-    def context(self, customer: str, steps: list[Step]) -> CustomerContext:
+    def context(self, customer: str, steps: list[Step], everyone: tuple[Step, ...] = ()) -> CustomerContext:
         desired = self.files.get(customer)
         current = self.snapshot.customers.get(customer)
         wanted = desired.pbxes if desired else {}
@@ -100,7 +116,7 @@ class _World:
         views = tuple(PbxView(name, present.get(name), wanted.get(name), tuple(by_pbx[name]))
                       for name in sorted(set(wanted) | set(present)))
         return CustomerContext(customer, current, desired, tuple(steps), views, self.today, self.policy,
-                               self.snapshot, self.located, self.catalog)
+                               self.snapshot, self.located, self.catalog, everyone)
 
     def run(self, stage: Stage, steps: list[Step]) -> list:
         by_customer: dict[str, list[Step]] = defaultdict(list)
@@ -109,7 +125,7 @@ class _World:
         rules = rules_of(stage)
         found = []
         for customer in self.scope:
-            ctx = self.context(customer, by_customer[customer])
+            ctx = self.context(customer, by_customer[customer], tuple(steps))
             for rule in rules:
                 found.extend(rule(ctx))
         return found

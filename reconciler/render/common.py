@@ -90,3 +90,65 @@ def customers_in(doc: dict) -> list[str]:
     names = {step["customer"] for step in doc.get("steps", [])}
     names |= {d["customer"] for d in doc.get("diagnostics", []) if d.get("customer")}
     return sorted(names)
+
+
+# Costs (present only when the plan was priced: `summary.costs`). Amounts are the document's decimal
+# strings, printed as they are: the renderers never round or add up anything themselves.
+TERM_ORDER = ("1m", "1y", "5y")
+UNKNOWN = "?"
+WHY_UNKNOWN = ("no-date", "no-expiry", "no-price", "not-priced")  # the cost notes that leave an amount unknown
+
+
+def costs_of(doc: dict) -> dict | None:
+    return (doc.get("summary") or {}).get("costs")
+
+
+def signed(amount: str) -> str:
+    """`+120.00` for an increase, `-40.00` for a decrease, `0.00` for no change."""
+    return amount if amount.startswith("-") or not amount.strip("0.") else "+" + amount
+
+
+def per_renewal(recurring: dict | None, per: str = "/") -> str:
+    """`-5.00/1m +50.00/1y`; empty when nothing renews; `?` when not known."""
+    if recurring is None:
+        return UNKNOWN
+    terms = sorted(recurring, key=lambda t: (TERM_ORDER.index(t) if t in TERM_ORDER else len(TERM_ORDER), t))
+    return " ".join(f"{signed(recurring[term])}{per}{term}" for term in terms)
+
+
+def charged_now(cost: dict | None) -> str:
+    if cost is None or cost.get("one_off") is None:
+        return UNKNOWN
+    return cost["one_off"]
+
+
+def costs_line(totals: dict, currency: str) -> str:
+    """`Costs (EUR): 2977.84 charged now; per renewal -39.00/1m, +840.00/1y; steps 4, 7 not fully priced.`"""
+    renewal = per_renewal(totals.get("recurring") or {}).replace(" ", ", ")
+    text = f"Costs ({currency}): {totals['one_off']} charged now"
+    text += f"; per renewal {renewal}" if renewal else "; no change at renewal"
+    if totals.get("unpriced_steps"):
+        text += "; " + unpriced(totals)
+    return text + "."
+
+
+def unpriced(totals: dict) -> str:
+    """`steps 4, 7 not fully priced` (what is unknown of them is left out of the totals), or empty."""
+    ids = totals.get("unpriced_steps") or []
+    return f"step{'s' if len(ids) > 1 else ''} {', '.join(map(str, ids))} not fully priced" if ids else ""
+
+
+def renewal_lines(customer_costs: dict) -> list[str]:
+    """`acme renews on 2021-05-14 (1y)`, one per PBX the plan touches, with the renewal-window warning."""
+    lines = []
+    for name, renewal in sorted((customer_costs.get("renewals") or {}).items()):
+        if renewal.get("renews_on"):
+            text = f"{name} renews on {renewal['renews_on']} ({renewal['term']})"
+        elif renewal["term"] == "lifetime":
+            text = f"{name} does not renew (lifetime)"
+        else:
+            text = f"{name}: renewal date not known yet ({renewal['term']})"
+        if renewal.get("renewal_window"):
+            text += ": the plan's changes fall within its renewal window [renewal-window]"
+        lines.append(text)
+    return lines

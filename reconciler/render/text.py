@@ -2,12 +2,16 @@
 
 Errors and warnings (the deletion dates among them) come first, then the steps in plan
 order grouped by customer, one line each with a symbol per kind of action, then the
-summary line. Colors only when the caller says the output is a terminal.
+summary line. Colors only when the caller says the output is a terminal. A priced plan
+(one made with a price book) has two more columns, what each step charges now and how it
+changes each renewal invoice, a total per customer with its PBXs' renewal dates, and the
+plan's total after the summary line.
 """
 
 from __future__ import annotations
 
-from reconciler.render.common import NO_CHANGES, SYMBOLS, address, by_customer, changes, status, summary_line
+from reconciler.render.common import (NO_CHANGES, SYMBOLS, address, by_customer, changes, charged_now, costs_line,
+                                      costs_of, per_renewal, renewal_lines, status, summary_line, unpriced)
 
 COLORS = {"+": "32", "-": "31", "~": "33", ">": "36", "error": "1;31", "warning": "33", "blocked": "33",
           "manual": "35", "bold": "1"}
@@ -35,12 +39,23 @@ def render(doc: dict, color: bool = False) -> str:
     infos = by_customer([d for d in diagnostics if d["severity"] == "info"])
     width = max(len(step["action"]) for step in steps)
     place = max(len(address(step)) for step in steps)
+    costs = costs_of(doc)
+    money = _Columns(steps, costs) if costs else None
+    indent = 12 + width + place  # where the cost columns start: after the id, symbol, action and address
+    if money:
+        lines.append(f"Costs in {costs['currency']}: \"now\" is charged when the step runs (prorated to the PBX's "
+                     "renewal), \"renewal\" is the change to each renewal invoice.")
+        lines.append("")
     for customer, customer_steps in by_customer(steps).items():
-        lines.append(paint(customer, "bold"))
+        title = paint(customer, "bold")
+        if money:
+            title += " " * (indent - len(customer)) + money.header()
+        lines.append(title)
         for step in customer_steps:
             symbol = SYMBOLS.get(step["action"], "?")
+            cells = money.cells(step["cost"], step["cost"] and step["cost"]["recurring"]) if money else ""
             line = (f"  {step['id']:>3} {paint(symbol, symbol)} {step['action']:<{width}}  "
-                    f"{address(step):<{place}}  {changes(step)}")
+                    f"{address(step):<{place}}  {cells}{changes(step)}")
             lines.append(line.rstrip())
             if step["status"] != "ready":
                 why = ", ".join(step.get("rules", []))
@@ -48,12 +63,35 @@ def render(doc: dict, color: bool = False) -> str:
                 if step.get("instruction"):
                     detail += f": {step['instruction']}"
                 lines.append(f"        {paint(detail, step['status'])}")
+        if money:
+            totals = costs["by_customer"].get(customer, {})
+            lines.append(f"{'total':>{indent - 2}}  {money.cells(totals, totals.get('recurring'))}{unpriced(totals)}"
+                         .rstrip())
+            lines += [f"      r {text}" for text in renewal_lines(totals)]
         for info in infos.pop(customer, []):
             lines.append(f"      i {info['message']} [{info['rule']}]")
         lines.append("")
     _infos(lines, [d for group in infos.values() for d in group], None)
     lines.append(paint(summary_line(steps), "bold"))
+    if costs:
+        lines.append(paint(costs_line(costs, costs["currency"]), "bold"))
     return "\n".join(lines) + "\n"
+
+
+class _Columns:
+    """The two cost columns, `now` right-aligned and `renewal` left-aligned, as wide as their widest cell."""
+
+    def __init__(self, steps: list[dict], costs: dict):
+        rows = [(s["cost"], s["cost"] and s["cost"]["recurring"]) for s in steps]
+        rows += [(t, t.get("recurring")) for t in costs["by_customer"].values()]
+        self.now = max([len("now")] + [len(charged_now(cost)) for cost, _ in rows])
+        self.renewal = max([len("renewal")] + [len(per_renewal(recurring)) for _, recurring in rows])
+
+    def header(self) -> str:
+        return f"{'now':>{self.now}}  renewal"
+
+    def cells(self, cost: dict | None, recurring: dict | None) -> str:
+        return f"{charged_now(cost):>{self.now}}  {per_renewal(recurring):<{self.renewal}}  "
 
 
 def _infos(lines: list[str], diagnostics: list[dict], _customer) -> None:

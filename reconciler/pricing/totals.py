@@ -1,0 +1,41 @@
+"""The plan's cost totals: per customer and for the whole plan, charged now and per renewal, per term.
+
+Renewals of different terms are never added together (a monthly +10.00 and a yearly
+-120.00 are different invoices), so `recurring` is a mapping from term to amount. A step
+whose cost is not known, or not fully (no date yet, a price missing, an action the price
+book does not price), is listed in `unpriced_steps`, and what is not known of it is left
+out of the sums (a step blocked with no date adds its known change per renewal).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from reconciler.plan.model import CostSummary, CostTotals, CustomerCosts, Renewal, Step
+from reconciler.pricing.costs import ZERO
+
+
+def cost_summary(steps: list[Step], currency: str, renewals: dict[str, dict[str, Renewal]]) -> CostSummary:
+    by_customer: dict[str, list[Step]] = {}
+    for step in steps:
+        by_customer.setdefault(step.customer, []).append(step)
+    customers = {name: CustomerCosts(**_totals(by_customer.get(name, [])).model_dump(),
+                                     renewals=renewals.get(name, {}))
+                 for name in sorted(set(by_customer) | set(renewals))}
+    return CostSummary(currency=currency, by_customer=customers, **_totals(steps).model_dump())
+
+
+def _totals(steps: list[Step]) -> CostTotals:
+    one_off = ZERO
+    recurring: dict[str, Decimal] = {}
+    unpriced = []
+    for step in steps:
+        cost = step.cost
+        if cost is None or cost.one_off is None or cost.recurring is None:
+            unpriced.append(step.id)
+        if cost is None:
+            continue
+        one_off += cost.one_off or ZERO
+        for term, amount in (cost.recurring or {}).items():
+            recurring[term] = recurring.get(term, ZERO) + amount
+    return CostTotals(one_off=one_off, recurring=recurring, unpriced_steps=unpriced)

@@ -199,3 +199,17 @@ def test_the_snapshot_provider_is_read_only(tmp_path):
     shutil.copytree(EXAMPLES["term-change"], repo)
     result = reconciler(repo, "apply", "--today", "2026-11-22", "--auto-approve")
     assert result.returncode == 1 and "the snapshot provider is read-only" in result.stderr
+
+
+def test_a_saved_plan_interrupted_at_zero_licenses_is_resumed_by_running_it_again(tmp_path):
+    """The reviewed plan, killed after 'remove every license': the same file finishes the chain (done steps skip)."""
+    repo, today = sandbox_repo(tmp_path, "term-change")
+    reconciler(repo, "plan", "--today", today, "--out", "plan.json", check=True)
+    assert reconciler(repo, "apply", "plan.json", "--today", today,
+                      env={"RECONCILER_TEST_CRASH": "after:1"}).returncode == 137
+    unlock_after_crash(repo)
+    resumed = reconciler(repo, "apply", "plan.json", "--today", today)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "did not finish" in resumed.stderr and "Apply complete: 3 done." in resumed.stdout
+    assert reconciler(repo, "plan", "--today", today).stdout.rstrip().endswith(
+        "No changes. The portal matches the desired state.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from reconciler.render import RENDERERS
-from reconciler.render.markdown import FOLD_AFTER
+from reconciler.render.markdown import OPEN_UP_TO
 
 
 def _step(id_, action, status="ready", not_before=None, pbx="acme", rules=(), instruction=None, changes=None,
@@ -60,21 +60,25 @@ def test_no_changes_is_said_plainly():
         assert "No changes. The portal matches the desired state." in RENDERERS[name](_doc([]))
 
 
-def test_markdown_summary_table_then_sections_with_warnings_first():
+def test_markdown_summary_first_then_a_section_per_customer_with_warnings_first():
     md = RENDERERS["markdown"](LAST_DAY)
     assert "**Plan: 1 ready, 1 blocked until 2026-12-01, 1 manual.**" in md
-    assert "| acme | 1 | 1 | 1 | 0 | 1 |" in md
-    section = md[md.index("### acme"):]
+    assert "| customers | steps | ready | blocked | manual | errors | warnings |" in md
+    assert md.index("| customers |") < md.index("<details")
+    section = md[md.index("<details open><summary><b>acme</b>: 3 steps (1 ready, 1 blocked, 1 manual)"):]
     assert section.index("renewal-window") < section.index("| 1 |")
     assert "| 2 | - | remove-licenses | acme | licenses.essential 30 -> 20 | blocked until 2026-12-01 " \
            "(`no-decrease-last-day`) |" in md
 
 
-def test_markdown_folds_long_sections():
-    steps = [_step(i, "add-licenses", changes={"licenses.basic": [i, i + 1]}) for i in range(1, FOLD_AFTER + 2)]
-    md = RENDERERS["markdown"](_doc(steps))
-    assert "<details><summary><b>acme: 11 steps</b></summary>" in md
-    assert "<details>" not in RENDERERS["markdown"](_doc(steps[:FOLD_AFTER]))
+def test_markdown_folds_customers_that_need_no_attention_in_a_large_plan():
+    quiet = [_step(i, "add-licenses", customer=f"c{i:02}", pbx=f"c{i:02}") for i in range(1, OPEN_UP_TO + 2)]
+    loud = _step(99, "remove-licenses", "blocked", "2026-12-01", customer="zeta", pbx="zeta")
+    md = RENDERERS["markdown"](_doc(quiet + [loud]))
+    assert "<details><summary><b>c01</b>: 1 step</summary>" in md
+    assert "<details open><summary><b>zeta</b>: 1 step (1 blocked)</summary>" in md
+    small = RENDERERS["markdown"](_doc(quiet[:OPEN_UP_TO]))
+    assert "<details><summary>" not in small and small.count("<details open>") == OPEN_UP_TO
 
 
 def test_markdown_escapes_table_cells():

@@ -1,10 +1,16 @@
 """The markdown renderer: a pull-request comment.
 
-A summary table first, then a section per customer: its errors and warnings, its steps
-as a table, its notes. A customer with many steps is folded in <details>. A priced plan
-(one made with a price book) has its total cost on a line at the top, two more columns in
-each customer's table (charged now, change per renewal) with a total row, and the
-renewal date of each PBX the plan touches.
+The whole plan's summary first (customers, steps by status, errors, warnings, costs),
+the diagnostics that belong to no customer, then one folded section per customer: its
+errors and warnings, its steps as a table, its notes. A section is open when its customer
+needs a reviewer's eye (errors, warnings, blocked or manual steps) or when the plan is
+small. A priced plan (one made with a price book) has its total cost at the top, two more
+columns in each customer's table (charged now, change per renewal) with a total row, and
+the renewal date of each PBX the plan touches.
+
+A comment has a size limit (GitHub: 65,536 characters). With `limit`, a longer rendering
+keeps the summary and the sections of the customers that need attention, then as many of
+the others as fit, and says how many were left out and where the full plan is.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from reconciler.render.common import (NO_CHANGES, SYMBOLS, by_customer, counts, 
                                       costs_line, costs_of, per_renewal, renewal_lines, status, summary_line, unpriced,
                                       WHY_UNKNOWN)
 
-FOLD_AFTER = 10  # steps; a longer section is folded
+OPEN_UP_TO = 5  # customers: a plan this small has every section open
 ICONS = {"error": "❌", "warning": "⚠️", "info": "ℹ️"}
 
 
@@ -21,42 +27,89 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render(doc: dict, color: bool = False) -> str:
+def size(text: str) -> int:
+    """Characters as GitHub counts them against a comment's limit (UTF-16 units: an emoji may count 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def render(doc: dict, color: bool = False, limit: int | None = None) -> str:
     steps = doc.get("steps", [])
     diagnostics = doc.get("diagnostics", [])
-    lines = [f"## reconciler plan for {doc['today']} ({doc['timezone']})", ""]
-    if not steps:
-        lines += [f"**{NO_CHANGES}**", ""]
-    else:
-        lines += [f"**{summary_line(steps)}**", ""]
-    costs = costs_of(doc)
-    if costs and steps:
-        lines += [f"**{costs_line(costs, costs['currency'])}**", ""]
-    general = [d for d in diagnostics if not d.get("customer")]
-    lines += [f"- {ICONS[d['severity']]} {_cell(d['message'])} `{d['rule']}`" for d in general]
-    if general:
-        lines.append("")
-
     customers = customers_in(doc)
-    if not customers:
-        return "\n".join(lines).rstrip() + "\n"
     step_groups = by_customer(steps)
     notes = by_customer([d for d in diagnostics if d.get("customer")])
-    lines += ["| customer | ready | blocked | manual | errors | warnings |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for customer in customers:
-        tally = counts(step_groups.get(customer, []))
-        severities = [d["severity"] for d in notes.get(customer, [])]
-        lines.append(f"| {customer} | {tally['ready']} | {tally['blocked']} | {tally['manual']} | "
-                     f"{severities.count('error')} | {severities.count('warning')} |")
-    lines.append("")
-
+    costs = costs_of(doc)
+    head = _summary(doc, customers, costs)
+    general = [d for d in diagnostics if not d.get("customer")]
+    head += [f"- {ICONS[d['severity']]} {_cell(d['message'])} `{d['rule']}`" for d in general]
+    if general:
+        head.append("")
+    sections = []
     for customer in customers:
         totals = costs["by_customer"].get(customer) if costs else None
-        lines += _section(customer, step_groups.get(customer, []), notes.get(customer, []), totals)
-    return "\n".join(lines).rstrip() + "\n"
+        mine, remarks = step_groups.get(customer, []), notes.get(customer, [])
+        attention = _needs_attention(mine, remarks)
+        text = "\n".join(_section(customer, mine, remarks, totals, opened=attention or len(customers) <= OPEN_UP_TO))
+        sections.append((text, attention, len(mine)))
+    text = _join(head, [section for section, _, _ in sections])
+    if limit is None or size(text) <= limit:
+        return text
+    return _fit(head, sections, limit)
 
 
-def _section(customer: str, steps: list[dict], notes: list[dict], costs: dict | None = None) -> list[str]:
+def _summary(doc: dict, customers: list[str], costs: dict | None) -> list[str]:
+    steps, summary = doc.get("steps", []), doc.get("summary") or {}
+    lines = [f"## reconciler plan for {doc['today']} ({doc['timezone']})", ""]
+    lines += [f"**{summary_line(steps) if steps else NO_CHANGES}**", ""]
+    if customers:
+        tally = counts(steps)
+        lines += ["| customers | steps | ready | blocked | manual | errors | warnings |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+                  f"| {len(customers)} | {len(steps)} | {tally['ready']} | {tally['blocked']} | {tally['manual']} | "
+                  f"{summary.get('errors', 0)} | {summary.get('warnings', 0)} |", ""]
+    if costs and steps:
+        lines += [f"**{costs_line(costs, costs['currency'])}**", ""]
+    return lines
+
+
+def _needs_attention(steps: list[dict], notes: list[dict]) -> bool:
+    return (any(step["status"] != "ready" for step in steps)
+            or any(d["severity"] in ("error", "warning") for d in notes))
+
+
+def _join(head: list[str], sections: list[str]) -> str:
+    return "\n".join([*head, *sections]).rstrip() + "\n"
+
+
+def _fit(head: list[str], sections: list[tuple[str, bool, int]], limit: int) -> str:
+    """The summary, then the sections that fit: those needing attention first, the others with the room left."""
+    worst = _left_out(len(sections), sum(n for _, _, n in sections), limit)
+    room = limit - size(_join(head, [])) - size(worst) - 2
+    kept: set[int] = set()
+    for wanted in (True, False):
+        for index, (text, attention, _) in enumerate(sections):
+            if attention is wanted and size(text) + 1 <= room:
+                kept.add(index)
+                room -= size(text) + 1
+    dropped = [sections[i] for i in range(len(sections)) if i not in kept]
+    body = [sections[i][0] for i in sorted(kept)]
+    text = _join(head, body + [_left_out(len(dropped), sum(n for _, _, n in dropped), limit)])
+    if size(text) > limit:  # only a summary longer than the limit itself gets here
+        note = _left_out(len(sections), sum(n for _, _, n in sections), limit)
+        cut = text[: max(0, limit - size(note) - 4) // 2]  # halved: each kept character may count 2
+        text = cut[: cut.rfind("\n") + 1] + "\n" + note + "\n"
+    return text
+
+
+def _left_out(customers: int, steps: int, limit: int) -> str:
+    return (f"> ✂️ **{customers} customer{'s' if customers != 1 else ''} ({steps} step{'s' if steps != 1 else ''}) "
+            f"left out** to keep this comment within {limit:,} characters: the customers with errors, warnings, "
+            "blocked or manual steps come first. The full plan is in the JSON plan: the file of `plan --out` "
+            "(in CI, the job's artifact), or `reconciler plan --format json`.")
+
+
+def _section(customer: str, steps: list[dict], notes: list[dict], costs: dict | None = None,
+             opened: bool = True) -> list[str]:
     order = {"error": 0, "warning": 1, "info": 2}
     body = [f"- {ICONS[d['severity']]} {_where(d)}{_cell(d['message'])} `{d['rule']}`"
             for d in sorted(notes, key=lambda d: order[d["severity"]])]
@@ -82,10 +135,22 @@ def _section(customer: str, steps: list[dict], notes: list[dict], costs: dict | 
     if costs:
         body += [f"- 🗓️ {text.replace('[renewal-window]', '`renewal-window`')}" for text in renewal_lines(costs)]
         body.append("")
-    title = f"{customer}: {len(steps)} step{'s' if len(steps) != 1 else ''}"
-    if len(steps) > FOLD_AFTER:
-        return [f"<details><summary><b>{title}</b></summary>", "", *body, "</details>", ""]
-    return [f"### {title}", "", *body]
+    return [f"<details{' open' if opened else ''}><summary><b>{customer}</b>: {_tally(steps, notes)}</summary>", "",
+            *body, "</details>", ""]
+
+
+def _tally(steps: list[dict], notes: list[dict]) -> str:
+    """`4 steps (2 ready, 1 blocked, 1 manual), 1 warning`."""
+    tally = counts(steps)
+    text = f"{len(steps)} step{'s' if len(steps) != 1 else ''}"
+    parts = [f"{n} {state}" for state, n in tally.items() if n]
+    if parts and parts != [f"{len(steps)} ready"]:
+        text += f" ({', '.join(parts)})"
+    for severity in ("error", "warning"):
+        n = sum(d["severity"] == severity for d in notes)
+        if n:
+            text += f", {n} {severity}{'s' if n != 1 else ''}"
+    return text
 
 
 def _money(cost: dict | None, recurring: dict | None, bold: bool = False) -> str:

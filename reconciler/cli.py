@@ -17,6 +17,8 @@ from reconciler import __version__
 from reconciler.diagnostics import ReconcilerError, Severity
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+STEP_SUMMARY = "GITHUB_STEP_SUMMARY"  # set by GitHub Actions: a file whose markdown shows on the run's page
+COMMENT_LIMIT = 65_536  # GitHub's limit on a comment's characters
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -51,16 +53,28 @@ def _use_color(args: argparse.Namespace) -> bool:
 def _cmd_plan(args: argparse.Namespace) -> int:
     from reconciler.plan.saved import saved_plan
     from reconciler.render import RENDERERS
+    from reconciler.render.markdown import render as render_markdown
     from reconciler.workflow import PlanRequest, make_plan
 
-    result = make_plan(PlanRequest(paths=args.paths, state=args.state, today=args.today))
+    if args.comment_limit < 0:
+        raise ReconcilerError("--comment-limit is a number of characters, 0 for no limit")
+    result = make_plan(PlanRequest(paths=args.paths, state=args.state, today=args.today,
+                                   changed_since=args.changed_since))
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        saved = saved_plan(result.document, result.current.model_dump(mode="json"))
+        saved = saved_plan(result.document, result.current.model_dump(mode="json"), result.desired_files)
         out.write_text(RENDERERS["json"](saved), encoding="utf-8")
         print(f"saved the plan to {out}", file=sys.stderr)
-    sys.stdout.write(RENDERERS[args.format](result.document, color=_use_color(args)))
+    limit = args.comment_limit or None
+    if args.format == "markdown":
+        sys.stdout.write(render_markdown(result.document, limit=limit))
+    else:
+        sys.stdout.write(RENDERERS[args.format](result.document, color=_use_color(args)))
+    summary = os.environ.get(STEP_SUMMARY)
+    if summary:  # GitHub Actions: the job's summary page shows the plan too
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(render_markdown(result.document, limit=limit) + "\n")
     if result.has_errors:
         return EXIT_ERROR
     if args.detailed_exitcode and result.has_changes:
@@ -157,6 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--detailed-exitcode", action="store_true",
                       help="exit 0 when there are no changes, 1 on error, 2 when there are changes")
     plan.add_argument("--no-color", action="store_true", help="no colors (also: the NO_COLOR variable)")
+    plan.add_argument("--changed-since", metavar="REF",
+                      help="plan only the customers whose files changed since this Git ref (e.g. origin/main), "
+                           "and the other side of their device transfers; deleted customer files are reported")
+    plan.add_argument("--comment-limit", type=int, default=COMMENT_LIMIT, metavar="CHARS",
+                      help=f"markdown: keep it within this many characters, a pull-request comment's limit "
+                           f"(default: {COMMENT_LIMIT}, GitHub's; 0: no limit). Past it, the summary and the "
+                           "customers with errors, warnings, blocked or manual steps are kept")
     plan.set_defaults(func=_cmd_plan)
 
     apply = commands.add_parser("apply", help="carry out a saved plan, or plan and ask for confirmation",

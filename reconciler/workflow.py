@@ -28,6 +28,7 @@ class PlanRequest:
     paths: list[str]
     state: str | None = None
     today: str | None = None
+    changed_since: str | None = None  # a Git ref: plan only the customers whose files changed since it
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class PlanResult:
     document: dict
     has_errors: bool
     current: Snapshot  # the state the plan was made from (recorded in a saved plan)
+    desired_files: list[str] | None = None  # a partial plan's files (None: the whole repo)
 
     @property
     def has_changes(self) -> bool:
@@ -94,10 +96,23 @@ def read_current(repo: Repo, state: str | None, today: dt.date | None = None) ->
     return provider_for(repo.config, repo.root, state).read(today)
 
 
+def desired_paths(sources: list[CustomerSource], config_path: str | None) -> list[str]:
+    return sorted([s.path for s in sources] + ([config_path] if config_path else []))
+
+
 def fingerprint_files(sources: list[CustomerSource], config_path: str | None) -> str:
+    return fingerprint_paths(desired_paths(sources, config_path))
+
+
+def fingerprint_paths(paths: list[str]) -> str:
+    """One digest of these files' names and contents; a file that is gone counts as changed."""
     digest = hashlib.sha256()
-    for path in sorted([s.path for s in sources] + ([config_path] if config_path else [])):
-        digest.update(path.encode() + b"\0" + Path(path).read_bytes() + b"\0")
+    for path in sorted(paths):
+        try:
+            content = Path(path).read_bytes()
+        except FileNotFoundError:
+            content = b"\0missing"
+        digest.update(path.encode() + b"\0" + content + b"\0")
     return "sha256:" + digest.hexdigest()
 
 
@@ -110,22 +125,45 @@ def make_plan(request: PlanRequest, provider=None) -> PlanResult:
     """Plan the request; `provider` (already chosen, e.g. by apply under its lock) overrides the repo's."""
     from reconciler.plan.planner import plan
 
-    repo, complete, diagnostics = load_desired(request.paths)
-    if has_errors(diagnostics):
-        raise ReconcilerError("the desired state is not valid; nothing was planned", sorted_diagnostics(diagnostics))
+    if request.changed_since:
+        from reconciler.scope import load_changed
+
+        repo, scope = load_changed(_one_directory(request.paths), request.changed_since)
+        complete, diagnostics = scope.complete, scope.diagnostics
+    else:
+        (repo, complete, diagnostics), scope = load_desired(request.paths), None
+    _stop_on_errors(diagnostics)
     today = decide_today(request.today, repo.config.timezone)
     current = provider.read(today) if provider is not None else read_current(repo, request.state, today)
+    if scope is not None:
+        _stop_on_errors(scope.reach(repo, current))
     result = plan([s.model for s in repo.customers], current, today, repo.config.policy,
                   catalog=_catalog(repo, current), timezone=repo.config.timezone, complete=complete,
                   price_book=repo.price_book)
     document = result.model_dump(mode="json")
     document["diagnostics"] = _place(document["diagnostics"], repo.customers)
+    if scope is not None:
+        notes = [{**dict.fromkeys(("customer", "pbx", "file", "line", "column")), **d.to_dict()} for d in scope.notes]
+        document["diagnostics"] = notes + document["diagnostics"]
+        document["summary"]["warnings"] += sum(d["severity"] == "warning" for d in notes)
     document["fingerprints"] = {
         "desired": fingerprint_files(repo.customers, repo.config_path),
         "current": fingerprint_state(current),
     }
     errors = any(d["severity"] == "error" for d in document["diagnostics"])
-    return PlanResult(document, errors, current)
+    partial = None if complete else desired_paths(repo.customers, repo.config_path)
+    return PlanResult(document, errors, current, partial)
+
+
+def _stop_on_errors(diagnostics: list[Diagnostic]) -> None:
+    if has_errors(diagnostics):
+        raise ReconcilerError("the desired state is not valid; nothing was planned", sorted_diagnostics(diagnostics))
+
+
+def _one_directory(paths: list[str]) -> Path:
+    if len(paths) > 1 or (paths and not Path(paths[0]).is_dir()):
+        raise ReconcilerError("--changed-since plans one repo directory (default: .), not files")
+    return Path(paths[0] if paths else ".")
 
 
 def _catalog(repo: Repo, current: Snapshot) -> set[str] | None:

@@ -20,13 +20,15 @@ from reconciler.apply.engine import apply_plan, render_result, run_token_for
 from reconciler.apply.journal import journal_path, unfinished_run
 from reconciler.apply.lock import acquire, force_unlock
 from reconciler.apply.run import apply_saved
+from reconciler.plan.saved import DESIRED_FILES
 from reconciler.config import Config
 from reconciler.diagnostics import ReconcilerError, has_errors, sorted_diagnostics
 from reconciler.providers import Executor
 from reconciler.providers.select import DEFAULT_SANDBOX, provider_for
 from reconciler.render import RENDERERS
 from reconciler.repo import Repo
-from reconciler.workflow import PlanRequest, decide_today, fingerprint_files, load_desired, make_plan
+from reconciler.workflow import (PlanRequest, decide_today, fingerprint_files, fingerprint_paths, load_desired,
+                                 make_plan)
 
 PROMPT = ("Do you want to perform these actions?\n"
           "  Only 'yes' will be accepted to approve.\n\n"
@@ -76,8 +78,11 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
 
     if request.plan_file:
         saved = read_saved_plan(Path(request.plan_file))
+        files = saved.get(DESIRED_FILES)  # a partial plan: only its own files must be as they were
+        desired = (fingerprint_paths(files) if isinstance(files, list) and all(isinstance(f, str) for f in files)
+                   else fingerprint_files(repo.customers, repo.config_path))
         outcome = apply_saved(saved, provider, today=today, lock_timeout=request.lock_timeout,
-                              desired_fingerprint=fingerprint_files(repo.customers, repo.config_path))
+                              desired_fingerprint=desired)
         print(render_result(outcome.result))
         return 0 if outcome.result.ok else 1
 

@@ -12,6 +12,7 @@ import json
 
 CHECKSUM = "checksum"
 RECORDED_STATE = "recorded_state"
+DESIRED_FILES = "desired_files"  # a partial plan's files: the desired fingerprint covers only these
 
 
 def canonical(data: dict) -> str:
@@ -23,7 +24,13 @@ def checksum(data: dict) -> str:
     return "sha256:" + hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
 
 
-def saved_plan(document: dict, recorded_state: dict) -> dict:
-    """The document to write with --out: the plan, the recorded state and their checksum."""
+def saved_plan(document: dict, recorded_state: dict, desired_files: list[str] | None = None) -> dict:
+    """The document to write with --out: the plan, the recorded state and their checksum.
+
+    A partial plan (`--changed-since`, or customer files named) also lists the files it was
+    made from, so that apply checks those files, and not the rest of the repo, for changes.
+    """
     data = {**document, RECORDED_STATE: recorded_state}
+    if desired_files is not None:
+        data[DESIRED_FILES] = desired_files
     return {**data, CHECKSUM: checksum(data)}

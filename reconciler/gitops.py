@@ -1,0 +1,74 @@
+"""What changed in a GitOps repo since a Git ref: the files `plan --changed-since REF` plans.
+
+Git is asked three things, all from the repo's directory (which may sit anywhere inside
+the Git work tree): that REF names a commit, which files differ between REF and the work
+tree (`git diff --name-status REF`: committed changes and uncommitted edits alike), and
+which files are new and not yet added (`git ls-files --others`). Paths come back relative
+to the repo's directory; files outside it are not its business.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.diagnostics import ReconcilerError
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The files of one repo directory that differ from REF (paths relative to that directory)."""
+
+    ref: str
+    commit: str  # the full id REF resolved to
+    changed: frozenset[str] = field(default_factory=frozenset)  # added or modified, untracked included
+    deleted: tuple[str, ...] = ()
+
+    def touches(self, relative: str) -> bool:
+        return relative in self.changed or relative in self.deleted
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, check=False)
+    except FileNotFoundError:
+        raise ReconcilerError("--changed-since needs git, and git is not installed (or not on PATH)") from None
+
+
+def _lines(output: bytes) -> list[str]:
+    return [part.decode("utf-8", "surrogateescape") for part in output.split(b"\0") if part]
+
+
+def changes_since(root: Path, ref: str) -> Changes:
+    """The files under `root` changed since `ref`; a clear error outside a Git repo or for a bad ref."""
+    if not root.is_dir():
+        raise ReconcilerError(f"--changed-since plans a repo directory; {root} is not a directory")
+    inside = _git(root, "rev-parse", "--is-inside-work-tree")
+    if inside.returncode != 0 or inside.stdout.strip() != b"true":
+        raise ReconcilerError(f"--changed-since needs a Git repo: {root} is not inside a Git work tree")
+    resolved = _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    if resolved.returncode != 0 or ref.startswith("-"):
+        raise ReconcilerError(
+            f"--changed-since {ref}: no such commit in this Git repo. In CI, fetch it first "
+            f"(GitHub: actions/checkout with fetch-depth: 0; or git fetch origin main) and name it "
+            f"as the repo knows it, e.g. origin/main or HEAD~1")
+    commit = resolved.stdout.decode().strip()
+    diff = _git(root, "diff", "--name-status", "--no-renames", "--relative", "-z", commit, "--", ".")
+    if diff.returncode != 0:
+        raise ReconcilerError(f"git diff {ref} failed: {diff.stderr.decode(errors='replace').strip()}")
+    changed, deleted = set(), []
+    fields = _lines(diff.stdout)
+    for status, path in zip(fields[0::2], fields[1::2]):
+        (deleted.append(path) if status == "D" else changed.add(path))
+    untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", ".")
+    changed.update(_lines(untracked.stdout) if untracked.returncode == 0 else [])
+    return Changes(ref, commit, frozenset(changed), tuple(sorted(deleted)))
+
+
+def read_at(root: Path, commit: str, relative: str) -> str | None:
+    """A file's text as it was at `commit` (`relative` to `root`), or None when Git cannot give it."""
+    shown = _git(root, "show", f"{commit}:./{relative}")
+    if shown.returncode != 0:
+        return None
+    return shown.stdout.decode("utf-8", "replace")

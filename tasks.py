@@ -53,7 +53,7 @@ def demo() -> None:
     """The whole story on a fresh sandbox: validate, load the portal's state, plan, apply, plan again."""
     import shutil
 
-    examples = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples").iterdir() if p.is_dir())
+    examples = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples").iterdir() if (p / "state.yaml").is_file())
     say("reconciler validate examples/*")
     run(BIN / "reconciler", "validate", *examples)
 

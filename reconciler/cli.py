@@ -58,28 +58,46 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
     if args.comment_limit < 0:
         raise ReconcilerError("--comment-limit is a number of characters, 0 for no limit")
-    result = make_plan(PlanRequest(paths=args.paths, state=args.state, today=args.today,
-                                   changed_since=args.changed_since))
+    limit = args.comment_limit or None
+    try:
+        result = make_plan(PlanRequest(paths=args.paths, state=args.state, today=args.today,
+                                       changed_since=args.changed_since))
+    except ReconcilerError as exc:  # a pull request's comment and summary still say why nothing was planned
+        _markdown_failure(args, exc, limit)
+        raise
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         saved = saved_plan(result.document, result.current.model_dump(mode="json"), result.desired_files)
         out.write_text(RENDERERS["json"](saved), encoding="utf-8")
         print(f"saved the plan to {out}", file=sys.stderr)
-    limit = args.comment_limit or None
     if args.format == "markdown":
         sys.stdout.write(render_markdown(result.document, limit=limit))
     else:
         sys.stdout.write(RENDERERS[args.format](result.document, color=_use_color(args)))
-    summary = os.environ.get(STEP_SUMMARY)
-    if summary:  # GitHub Actions: the job's summary page shows the plan too
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(render_markdown(result.document, limit=limit) + "\n")
+    _append_step_summary(lambda: render_markdown(result.document, limit=limit))
     if result.has_errors:
         return EXIT_ERROR
     if args.detailed_exitcode and result.has_changes:
         return EXIT_CHANGES
     return EXIT_OK
+
+
+def _markdown_failure(args: argparse.Namespace, exc: ReconcilerError, limit: int | None) -> None:
+    from reconciler.render.markdown import render_failure
+
+    diagnostics = [d.to_dict() for d in exc.diagnostics]
+    if args.format == "markdown":
+        sys.stdout.write(render_failure(str(exc), diagnostics, limit))
+    _append_step_summary(lambda: render_failure(str(exc), diagnostics, limit))
+
+
+def _append_step_summary(markdown) -> None:
+    """Under GitHub Actions, the run's summary page shows the plan too (appended: other steps write there)."""
+    summary = os.environ.get(STEP_SUMMARY)
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(markdown() + "\n")
 
 
 def _cmd_export(args: argparse.Namespace) -> int:

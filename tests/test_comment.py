@@ -101,3 +101,19 @@ def test_comment_limit_flag_trims_the_markdown_on_stdout(capsys, monkeypatch):
     assert main(["plan", "--format", "markdown", "--comment-limit", "0"]) == 0
     assert "left out" not in capsys.readouterr().out
     assert main(["plan", "--format", "markdown", "--comment-limit", "-1"]) == 1
+
+
+def test_an_invalid_repo_still_gets_a_comment_and_a_summary_saying_why(tmp_path, capsys, monkeypatch):
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLES / "hwaas-orders-returns", repo)
+    stark = next((repo / "customers").glob("*.yaml"))
+    stark.write_text(stark.read_text().replace("term:", "trem:", 1))
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.chdir(repo)
+    assert main(["plan", "--format", "markdown"]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith("## reconciler plan: nothing was planned")
+    assert f"`customers/{stark.name}:" in out and "did you mean 'term'?" in out
+    assert summary.read_text() == out + "\n"
+    assert "error: the desired state is not valid" in err  # the log says it too

@@ -165,3 +165,16 @@ def _money(cost: dict | None, recurring: dict | None, bold: bool = False) -> str
 
 def _where(d: dict) -> str:
     return f"**{d['pbx']}**: " if d.get("pbx") else ""
+
+
+def render_failure(message: str, diagnostics: list[dict], limit: int | None = None) -> str:
+    """The comment for a run that planned nothing (invalid desired state, a bad ref): why, with each place."""
+    lines = ["## reconciler plan: nothing was planned", "", f"**error: {_cell(message)}**", ""]
+    for d in diagnostics:
+        where = ":".join(str(d[key]) for key in ("file", "line", "column") if d.get(key) is not None)
+        lines.append(f"- {ICONS[d['severity']]} {f'`{where}` ' if where else ''}{_cell(d['message'])} `{d['rule']}`")
+    text = _join(lines, [])
+    while limit is not None and size(text) > limit and len(lines) > 4:
+        lines.pop()
+        text = _join(lines, ["- … and more: see the job's log"])
+    return text

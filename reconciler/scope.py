@@ -50,7 +50,9 @@ class Scope:
             for path in found:
                 self.others.remove(path)
                 source, diagnostics = load_customer(path, _catalog(repo))
-                if source and (source.model.customer in givers or _pins_any(source, held | pinned)):
+                if source is None:  # it names a device or customer in play, and cannot be read: stop on it
+                    problems += diagnostics
+                elif source.model.customer in givers or _pins_any(source, held | pinned):
                     problems += diagnostics
                     repo.customers.append(source)
                     reached.append(f"{source.model.customer} ({source.path})")

@@ -275,3 +275,13 @@ def test_a_thousand_customer_repo_with_one_change_plans_one_customer_in_a_commen
     assert "planning 1 of 1000 customer files: those changed since HEAD~1" in markdown
     assert "| 1 | 1 | 1 | 0 | 0 | 0 | 0 |" in markdown  # customers, steps, ready, blocked, manual, errors, warnings
     assert "<b>c0421</b>: 1 step" in markdown and markdown.count("<details") == 1
+
+
+def test_an_invalid_file_on_the_other_side_of_a_transfer_stops_the_plan(repo, capsys, monkeypatch):
+    edit(repo / "customers" / "initech.yaml", "region: eu-west", "regoin: eu-west")  # initech pins a device of acme
+    commit(repo, "initech broken by an earlier change")
+    edit(repo / "customers" / "globex.yaml", "essential: 8", "essential: 9")
+    commit(repo, "globex")
+    code, document, err = plan_json(repo, "HEAD~1", capsys, monkeypatch)
+    assert code == 1 and document == {}
+    assert "customers/initech.yaml:" in err and "did you mean 'region'" in err

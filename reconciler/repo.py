@@ -8,8 +8,12 @@ directory given is its own repo: customer ids must be unique within it.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.binding import bind
 from pydantic import ValidationError
@@ -17,9 +21,13 @@ from pydantic import ValidationError
 from reconciler.config import CONFIG_FILE, Config, ProviderConfig
 from reconciler.desired import CustomerFile
 from reconciler.diagnostics import Diagnostic, Position, error
-from reconciler.pricing.book import PriceBook, load_price_book
+from reconciler.progress import progress
 from reconciler.rules.validation import check_customer
-from reconciler.yamlio import Positions, is_blank, load, parse, read_text
+from reconciler.yamlio import (PARALLEL_MIN_ITEMS, Document, Positions, is_blank, load_checked, map_parts,
+                               parse_checked, paused_gc, read_text)
+
+if TYPE_CHECKING:
+    from reconciler.pricing.book import PriceBook
 
 YAML_SUFFIXES = (".yaml", ".yml")
 CUSTOMERS_DIR = "customers"
@@ -53,12 +61,22 @@ def _is_customer_candidate(path: Path) -> bool:
     return path.is_file() and path.suffix in YAML_SUFFIXES and not path.name.startswith(".")
 
 
+def _customer_files(folder: Path) -> Iterator[Path]:
+    """The YAML files below `folder`, hidden files and folders left out (os.scandir: no stat per file)."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                yield from _customer_files(folder / entry.name)
+            elif entry.name.endswith(YAML_SUFFIXES) and entry.is_file():
+                yield folder / entry.name
+
+
 def discover(directory: Path, config: Config) -> list[Path]:
     customers_dir = directory / CUSTOMERS_DIR
     if customers_dir.is_dir():
-        found = [p for p in customers_dir.rglob("*") if _is_customer_candidate(p)
-                 and not any(part.startswith(".") for part in p.relative_to(customers_dir).parts)]
-        return sorted(found)
+        return sorted(_customer_files(customers_dir))
     excluded = {CONFIG_FILE}
     if config.provider.kind == "snapshot" and config.provider.path:
         excluded.add(Path(config.provider.path).name)
@@ -77,13 +95,15 @@ def load_config(path: Path) -> tuple[Config, list[Diagnostic]]:
         return Config(), diagnostics
     if is_blank(text):
         return Config(), []
-    document, diagnostics = parse(text, display)
-    if document is None:
-        return Config(), diagnostics
+    config, diagnostics = parse_checked(text, display, _check_config)
+    return config if config is not None else Config(), diagnostics
+
+
+def _check_config(document: Document) -> tuple[Config, list[Diagnostic]]:
     config, problems = bind(document, Config)
     if config is None:
-        return _salvage(document.data), diagnostics + problems
-    return config, diagnostics + _check_timezone(config, document.positions)
+        return _salvage(document.data), problems
+    return config, _check_timezone(config, document.positions)
 
 
 def _salvage(data) -> Config:
@@ -109,20 +129,30 @@ def load_repo_price_book(repo: Repo, root: Path) -> list[Diagnostic]:
     """Load the price book the configuration names (relative to the repo root) into `repo`; its problems."""
     if not repo.config.price_book:
         return []
+    from reconciler.pricing.book import load_price_book  # only with a price book: start-up does not pay for it
+
     path = root / repo.config.price_book
     repo.price_book, problems = load_price_book(path, _display(path))
     return problems
 
 
 def load_customer(path: Path, catalog: set[str] | None = None) -> tuple[CustomerSource | None, list[Diagnostic]]:
-    document, diagnostics = load(path, _display(path))
-    if document is None:
-        return None, diagnostics
-    customer, problems = bind(document, CustomerFile)
-    if customer is None:
-        return None, diagnostics + problems
-    diagnostics += check_customer(customer, document.positions, catalog)
-    return CustomerSource(_display(path), customer, document.positions), diagnostics
+    display = _display(path)
+
+    def check(document: Document) -> tuple[CustomerSource | None, list[Diagnostic]]:
+        customer, problems = bind(document, CustomerFile)
+        if customer is None:
+            return None, problems
+        return CustomerSource(display, customer, document.positions), check_customer(customer, document.positions,
+                                                                                      catalog)
+
+    return load_checked(path, display, check)
+
+
+def load_customers(paths: list[Path], catalog: set[str] | None = None
+                   ) -> list[tuple[Path, CustomerSource | None, list[Diagnostic]]]:
+    """`load_customer` of each file, with the file's resolved path."""
+    return [(path.resolve(), *load_customer(path, catalog)) for path in paths]
 
 
 def load_repo(target: Path, catalog: set[str] | None = None,
@@ -157,15 +187,18 @@ def load_repo(target: Path, catalog: set[str] | None = None,
             diagnostics += problems
     if catalog is None and repo.price_book is not None:
         catalog = repo.price_book.products()  # the price book is the catalog (FORMAT.md section 5)
-    files = [path for path in discover(target, repo.config) if path.resolve() not in skip]
+    files = discover(target, repo.config)
+    if skip:
+        files = [path for path in files if path.resolve() not in skip]
     if not files and not skip:
         where = f"{target}/{CUSTOMERS_DIR}" if (target / CUSTOMERS_DIR).is_dir() else str(target)
         diagnostics.append(error(Position(where), "schema",
                                  "no customer files found (expected *.yaml files, each with a 'customer:' key)"))
-    for path in files:
+    with progress(len(files), "loading customer files") as advance, paused_gc(keep=len(files) >= PARALLEL_MIN_ITEMS):
+        loaded = map_parts(partial(load_customers, catalog=catalog), files, advance=advance)
+    for resolved, source, problems in loaded:
         repo.files += 1
-        repo.loaded.add(path.resolve())
-        source, problems = load_customer(path, catalog)
+        repo.loaded.add(resolved)
         diagnostics += problems
         if source:
             repo.customers.append(source)

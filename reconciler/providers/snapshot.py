@@ -8,7 +8,10 @@ from pathlib import Path
 from reconciler.binding import bind
 from reconciler.diagnostics import Diagnostic, ReconcilerError, error
 from reconciler.snapshot import Snapshot
-from reconciler.yamlio import Positions, load
+from reconciler.yamlio import SPLIT_MIN_BYTES, Document, Positions, load_checked, paused_gc
+
+# A partner's whole portal in one file: thousands of customers are tens of MB (a customer file stops at 10 MiB).
+MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024
 
 
 class SnapshotProvider:
@@ -22,16 +25,19 @@ class SnapshotProvider:
         """The file as it is; `today` is not used (a snapshot does not move on its own)."""
         if not self.path.is_file():
             raise ReconcilerError(f"state file {self.display} not found")
-        document, diagnostics = load(self.path, self.display)
-        snapshot = None
-        if document is not None:
-            snapshot, problems = bind(document, Snapshot)
-            diagnostics += problems
-            if snapshot is not None:
-                diagnostics += check_snapshot(snapshot, document.positions)
+        with paused_gc(keep=self.path.stat().st_size >= SPLIT_MIN_BYTES):
+            snapshot, diagnostics = load_checked(self.path, self.display, _check, max_bytes=MAX_SNAPSHOT_BYTES,
+                                                 max_nodes=None, split="customers")
         if snapshot is None or diagnostics:
             raise ReconcilerError(f"state file {self.display} is not a valid snapshot", diagnostics)
         return snapshot
+
+
+def _check(document: Document) -> tuple[Snapshot | None, list[Diagnostic]]:
+    snapshot, problems = bind(document, Snapshot)
+    if snapshot is None:
+        return None, problems
+    return snapshot, check_snapshot(snapshot, document.positions)
 
 
 def check_snapshot(snapshot: Snapshot, positions: Positions) -> list[Diagnostic]:

@@ -8,7 +8,6 @@ Python ("must be a whole number", not "int_type"), and unknown keys or values ge
 
 from __future__ import annotations
 
-import difflib
 import types
 from typing import Annotated, Literal, TypeVar, Union, get_args, get_origin
 
@@ -37,6 +36,8 @@ def bind(document: Document, model: type[M]) -> tuple[M | None, list[Diagnostic]
 
 def _without_echoes(errors: list[dict]) -> list[dict]:
     """Drop "missing 'company'" when the same mapping has an unknown key 'compnay': one mistake, one message."""
+    import difflib  # errors only: a valid file does not pay for it
+
     unknown = {(tuple(e["loc"][:-1]), str(e["loc"][-1])) for e in errors if e["type"] == "extra_forbidden"}
 
     def echoed(e: dict) -> bool:
@@ -143,6 +144,8 @@ def _hint(word: str, allowed: list[str], list_all: bool = True) -> str:
     """`: did you mean 'premium'?`, else the accepted names (unless the message lists them already)."""
     if not allowed:
         return ""
+    import difflib
+
     # Short codes such as terms are too close to each other: '12m' is 1y, not '1m'.
     close = difflib.get_close_matches(word, allowed, n=1, cutoff=0.6) if len(word) >= 4 else []
     if close:

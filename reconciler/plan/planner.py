@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from reconciler import __version__
 from reconciler.config import Policy
@@ -27,11 +28,12 @@ from reconciler.plan.context import CustomerContext, Edge, Located, PbxView, Pla
 from reconciler.plan.devices import claim_pins, locate_devices
 from reconciler.plan.model import Plan, PlanDiagnostic, Status, Step, summarize
 from reconciler.plan.order import apply_verdicts, merge_devices, propagate_blocked, sort_steps, structural_edges
-from reconciler.pricing.book import PriceBook
-from reconciler.pricing.costs import price_plan
-from reconciler.pricing.totals import cost_summary
 from reconciler.rules import hwaas, licenses, pbx
 from reconciler.snapshot import Snapshot
+from reconciler.yamlio import paused_gc
+
+if TYPE_CHECKING:
+    from reconciler.pricing.book import PriceBook
 
 RULE_SETS = (licenses.RULES, pbx.RULES, hwaas.RULES)
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -50,6 +52,12 @@ def plan(desired: list[CustomerFile], current: Snapshot, today: dt.date, policy:
     unmanaged (or, with policy.prune, decommissioned). A partial run leaves them out.
     `price_book`: when given, every step gets its cost and the summary the totals.
     """
+    with paused_gc():  # rules build many short-lived contexts and no reference cycles
+        return _plan(desired, current, today, policy, catalog, timezone, complete, price_book)
+
+
+def _plan(desired: list[CustomerFile], current: Snapshot, today: dt.date, policy: Policy,
+          catalog: set[str] | None, timezone: str, complete: bool, price_book: PriceBook | None) -> Plan:
     files: dict[str, CustomerFile] = {}
     for file in desired:
         files.setdefault(file.customer, file)
@@ -93,6 +101,9 @@ def plan(desired: list[CustomerFile], current: Snapshot, today: dt.date, policy:
 
 def _priced(steps: list[Step], current: Snapshot, today: dt.date, book: PriceBook):
     """7. each numbered step gets its cost; the summary the totals and the renewals (reconciler.pricing)."""
+    from reconciler.pricing.costs import price_plan  # only with a price book: start-up does not pay for it
+    from reconciler.pricing.totals import cost_summary
+
     priced = price_plan(steps, current, today, book)
     return priced.steps, cost_summary(priced.steps, book.currency, priced.renewals), priced.diagnostics
 
@@ -124,8 +135,9 @@ class _World:
             by_customer[step.customer].append(step)
         rules = rules_of(stage)
         found = []
+        everyone = tuple(steps)
         for customer in self.scope:
-            ctx = self.context(customer, by_customer[customer], tuple(steps))
+            ctx = self.context(customer, by_customer[customer], everyone)
             for rule in rules:
                 found.extend(rule(ctx))
         return found

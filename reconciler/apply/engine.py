@@ -20,12 +20,14 @@ import datetime as dt
 import os
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from reconciler.apply.journal import Journal
 from reconciler.diagnostics import ReconcilerError
 from reconciler.plan.model import Status, Step
+from reconciler.progress import progress
 from reconciler.providers import Executor
 
 CRASH_ENV = "RECONCILER_TEST_CRASH"
@@ -91,10 +93,17 @@ def run_token_for(document: dict) -> str:
 def apply_plan(document: dict, provider: Executor, today: dt.date, journal_path, *, run_token: str) -> ApplyResult:
     """Execute the document's ready steps in order; stop at the first failure. Never raises for a refused step."""
     steps = [Step.model_validate(data) for data in document.get("steps", [])]
+    ready = sum(step.status is Status.READY for step in steps)
+    with Journal(journal_path) as journal, progress(ready, "applying steps") as advance:
+        return _apply_steps(steps, provider, today, journal, run_token, document.get("checksum") or INTERACTIVE,
+                            advance)
+
+
+def _apply_steps(steps: list[Step], provider: Executor, today: dt.date, journal: Journal, run_token: str,
+                 plan: str, advance: Callable[[], None]) -> ApplyResult:
     crash = _crash_hook()
-    journal = Journal(journal_path)
     run = uuid.uuid4().hex
-    journal.run_start(run, document.get("checksum") or INTERACTIVE, run_token, len(steps))
+    journal.run_start(run, plan, run_token, len(steps))
     done: set[int] = set()
     failed_at: int | None = None
     outcomes: list[StepOutcome] = []
@@ -130,6 +139,7 @@ def apply_plan(document: dict, provider: Executor, today: dt.date, journal_path,
         journal.step_done(run, step.id, token)
         done.add(step.id)
         outcomes.append(StepOutcome(step, "done"))
+        advance()
     journal.run_end(run, "complete" if failed_at is None else "failed")
     return ApplyResult(run, run_token, tuple(outcomes))
 

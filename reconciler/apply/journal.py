@@ -35,30 +35,48 @@ def journal_path(target: str | os.PathLike) -> Path:
 
 
 class Journal:
-    """Appends records to one journal file; every `append` is on disk when it returns."""
+    """Appends records to one journal file; every `append` is on disk when it returns.
+
+    The file stays open between appends (a run appends two records per step); `close()`
+    when done, or use the journal as a context manager.
+    """
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self._checked_tail = False
+        self._handle = None
+
+    def _open(self):
+        created = not self.path.exists()
+        if created:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "ab")
+        # A crash mid-write leaves a torn last line: start ours on a fresh line.
+        if not created and handle.tell() > 0 and not _ends_with_newline(self.path):
+            handle.write(b"\n")
+        if created:
+            _sync(handle)
+            _fsync_dir(self.path.parent)
+        return handle
 
     def append(self, record: dict) -> dict:
         record = {**record, "at": record.get("at") or now_iso()}
         line = json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n"
-        created = not self.path.exists()
-        if created:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "ab") as handle:
-            if not self._checked_tail:
-                # A crash mid-write leaves a torn last line: start ours on a fresh line.
-                if not created and handle.tell() > 0 and not _ends_with_newline(self.path):
-                    handle.write(b"\n")
-                self._checked_tail = True
-            handle.write(line.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        if created:
-            _fsync_dir(self.path.parent)
+        if self._handle is None or self._handle.closed:
+            self._handle = self._open()
+        self._handle.write(line.encode("utf-8"))
+        _sync(self._handle)
         return record
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def __enter__(self) -> "Journal":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def run_start(self, run: str, plan: str, token: str, steps: int) -> dict:
         return self.append({"type": RUN_START, "run": run, "plan": plan, "token": token, "steps": steps})
@@ -75,6 +93,12 @@ class Journal:
 
     def run_end(self, run: str, outcome: str) -> dict:
         return self.append({"type": RUN_END, "run": run, "outcome": outcome})
+
+
+def _sync(handle) -> None:
+    """Flush `handle` to the disk: its data and the size that makes it readable (fdatasync where there is one)."""
+    handle.flush()
+    getattr(os, "fdatasync", os.fsync)(handle.fileno())
 
 
 def _ends_with_newline(path: Path) -> bool:

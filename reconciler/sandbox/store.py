@@ -60,8 +60,9 @@ def connect(path: Path) -> sqlite3.Connection:
     try:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = FULL")
-        with transaction(conn):
-            _ensure_schema(conn, path)
+        if not _has_schema(conn, path):
+            with transaction(conn):
+                _ensure_schema(conn, path)
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise ReconcilerError(f"{path} is not a sandbox portal file ({exc}): "
@@ -72,6 +73,22 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _has_schema(conn: sqlite3.Connection, path: Path) -> bool:
+    """The file has its schema (checked with a plain read; each step opens the file): else a write creates it."""
+    try:
+        version = conn.execute("SELECT version FROM schema_version").fetchone()
+    except sqlite3.OperationalError:  # no such table: a new file (or one being created by another process)
+        return False
+    _check_version(version, path)
+    return True
+
+
+def _check_version(version, path: Path) -> None:
+    if version is None or version[0] != SCHEMA_VERSION:
+        raise ReconcilerError(f"{path} is a sandbox file of schema version {version and version[0]}; this "
+                              f"reconciler reads version {SCHEMA_VERSION}: reset or load the sandbox again")
+
+
 def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
     if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'schema_version'").fetchone() is None:
         for statement in SCHEMA.split(";"):  # not executescript: it would commit the open transaction
@@ -80,10 +97,7 @@ def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
         conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
         clear(conn)
         return
-    version = conn.execute("SELECT version FROM schema_version").fetchone()
-    if version is None or version[0] != SCHEMA_VERSION:
-        raise ReconcilerError(f"{path} is a sandbox file of schema version {version and version[0]}; this "
-                              f"reconciler reads version {SCHEMA_VERSION}: reset or load the sandbox again")
+    _check_version(conn.execute("SELECT version FROM schema_version").fetchone(), path)
 
 
 @contextmanager

@@ -125,6 +125,16 @@ def _check_timezone(config: Config, positions: Positions) -> list[Diagnostic]:
     return []
 
 
+def load_settings(repo: Repo, root: Path) -> list[Diagnostic]:
+    """Load `root`'s reconciler.yaml, when there is one, and the price book it names into `repo`; their problems."""
+    config_file = root / CONFIG_FILE
+    if not config_file.is_file():
+        return []
+    repo.config_path = _display(config_file)
+    repo.config, problems = load_config(config_file)
+    return problems + load_repo_price_book(repo, root)
+
+
 def load_repo_price_book(repo: Repo, root: Path) -> list[Diagnostic]:
     """Load the price book the configuration names (relative to the repo root) into `repo`; its problems."""
     if not repo.config.price_book:
@@ -176,15 +186,12 @@ def load_repo(target: Path, catalog: set[str] | None = None,
 
     repo = Repo(root=target)
     diagnostics: list[Diagnostic] = []
+    problems = load_settings(repo, target)
     config_file = target / CONFIG_FILE
-    if config_file.is_file():
-        repo.config_path = _display(config_file)
-        repo.config, problems = load_config(config_file)
-        problems += load_repo_price_book(repo, target)
-        if config_file.resolve() not in skip:
-            repo.files += 1 + bool(repo.config.price_book)
-            repo.loaded.add(config_file.resolve())
-            diagnostics += problems
+    if repo.config_path and config_file.resolve() not in skip:
+        repo.files += 1 + bool(repo.config.price_book)
+        repo.loaded.add(config_file.resolve())
+        diagnostics += problems
     if catalog is None and repo.price_book is not None:
         catalog = repo.price_book.products()  # the price book is the catalog (FORMAT.md section 5)
     files = discover(target, repo.config)

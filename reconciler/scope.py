@@ -17,8 +17,8 @@ from pathlib import Path, PurePosixPath
 from reconciler.config import CONFIG_FILE
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.gitops import Changes, changes_since, read_at
-from reconciler.repo import (CUSTOMERS_DIR, YAML_SUFFIXES, Repo, check_unique_ids, discover, load_config,
-                             load_customer, load_repo, load_repo_price_book)
+from reconciler.repo import (CUSTOMERS_DIR, YAML_SUFFIXES, Repo, check_unique_ids, discover, load_customer,
+                             load_repo, load_settings)
 from reconciler.snapshot import Snapshot
 from reconciler.yamlio import parse
 
@@ -93,12 +93,7 @@ def load_changed(root: Path, ref: str) -> tuple[Repo, Scope]:
     changes = changes_since(root, ref)
     short = f"{ref} ({changes.commit[:10]})" if not changes.commit.startswith(ref) else ref
     repo = Repo(root=root)
-    diagnostics: list[Diagnostic] = []
-    config_file = root / CONFIG_FILE
-    if config_file.is_file():
-        repo.config_path = str(config_file)
-        repo.config, diagnostics = load_config(config_file)
-        diagnostics += load_repo_price_book(repo, root)
+    diagnostics = load_settings(repo, root)
     settings = [CONFIG_FILE] + ([PurePosixPath(repo.config.price_book).as_posix()] if repo.config.price_book else [])
     touched = [name for name in settings if changes.touches(name)]
     if touched:

@@ -16,8 +16,7 @@ from pathlib import Path
 
 from reconciler.calendar import today_in
 from reconciler.diagnostics import Diagnostic, Position, ReconcilerError, error, has_errors, sorted_diagnostics
-from reconciler.repo import (CustomerSource, Repo, check_unique_ids, load_config, load_customer, load_repo,
-                             load_repo_price_book)
+from reconciler.repo import CustomerSource, Repo, check_unique_ids, load_customer, load_repo, load_settings
 from reconciler.snapshot import Snapshot
 
 TODAY_ENV = "RECONCILER_TODAY"
@@ -75,12 +74,7 @@ def load_desired(paths: list[str]) -> tuple[Repo, bool, list[Diagnostic]]:
     if any(t.is_dir() for t in targets):
         return Repo(root=None), False, [error(None, "schema", "plan takes one repo directory, or customer files")]
     repo = Repo(root=Path("."))
-    diagnostics: list[Diagnostic] = []
-    config_file = Path("reconciler.yaml")
-    if config_file.is_file():
-        repo.config, problems = load_config(config_file)
-        diagnostics += problems + load_repo_price_book(repo, repo.root)
-        repo.config_path = str(config_file)
+    diagnostics = load_settings(repo, repo.root)
     for target in targets:
         source, problems = load_customer(target)
         diagnostics += problems

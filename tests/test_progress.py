@@ -66,27 +66,32 @@ def big_repo(tmp_path_factory) -> Path:
 
 
 def _validate_on_a_terminal(repo: Path, env: dict) -> tuple[str, str, int]:
-    """Run `reconciler validate` with stderr on a pseudo-terminal and stdout piped; what each received."""
+    return _run_on_a_terminal([sys.executable, "-m", "reconciler", "validate", str(repo), "--format", "json"], env)
+
+
+def _run_on_a_terminal(command: list[str], env: dict) -> tuple[str, str, int]:
+    """Run `command` with stderr on a pseudo-terminal and stdout piped; what each received, and the exit code."""
     master, slave = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "reconciler", "validate", str(repo), "--format", "json"],
-                               stdout=subprocess.PIPE, stderr=slave, env=env)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, stderr=slave, env=env)
     os.close(slave)
-    seen = b""
-    while True:
-        ready, _, _ = select.select([master], [], [], 30)
+    received = {master: b"", process.stdout.fileno(): b""}
+    open_ends = set(received)
+    while open_ends:  # read both as they come, so that neither side can block the process
+        ready, _, _ = select.select(list(open_ends), [], [], 60)
         if not ready:
             break
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # the terminal closed: the process is done with it
-            break
-        if not chunk:
-            break
-        seen += chunk
-    out = process.stdout.read().decode()
+        for end in ready:
+            try:
+                chunk = os.read(end, 65536)
+            except OSError:  # the terminal closed: the process is done with it
+                chunk = b""
+            if chunk:
+                received[end] += chunk
+            else:
+                open_ends.discard(end)
     code = process.wait(timeout=60)
     os.close(master)
-    return out, seen.decode(errors="replace"), code
+    return received[process.stdout.fileno()].decode(), received[master].decode(errors="replace"), code
 
 
 def _env(**extra) -> dict:
@@ -112,3 +117,37 @@ def test_piped_stderr_gets_no_bar(big_repo):
                             capture_output=True, text=True, env=_env())
     assert result.returncode == 0
     assert LABEL not in result.stderr and f"{THRESHOLD + 50} customers: all valid" in result.stderr
+
+
+STATE_ENTRY = """  {name}:
+    company: Customer {name}
+    contacts: [{{name: Jo, email: jo@{name}.example}}]
+    pbxes:
+      {name}:
+        serial: SW-{serial:08}
+        model: cloud
+        region: eu-central
+        term: 1y
+        activated_on: 2025-01-10
+        expires_on: 2027-01-10
+        licenses: {{essential: 4}}
+"""
+
+
+def test_apply_shows_a_bar_over_its_steps_on_a_terminal(big_repo, tmp_path):
+    """Every customer of big_repo has 4 essential licenses in the sandbox and wants 5: one ready step each."""
+    names = sorted(p.stem for p in (big_repo / "customers").glob("*.yaml"))
+    state = tmp_path / "state.yaml"
+    state.write_text("as_of: 2026-11-18\ncustomers:\n"
+                     + "".join(STATE_ENTRY.format(name=name, serial=n) for n, name in enumerate(names)))
+    repo = tmp_path / "repo"
+    (repo / "customers").mkdir(parents=True)
+    for name in names:
+        (repo / "customers" / f"{name}.yaml").write_text((big_repo / "customers" / f"{name}.yaml").read_text())
+    command = [sys.executable, "-m", "reconciler"]
+    subprocess.run([*command, "sandbox", "load", str(state), "--repo", str(repo)], check=True, capture_output=True)
+    out, terminal, code = _run_on_a_terminal(
+        [*command, "apply", "--auto-approve", "--today", "2026-11-18", "--repo", str(repo)], _env())
+    assert code == 0, terminal
+    assert "applying steps" in terminal
+    assert f"Apply complete: {len(names)} done." in out and "applying steps" not in out

@@ -285,3 +285,21 @@ def test_an_invalid_file_on_the_other_side_of_a_transfer_stops_the_plan(repo, ca
     code, document, err = plan_json(repo, "HEAD~1", capsys, monkeypatch)
     assert code == 1 and document == {}
     assert "customers/initech.yaml:" in err and "did you mean 'region'" in err
+
+
+def test_a_transfer_reached_from_a_change_is_judged_as_in_a_whole_repo_plan(repo, capsys, monkeypatch):
+    # transfer-conditions: the Vision moves to globex automatically (same term and expiry as acme),
+    # the SuperVision to initech only by a Customer Care ticket (another expiry): the partial plan agrees
+    edit(repo / "customers" / "globex.yaml", "essential: 8", "essential: 9")
+    commit(repo, "globex: one more essential")
+    _, partial, _ = plan_json(repo, "HEAD~1", capsys, monkeypatch)
+    assert main(["plan", "--today", TODAY, "--format", "json"]) == 0
+    whole = json.loads(capsys.readouterr().out)
+
+    def judged(document):
+        return [(s["customer"], s["action"], s["status"], s["changes"], s["rules"]) for s in document["steps"]
+                if s["customer"] in planned_customers(partial)]
+
+    assert judged(partial) == judged(whole)
+    transfers = {s["changes"]["serials"][0]: s["status"] for s in partial["steps"] if s["action"] == "transfer-hwaas"}
+    assert transfers == {"9C7514000404": "ready", "9C7514000405": "manual"}

@@ -71,11 +71,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         saved = saved_plan(result.document, result.current.model_dump(mode="json"), result.desired_files)
         out.write_text(RENDERERS["json"](saved), encoding="utf-8")
         print(f"saved the plan to {out}", file=sys.stderr)
-    if args.format == "markdown":
-        sys.stdout.write(render_markdown(result.document, limit=limit))
-    else:
-        sys.stdout.write(RENDERERS[args.format](result.document, color=_use_color(args)))
-    _append_step_summary(lambda: render_markdown(result.document, limit=limit))
+    markdown = render_markdown(result.document, limit=limit) if args.format == "markdown" or _step_summary() else ""
+    sys.stdout.write(markdown if args.format == "markdown"
+                     else RENDERERS[args.format](result.document, color=_use_color(args)))
+    _append_step_summary(markdown)
     if result.has_errors:
         return EXIT_ERROR
     if args.detailed_exitcode and result.has_changes:
@@ -86,18 +85,24 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 def _markdown_failure(args: argparse.Namespace, exc: ReconcilerError, limit: int | None) -> None:
     from reconciler.render.markdown import render_failure
 
-    diagnostics = [d.to_dict() for d in exc.diagnostics]
+    if args.format != "markdown" and not _step_summary():
+        return
+    markdown = render_failure(str(exc), [d.to_dict() for d in exc.diagnostics], limit)
     if args.format == "markdown":
-        sys.stdout.write(render_failure(str(exc), diagnostics, limit))
-    _append_step_summary(lambda: render_failure(str(exc), diagnostics, limit))
+        sys.stdout.write(markdown)
+    _append_step_summary(markdown)
 
 
-def _append_step_summary(markdown) -> None:
+def _step_summary() -> str | None:
+    return os.environ.get(STEP_SUMMARY) or None
+
+
+def _append_step_summary(markdown: str) -> None:
     """Under GitHub Actions, the run's summary page shows the plan too (appended: other steps write there)."""
-    summary = os.environ.get(STEP_SUMMARY)
+    summary = _step_summary()
     if summary:
         with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(markdown() + "\n")
+            handle.write(markdown + "\n")
 
 
 def _cmd_export(args: argparse.Namespace) -> int:

@@ -20,8 +20,7 @@ from reconciler.diagnostics import ReconcilerError
 class Changes:
     """The files of one repo directory that differ from REF (paths relative to that directory)."""
 
-    ref: str
-    commit: str  # the full id REF resolved to
+    commit: str  # the full id the ref resolved to
     changed: frozenset[str] = field(default_factory=frozenset)  # added or modified, untracked included
     deleted: tuple[str, ...] = ()
 
@@ -42,13 +41,11 @@ def _lines(output: bytes) -> list[str]:
 
 def changes_since(root: Path, ref: str) -> Changes:
     """The files under `root` changed since `ref`; a clear error outside a Git repo or for a bad ref."""
-    if not root.is_dir():
-        raise ReconcilerError(f"--changed-since plans a repo directory; {root} is not a directory")
     inside = _git(root, "rev-parse", "--is-inside-work-tree")
     if inside.returncode != 0 or inside.stdout.strip() != b"true":
         raise ReconcilerError(f"--changed-since needs a Git repo: {root} is not inside a Git work tree")
     resolved = _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
-    if resolved.returncode != 0 or ref.startswith("-"):
+    if resolved.returncode != 0:
         raise ReconcilerError(
             f"--changed-since {ref}: no such commit in this Git repo. In CI, fetch it first "
             f"(GitHub: actions/checkout with fetch-depth: 0; or git fetch origin main) and name it "
@@ -63,7 +60,7 @@ def changes_since(root: Path, ref: str) -> Changes:
         (deleted.append(path) if status == "D" else changed.add(path))
     untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", ".")
     changed.update(_lines(untracked.stdout) if untracked.returncode == 0 else [])
-    return Changes(ref, commit, frozenset(changed), tuple(sorted(deleted)))
+    return Changes(commit, frozenset(changed), tuple(sorted(deleted)))
 
 
 def read_at(root: Path, commit: str, relative: str) -> str | None:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from reconciler.binding import bind
@@ -52,13 +52,29 @@ class Repo:
     files: int = 0  # files read, valid or not
     loaded: set[Path] = field(default_factory=set)  # their resolved paths
 
+    @property
+    def catalog(self) -> set[str] | None:
+        """The price book's products, when one is configured: then it is the catalog (FORMAT.md section 5)."""
+        return self.price_book.products() if self.price_book is not None else None
+
 
 def _display(path: Path) -> str:
     return str(path)
 
 
-def _is_customer_candidate(path: Path) -> bool:
-    return path.is_file() and path.suffix in YAML_SUFFIXES and not path.name.startswith(".")
+def is_customer_path(relative: PurePosixPath, config: Config, in_customers_dir: bool) -> bool:
+    """Whether a file at `relative` (to the repo root) is one `discover` reads as a customer file.
+
+    With a `customers/` folder: the YAML files below it; else the YAML files at the top, less
+    reconciler.yaml and the snapshot the configuration names. Hidden files and folders never.
+    """
+    parts = relative.parts
+    if not parts or relative.suffix not in YAML_SUFFIXES or any(part.startswith(".") for part in parts):
+        return False
+    if in_customers_dir:
+        return len(parts) > 1 and parts[0] == CUSTOMERS_DIR
+    snapshot = Path(config.provider.path).name if config.provider.kind == "snapshot" and config.provider.path else None
+    return len(parts) == 1 and relative.name not in (CONFIG_FILE, snapshot)
 
 
 def _customer_files(folder: Path) -> Iterator[Path]:
@@ -77,10 +93,8 @@ def discover(directory: Path, config: Config) -> list[Path]:
     customers_dir = directory / CUSTOMERS_DIR
     if customers_dir.is_dir():
         return sorted(_customer_files(customers_dir))
-    excluded = {CONFIG_FILE}
-    if config.provider.kind == "snapshot" and config.provider.path:
-        excluded.add(Path(config.provider.path).name)
-    return sorted(p for p in directory.iterdir() if _is_customer_candidate(p) and p.name not in excluded)
+    return sorted(p for p in directory.iterdir()
+                  if p.is_file() and is_customer_path(PurePosixPath(p.name), config, in_customers_dir=False))
 
 
 def load_config(path: Path) -> tuple[Config, list[Diagnostic]]:
@@ -192,8 +206,8 @@ def load_repo(target: Path, catalog: set[str] | None = None,
         repo.files += 1 + bool(repo.config.price_book)
         repo.loaded.add(config_file.resolve())
         diagnostics += problems
-    if catalog is None and repo.price_book is not None:
-        catalog = repo.price_book.products()  # the price book is the catalog (FORMAT.md section 5)
+    if catalog is None:
+        catalog = repo.catalog
     files = discover(target, repo.config)
     if skip:
         files = [path for path in files if path.resolve() not in skip]

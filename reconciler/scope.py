@@ -17,8 +17,8 @@ from pathlib import Path, PurePosixPath
 from reconciler.config import CONFIG_FILE
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.gitops import Changes, changes_since, read_at
-from reconciler.repo import (CUSTOMERS_DIR, YAML_SUFFIXES, Repo, check_unique_ids, discover, load_customer,
-                             load_repo, load_settings)
+from reconciler.repo import (CUSTOMERS_DIR, CustomerSource, Repo, check_unique_ids, discover, is_customer_path,
+                             load_customer, load_repo, load_settings)
 from reconciler.snapshot import Snapshot
 from reconciler.yamlio import parse
 
@@ -37,22 +37,26 @@ class Scope:
             return []
         owners = {device.serial: customer_id for customer_id, customer in current.customers.items()
                   for pbx in customer.pbxes.values() for device in pbx.devices}
+        texts: dict[Path, str] = {}  # each other file is read once, however many rounds the reach takes
         problems: list[Diagnostic] = []
         reached: list[str] = []
         while True:
             planned = {source.model.customer for source in repo.customers}
-            pinned = {serial for source in repo.customers for pbx in source.model.pbxes.values()
-                      for serial in pbx.pinned}
-            held = {serial for serial, owner in owners.items() if owner in planned}
+            pinned = {serial for source in repo.customers for serial in _pins(source)}
+            serials = pinned | {serial for serial, owner in owners.items() if owner in planned}
             givers = {owners[serial] for serial in pinned if serial in owners} - planned
-            found = [path for path in self.others if _mentions(path, held | pinned, givers)]
+            if not serials and not givers:
+                break
+            named = _customer_line(givers)
+            found = [path for path in self.others
+                     if _mentions(_text(path, texts), serials, named)]
             added = False
             for path in found:
                 self.others.remove(path)
-                source, diagnostics = load_customer(path, _catalog(repo))
+                source, diagnostics = load_customer(path, repo.catalog)
                 if source is None:  # it names a device or customer in play, and cannot be read: stop on it
                     problems += diagnostics
-                elif source.model.customer in givers or _pins_any(source, held | pinned):
+                elif source.model.customer in givers or not serials.isdisjoint(_pins(source)):
                     problems += diagnostics
                     repo.customers.append(source)
                     reached.append(f"{source.model.customer} ({source.path})")
@@ -65,23 +69,30 @@ class Scope:
         return problems + check_unique_ids(repo.customers)
 
 
-def _pins_any(source, serials: set[str]) -> bool:
-    return any(serial in serials for pbx in source.model.pbxes.values() for serial in pbx.pinned)
+def _pins(source: CustomerSource) -> set[str]:
+    return {serial for pbx in source.model.pbxes.values() for serial in pbx.pinned}
 
 
-def _catalog(repo: Repo) -> set[str] | None:
-    return repo.price_book.products() if repo.price_book is not None else None
+def _text(path: Path, texts: dict[Path, str]) -> str:
+    if path not in texts:
+        try:
+            texts[path] = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            texts[path] = ""
+    return texts[path]
 
 
-def _mentions(path: Path, serials: set[str], customers: set[str]) -> bool:
-    """A cheap test on the text, before a file is loaded: does it name one of these serials or customer ids?"""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    if any(serial in text for serial in serials):
-        return True
-    return any(re.search(rf"^customer:\s*['\"]?{re.escape(c)}['\"]?\s*(#.*)?$", text, re.M) for c in customers)
+def _customer_line(customers: set[str]) -> re.Pattern | None:
+    """The `customer: ID` line of any of these customers' files, or None for none."""
+    if not customers:
+        return None
+    ids = "|".join(re.escape(c) for c in sorted(customers))
+    return re.compile(rf"^customer:\s*['\"]?(?:{ids})['\"]?\s*(#.*)?$", re.M)
+
+
+def _mentions(text: str, serials: set[str], customer_line: re.Pattern | None) -> bool:
+    """A cheap test on the text, before a file is loaded: does it name one of these serials or customers?"""
+    return any(serial in text for serial in serials) or bool(customer_line and customer_line.search(text))
 
 
 def _note(severity: Severity, message: str, **where) -> Diagnostic:
@@ -105,7 +116,7 @@ def load_changed(root: Path, ref: str) -> tuple[Repo, Scope]:
     candidates = discover(root, repo.config)
     selected = [path for path in candidates if path.relative_to(root).as_posix() in changes.changed]
     for path in selected:
-        source, problems = load_customer(path, _catalog(repo))
+        source, problems = load_customer(path, repo.catalog)
         diagnostics += problems
         if source:
             repo.customers.append(source)
@@ -118,22 +129,14 @@ def load_changed(root: Path, ref: str) -> tuple[Repo, Scope]:
     return repo, scope
 
 
-def _is_customer_path(root: Path, relative: str, repo: Repo) -> bool:
-    path = PurePosixPath(relative)
-    if path.suffix not in YAML_SUFFIXES or any(part.startswith(".") for part in path.parts):
-        return False
-    if (root / CUSTOMERS_DIR).is_dir() or path.parts[0] == CUSTOMERS_DIR:
-        return path.parts[0] == CUSTOMERS_DIR and len(path.parts) > 1
-    snapshot = repo.config.provider.path if repo.config.provider.kind == "snapshot" else None
-    return len(path.parts) == 1 and path.name != CONFIG_FILE and path.name != (snapshot and Path(snapshot).name)
-
-
 def _deleted(root: Path, repo: Repo, changes: Changes, ref: str) -> list[Diagnostic]:
     """A warning for each customer file deleted since `ref`: its customer is now absent from the repo."""
     planned = {source.model.customer: source.path for source in repo.customers}
     notes = []
     for relative in changes.deleted:
-        if not _is_customer_path(root, relative, repo):
+        path = PurePosixPath(relative)
+        in_customers_dir = (root / CUSTOMERS_DIR).is_dir() or path.parts[:1] == (CUSTOMERS_DIR,)
+        if not is_customer_path(path, repo.config, in_customers_dir):  # a folder deleted whole counts too
             continue
         display = str(root / relative)
         customer = _customer_of(read_at(root, changes.commit, relative), display)

@@ -163,7 +163,7 @@ def _one_directory(paths: list[str]) -> Path:
 def _catalog(repo: Repo, current: Snapshot) -> set[str] | None:
     """The product catalog: the price book's when one is configured, else the provider's (FORMAT.md section 5)."""
     if repo.price_book is not None:
-        return repo.price_book.products()
+        return repo.catalog
     return {product for products in (current.catalog or {}).values() for product in products} or None
 
 

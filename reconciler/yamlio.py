@@ -328,19 +328,27 @@ FLOW_SPECIAL = re.compile(r"['\"#\[\]{}]")
 
 def _flow_nesting_problem(text: str, display: str) -> Diagnostic | None:
     """Refuse absurd `[[[[...` nesting before the parser does: it slows down quadratically on it."""
-    if text.count("[") + text.count("{") <= MAX_DEPTH or _flow_depth_within(text):
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
         return None
-    return _flow_nesting_where(text, display)
+    index = _too_deep_at(text)
+    if index is None:
+        return None
+    line, column = text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
+    return error(Position(display, line, column), "schema", f"nesting is too deep (more than {MAX_DEPTH} levels)")
 
 
-def _flow_depth_within(text: str) -> bool:
-    """`_flow_nesting_where` finds nothing: the same scan, jumping from one special character to the next."""
+def _too_deep_at(text: str) -> int | None:
+    """Where flow nesting first goes past MAX_DEPTH, outside quotes and comments; None if it never does.
+
+    The scan jumps from one special character to the next: a quote opens a string only after
+    a space, a line start or a flow indicator, and `#` a comment only after a space or a line start.
+    """
     depth = 0
     search, position = FLOW_SPECIAL.search, 0
     while True:
         found = search(text, position)
         if found is None:
-            return True
+            return None
         index = found.start()
         char = text[index]
         previous = text[index - 1] if index else "\n"
@@ -349,51 +357,20 @@ def _flow_depth_within(text: str) -> bool:
             if previous in " \t\n[{,:":
                 end = text.find(char, position)
                 if end < 0:
-                    return True
+                    return None
                 position = end + 1
         elif char == "#":
             if previous in " \t\n":
                 end = text.find("\n", position)
                 if end < 0:
-                    return True
+                    return None
                 position = end + 1
         elif char in "[{":
             depth += 1
             if depth > MAX_DEPTH:
-                return False
+                return index
         else:
             depth = max(0, depth - 1)
-
-
-def _flow_nesting_where(text: str, display: str) -> Diagnostic | None:
-    depth = 0
-    quote = None
-    line, column = 1, 0
-    previous = "\n"
-    comment = False
-    for char in text:
-        column += 1
-        if char == "\n":
-            line, column, comment, previous = line + 1, 0, False, char
-            continue
-        if comment:
-            continue
-        if quote:
-            if char == quote:
-                quote = None
-        elif char in "'\"" and previous in " \t\n[{,:":
-            quote = char
-        elif char == "#" and previous in " \t\n":
-            comment = True
-        elif char in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return error(Position(display, line, column), "schema",
-                             f"nesting is too deep (more than {MAX_DEPTH} levels)")
-        elif char in "]}":
-            depth = max(0, depth - 1)
-        previous = char
-    return None
 
 
 class _Walker:

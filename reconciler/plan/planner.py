@@ -108,12 +108,22 @@ def _priced(steps: list[Step], current: Snapshot, today: dt.date, book: PriceBoo
     return priced.steps, cost_summary(priced.steps, book.currency, priced.renewals), priced.diagnostics
 
 
+def pbx_holders(snapshot: Snapshot) -> dict[str, tuple[str, ...]]:
+    """PBX name -> the customers holding it in the portal, in the snapshot's order: built once per plan."""
+    index: dict[str, list[str]] = defaultdict(list)
+    for cid, customer in snapshot.customers.items():
+        for name in customer.pbxes:
+            index[name].append(cid)
+    return {name: tuple(holders) for name, holders in index.items()}
+
+
 class _World:
     """The inputs every rule context is made of; builds one context per customer and stage."""
 
     def __init__(self, files, snapshot: Snapshot, today, policy, located: dict[str, Located], catalog, scope):
         self.files, self.snapshot, self.today, self.policy = files, snapshot, today, policy
         self.located, self.catalog, self.scope = located, catalog, scope
+        self.pbx_holders = pbx_holders(snapshot)
 
     def context(self, customer: str, steps: list[Step], everyone: tuple[Step, ...] = ()) -> CustomerContext:
         desired = self.files.get(customer)
@@ -127,7 +137,7 @@ class _World:
         views = tuple(PbxView(name, present.get(name), wanted.get(name), tuple(by_pbx[name]))
                       for name in sorted(set(wanted) | set(present)))
         return CustomerContext(customer, current, desired, tuple(steps), views, self.today, self.policy,
-                               self.snapshot, self.located, self.catalog, everyone)
+                               self.snapshot, self.located, self.catalog, everyone, self.pbx_holders)
 
     def run(self, stage: Stage, steps: list[Step]) -> list:
         by_customer: dict[str, list[Step]] = defaultdict(list)

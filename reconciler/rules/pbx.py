@@ -32,7 +32,7 @@ def pbx_name_taken(ctx: CustomerContext):
     """A PBX's name is its domain (NAME.wildixin.com): a new PBX cannot take a name another customer holds."""
     for view in ctx.pbxes:
         create = view.first(Action.CREATE_PBX)
-        holder = next((cid for cid in _holders(ctx.snapshot).get(view.name, ())
+        holder = next((cid for cid in ctx.pbx_holders.get(view.name, ())
                        if cid != ctx.customer), None) if create else None
         if holder is None:
             continue
@@ -40,21 +40,6 @@ def pbx_name_taken(ctx: CustomerContext):
                 "choose another name")
         yield Verdict(create.id, "pbx-name-taken", Status.BLOCKED, None, text)
         yield error("pbx-name-taken", text, **ctx.where(view.name))
-
-
-_holders_of: tuple = (None, {})  # (snapshot, PBX name -> the customers holding it, in the snapshot's order)
-
-
-def _holders(snapshot) -> dict[str, list[str]]:
-    """Who holds each PBX name in the portal; computed once per snapshot (a lookup per new PBX, not a scan)."""
-    global _holders_of
-    if _holders_of[0] is not snapshot:
-        index: dict[str, list[str]] = {}
-        for cid, customer in snapshot.customers.items():
-            for name in customer.pbxes:
-                index.setdefault(name, []).append(cid)
-        _holders_of = (snapshot, index)
-    return _holders_of[1]
 
 
 @rule("hardware-pbx-purchase", Stage.ORDER)

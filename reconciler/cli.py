@@ -106,18 +106,43 @@ def _append_step_summary(markdown: str) -> None:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from reconciler.export import export
+    from reconciler.export import export, repo_config
     from reconciler.workflow import decide_today, load_desired, read_current
 
     repo, _, _ = load_desired([args.repo])
     today = decide_today(args.today, repo.config.timezone)
     snapshot = read_current(repo, args.state, today)
-    written, findings = export(snapshot, Path(args.out), schema_hint=args.schema)
+    out, root = Path(args.out), repo.root or Path(".")
+    keep = out.resolve() == root.resolve() and repo.config_path  # exporting into the repo itself: its own stays
+    config = None if keep else repo_config(repo.config, root, out, args.state)
+    written, findings = export(snapshot, out, schema_hint=args.schema, config=config)
     for finding in findings:
         print(f"{finding.format()} (as the portal holds it: choose the fix before planning)", file=sys.stderr)
     print(f"exported {len(snapshot.customers)} customer(s) as of {snapshot.as_of}: "
           f"{len(written)} file(s) in {args.out}", file=sys.stderr)
     return EXIT_OK
+
+
+def _cmd_fmt(args: argparse.Namespace) -> int:
+    from reconciler.fmt import files_to_format, format_file
+
+    problems, changed = [], []
+    for path in files_to_format(args.paths):
+        formatted, found = format_file(path)
+        problems += found
+        if formatted is None or not formatted.changed:
+            continue
+        changed.append(path)
+        if args.diff:
+            sys.stdout.write(formatted.diff())
+        if not args.check:
+            path.write_text(formatted.after, encoding="utf-8")
+        print(path, file=sys.stdout if not args.diff else sys.stderr)
+    for diagnostic in problems:
+        print(diagnostic.format(), file=sys.stderr)
+    if args.check and changed:
+        print(f"{len(changed)} file(s) not in the canonical form: run `reconciler fmt`", file=sys.stderr)
+    return EXIT_ERROR if problems or (args.check and changed) else EXIT_OK
 
 
 def _cmd_apply(args: argparse.Namespace) -> int:
@@ -247,6 +272,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--today", metavar="YYYY-MM-DD", help="the date to read the portal on (default: today)")
     export.add_argument("--schema", metavar="URL", help="add a yaml-language-server $schema line to each file")
     export.set_defaults(func=_cmd_export)
+
+    fmt = commands.add_parser("fmt", help="rewrite customer files and reconciler.yaml in the canonical form",
+                              description="Rewrite customer files and reconciler.yaml in one canonical form (keys "
+                                          "in FORMAT.md's order, license profiles in a fixed order, block style), "
+                                          "keeping comments. Prints the files it changed.")
+    fmt.add_argument("paths", nargs="*", metavar="PATH",
+                     help="files, or repo roots: their reconciler.yaml and customer files (default: .)")
+    fmt.add_argument("--check", action="store_true",
+                     help="write nothing; exit 1 and name the files that are not in the canonical form")
+    fmt.add_argument("--diff", action="store_true", help="print the changes as a unified diff")
+    fmt.set_defaults(func=_cmd_fmt)
 
     schema = commands.add_parser("schema", help="write the JSON Schemas of the file formats",
                                  description="Write the JSON Schemas (customer file, repo configuration) "

@@ -47,7 +47,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _use_color(args: argparse.Namespace) -> bool:
-    return sys.stdout.isatty() and not args.no_color and not os.environ.get("NO_COLOR")
+    """--no-color and NO_COLOR turn colors off; FORCE_COLOR turns them on where stdout is no terminal (CI logs)."""
+    if args.no_color or os.environ.get("NO_COLOR"):
+        return False
+    return bool(os.environ.get("FORCE_COLOR", "0") not in ("", "0")) or sys.stdout.isatty()
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
@@ -177,7 +180,8 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
         print(f"reset the sandbox {sandbox.target}: no customers", file=sys.stderr)
     else:
         snapshot = sandbox.read(decide_today(args.today, repo.config.timezone))
-        sys.stdout.write(dump(snapshot.model_dump(mode="python")))
+        sys.stdout.write(json.dumps(snapshot.model_dump(mode="json"), indent=2) + "\n" if args.format == "json"
+                         else dump(snapshot.model_dump(mode="python")))
     return EXIT_OK
 
 
@@ -196,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "licenses and HWaaS devices from YAML.",
     )
     parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
+    parser.add_argument("-C", "--chdir", metavar="DIR",
+                        help="switch to DIR before anything else, as if run there (Terraform's -chdir)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     validate = commands.add_parser("validate", help="check desired-state files; no provider needed",
@@ -252,11 +258,17 @@ def build_parser() -> argparse.ArgumentParser:
                                   description="The sandbox: an emulation of the partner portal in a SQLite file "
                                               "(default .reconciler/sandbox.db), to rehearse before a real customer.")
     sandbox_actions = sandbox.add_subparsers(dest="action", metavar="ACTION", required=True)
-    load = sandbox_actions.add_parser("load", help="replace the sandbox's content with a snapshot file")
+    load = sandbox_actions.add_parser("load", help="replace the sandbox's content with a snapshot file",
+                                      description="Replace everything the sandbox holds with the customers, stock "
+                                                  "and partner account of a snapshot file (FORMAT.md section 4), "
+                                                  "e.g. one written by `reconciler export`.")
     load.add_argument("state", metavar="STATE.yaml")
     reset = sandbox_actions.add_parser("reset", help="empty the sandbox: no customers")
-    show = sandbox_actions.add_parser("show", help="print the sandbox's state as a snapshot")
+    show = sandbox_actions.add_parser("show", help="print the sandbox's state as a snapshot",
+                                      description="Print what the sandbox holds on a date, as a snapshot: YAML that "
+                                                  "`sandbox load` and `plan --state` read, or JSON for scripts.")
     show.add_argument("--today", metavar="YYYY-MM-DD", help="the date to read it on (default: today)")
+    show.add_argument("--format", choices=("yaml", "json"), default="yaml", help="yaml (default) or json")
     for action in (load, reset, show):
         action.add_argument("--repo", default=".", metavar="DIR", help="the repo root (default: .)")
     sandbox.set_defaults(func=_cmd_sandbox)
@@ -289,13 +301,79 @@ def build_parser() -> argparse.ArgumentParser:
                                              "generated from the models.")
     schema.add_argument("--out", default="schemas", metavar="DIR", help="output directory (default: schemas)")
     schema.set_defaults(func=_cmd_schema)
+
+    completion = commands.add_parser("completion", help="print the shell completion script",
+                                     description="Print the completion script for bash, zsh or fish; install it "
+                                                 "with one command (see the examples).")
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"))
+    completion.set_defaults(func=lambda args: _cmd_completion(args, parser))
+    _finish(commands)
     return parser
+
+
+EXAMPLES = {  # the end of each command's --help
+    "validate": ["reconciler validate", "reconciler validate customers/acme.yaml", "reconciler validate --format json"],
+    "plan": ["reconciler plan", "reconciler plan --out plans/today.json --detailed-exitcode",
+             "reconciler plan --changed-since origin/main --format markdown"],
+    "apply": ["reconciler apply plans/today.json", "reconciler apply --auto-approve",
+              "reconciler -C partner-repo apply plans/today.json"],
+    "force-unlock": ["reconciler force-unlock 1f2e3d4c"],
+    "load": ["reconciler sandbox load examples/new-cloud-customer/state.yaml"],
+    "reset": ["reconciler sandbox reset"],
+    "show": ["reconciler sandbox show", "reconciler sandbox show --format json --today 2026-11-22"],
+    "export": ["reconciler export --out onboarded", "reconciler export --state state.yaml --out onboarded"],
+    "fmt": ["reconciler fmt", "reconciler fmt --check --diff", "reconciler fmt customers/acme.yaml"],
+    "schema": ["reconciler schema", "reconciler schema --out /tmp/schemas"],
+    "completion": ["reconciler completion bash > ~/.local/share/bash-completion/completions/reconciler",
+                   'reconciler completion zsh > "${fpath[1]}/_reconciler"',
+                   "reconciler completion fish > ~/.config/fish/completions/reconciler.fish"],
+}
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Descriptions wrapped as usual; the examples at the end kept line by line."""
+
+    def _fill_text(self, text, width, indent):
+        if text.startswith("examples:"):
+            return text
+        return super()._fill_text(text, width, indent)
+
+
+def _finish(commands) -> None:
+    """What every command has in common: --no-color, and two or three examples at the end of --help."""
+    for name, command in commands.choices.items():
+        nested = [a for a in command._actions if isinstance(a, argparse._SubParsersAction)]
+        if nested:
+            _finish(nested[0])
+            continue
+        if "--no-color" not in command._option_string_actions:
+            command.add_argument("--no-color", action="store_true", help="no colors (also: the NO_COLOR variable)")
+        command.formatter_class = _HelpFormatter
+        if name in EXAMPLES:
+            command.epilog = "examples:\n" + "".join(f"  {line}\n" for line in EXAMPLES[name])
+
+
+def _cmd_completion(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import shtab
+
+    sys.stdout.write(shtab.complete(parser, shell=args.shell))
+    return EXIT_OK
+
+
+def _chdir(directory: str) -> None:
+    """-C DIR: every path of the command, and the repo itself, is then relative to DIR."""
+    try:
+        os.chdir(directory)
+    except OSError as exc:
+        raise ReconcilerError(f"-C {directory}: {exc.strerror or exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.chdir:
+            _chdir(args.chdir)
         return args.func(args)
     except ReconcilerError as exc:
         for diagnostic in exc.diagnostics:

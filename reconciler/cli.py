@@ -71,7 +71,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        saved = saved_plan(result.document, result.current.model_dump(mode="json"), result.desired_files)
+        root = args.paths[0] if len(args.paths) == 1 and Path(args.paths[0]).is_dir() else "."
+        saved = saved_plan(result.document, result.current.model_dump(mode="json"), result.desired_files,
+                           repo_root=Path(os.path.relpath(Path(root).resolve(), out.parent.resolve())).as_posix())
         out.write_text(RENDERERS["json"](saved), encoding="utf-8")
         print(f"saved the plan to {out}", file=sys.stderr)
     markdown = render_markdown(result.document, limit=limit) if args.format == "markdown" or _step_summary() else ""
@@ -148,9 +150,37 @@ def _cmd_fmt(args: argparse.Namespace) -> int:
     return EXIT_ERROR if problems or (args.check and changed) else EXIT_OK
 
 
+def _looks_like_repo(directory: Path) -> bool:
+    from reconciler.config import CONFIG_FILE
+    from reconciler.repo import CUSTOMERS_DIR
+
+    return (directory / CONFIG_FILE).is_file() or (directory / CUSTOMERS_DIR).is_dir()
+
+
+def _to_plan_repo(args: argparse.Namespace) -> None:
+    """apply PLAN_FILE run outside the repo: go to the repo the saved plan names, or say how to get there."""
+    from reconciler.plan.saved import REPO_ROOT
+
+    if not args.plan_file or args.repo != "." or _looks_like_repo(Path(".")):
+        return
+    plan_file = Path(args.plan_file).resolve()
+    try:
+        recorded = json.loads(plan_file.read_text(encoding="utf-8")).get(REPO_ROOT)
+    except (OSError, ValueError, AttributeError):
+        return  # apply itself says what is wrong with the file
+    root = (plan_file.parent / recorded).resolve() if isinstance(recorded, str) else None
+    if root is None or not _looks_like_repo(root):
+        raise ReconcilerError(f"{os.getcwd()} is not the repo of {args.plan_file}: "
+                              "run from the repo root or pass -C DIR")
+    print(f"the plan belongs to the repo at {root}: applying there", file=sys.stderr)
+    os.chdir(root)
+    args.plan_file = str(plan_file)
+
+
 def _cmd_apply(args: argparse.Namespace) -> int:
     from reconciler.apply.command import ApplyRequest, apply_command
 
+    _to_plan_repo(args)
     return apply_command(ApplyRequest(plan_file=args.plan_file, repo=args.repo, today=args.today,
                                       auto_approve=args.auto_approve, lock_timeout=args.lock_timeout,
                                       color=_use_color(args)))

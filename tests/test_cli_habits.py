@@ -97,3 +97,40 @@ def test_sandbox_show_prints_json_for_scripts(tmp_path, capsys):
     shown = json.loads(capsys.readouterr().out)
     assert shown["customers"].keys() == SnapshotProvider(state).read().model_dump(mode="json")["customers"].keys()
     assert shown["as_of"] == "2026-11-22"
+
+
+def _planned(tmp_path, monkeypatch, out: str):
+    """A sandbox copy of last-day-decrease, planned with --out OUT from its root; returns the repo."""
+    monkeypatch.chdir(tmp_path)
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLES / "last-day-decrease", repo)
+    (repo / "reconciler.yaml").write_text("provider:\n  kind: sandbox\n")
+    assert main(["-C", str(repo), "sandbox", "load", "state.yaml"]) == 0
+    assert main(["-C", str(repo), "plan", "--today", "2026-11-30", "--out", out]) == 0
+    return repo
+
+
+def test_apply_from_another_directory_finds_the_repo_the_saved_plan_names(tmp_path, monkeypatch, capsys):
+    repo = _planned(tmp_path, monkeypatch, "plans/today.json")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    assert main(["apply", str(repo / "plans" / "today.json"), "--today", "2026-11-30"]) == 0
+    captured = capsys.readouterr()
+    assert f"the plan belongs to the repo at {repo}: applying there" in captured.err
+    assert "add-licenses umbrella/umbrella: done" in captured.out
+
+
+def test_apply_of_a_plan_whose_repo_is_not_there_says_how_to_get_there(tmp_path, monkeypatch, capsys):
+    repo = _planned(tmp_path, monkeypatch, "today.json")
+    moved = tmp_path / "downloads"
+    moved.mkdir()
+    shutil.move(repo / "today.json", moved / "today.json")  # e.g. a CI artifact, downloaded elsewhere
+    (moved / "notes.yaml").write_text("not: a customer\n")
+    monkeypatch.chdir(moved)
+    capsys.readouterr()
+    assert main(["apply", "today.json", "--today", "2026-11-30"]) == 1
+    err = capsys.readouterr().err
+    assert "is not the repo of today.json: run from the repo root or pass -C DIR" in err
+    assert "notes.yaml" not in err  # no scan of the current directory's unrelated files

@@ -47,7 +47,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _use_color(args: argparse.Namespace) -> bool:
-    return sys.stdout.isatty() and not args.no_color and not os.environ.get("NO_COLOR")
+    """--no-color and NO_COLOR turn colors off; FORCE_COLOR turns them on where stdout is no terminal (CI logs)."""
+    if args.no_color or os.environ.get("NO_COLOR"):
+        return False
+    return bool(os.environ.get("FORCE_COLOR", "0") not in ("", "0")) or sys.stdout.isatty()
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
@@ -68,7 +71,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        saved = saved_plan(result.document, result.current.model_dump(mode="json"), result.desired_files)
+        root = args.paths[0] if len(args.paths) == 1 and Path(args.paths[0]).is_dir() else "."
+        saved = saved_plan(result.document, result.current.model_dump(mode="json"), result.desired_files,
+                           repo_root=Path(os.path.relpath(Path(root).resolve(), out.parent.resolve())).as_posix())
         out.write_text(RENDERERS["json"](saved), encoding="utf-8")
         print(f"saved the plan to {out}", file=sys.stderr)
     markdown = render_markdown(result.document, limit=limit) if args.format == "markdown" or _step_summary() else ""
@@ -106,13 +111,16 @@ def _append_step_summary(markdown: str) -> None:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from reconciler.export import export
+    from reconciler.export import export, repo_config
     from reconciler.workflow import decide_today, load_desired, read_current
 
     repo, _, _ = load_desired([args.repo])
     today = decide_today(args.today, repo.config.timezone)
     snapshot = read_current(repo, args.state, today)
-    written, findings = export(snapshot, Path(args.out), schema_hint=args.schema)
+    out, root = Path(args.out), repo.root or Path(".")
+    keep = out.resolve() == root.resolve() and repo.config_path  # exporting into the repo itself: its own stays
+    config = None if keep else repo_config(repo.config, root, out, args.state)
+    written, findings = export(snapshot, out, schema_hint=args.schema, config=config)
     for finding in findings:
         print(f"{finding.format()} (as the portal holds it: choose the fix before planning)", file=sys.stderr)
     print(f"exported {len(snapshot.customers)} customer(s) as of {snapshot.as_of}: "
@@ -120,9 +128,59 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_fmt(args: argparse.Namespace) -> int:
+    from reconciler.fmt import files_to_format, format_file
+
+    problems, changed = [], []
+    for path in files_to_format(args.paths):
+        formatted, found = format_file(path)
+        problems += found
+        if formatted is None or not formatted.changed:
+            continue
+        changed.append(path)
+        if args.diff:
+            sys.stdout.write(formatted.diff())
+        if not args.check:
+            path.write_text(formatted.after, encoding="utf-8")
+        print(path, file=sys.stdout if not args.diff else sys.stderr)
+    for diagnostic in problems:
+        print(diagnostic.format(), file=sys.stderr)
+    if args.check and changed:
+        print(f"{len(changed)} file(s) not in the canonical form: run `reconciler fmt`", file=sys.stderr)
+    return EXIT_ERROR if problems or (args.check and changed) else EXIT_OK
+
+
+def _looks_like_repo(directory: Path) -> bool:
+    from reconciler.config import CONFIG_FILE
+    from reconciler.repo import CUSTOMERS_DIR
+
+    return (directory / CONFIG_FILE).is_file() or (directory / CUSTOMERS_DIR).is_dir()
+
+
+def _to_plan_repo(args: argparse.Namespace) -> None:
+    """apply PLAN_FILE run outside the repo: go to the repo the saved plan names, or say how to get there."""
+    from reconciler.plan.saved import REPO_ROOT
+
+    if not args.plan_file or args.repo != "." or _looks_like_repo(Path(".")):
+        return
+    plan_file = Path(args.plan_file).resolve()
+    try:
+        recorded = json.loads(plan_file.read_text(encoding="utf-8")).get(REPO_ROOT)
+    except (OSError, ValueError, AttributeError):
+        return  # apply itself says what is wrong with the file
+    root = (plan_file.parent / recorded).resolve() if isinstance(recorded, str) else None
+    if root is None or not _looks_like_repo(root):
+        raise ReconcilerError(f"{os.getcwd()} is not the repo of {args.plan_file}: "
+                              "run from the repo root or pass -C DIR")
+    print(f"the plan belongs to the repo at {root}: applying there", file=sys.stderr)
+    os.chdir(root)
+    args.plan_file = str(plan_file)
+
+
 def _cmd_apply(args: argparse.Namespace) -> int:
     from reconciler.apply.command import ApplyRequest, apply_command
 
+    _to_plan_repo(args)
     return apply_command(ApplyRequest(plan_file=args.plan_file, repo=args.repo, today=args.today,
                                       auto_approve=args.auto_approve, lock_timeout=args.lock_timeout,
                                       color=_use_color(args)))
@@ -152,7 +210,8 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
         print(f"reset the sandbox {sandbox.target}: no customers", file=sys.stderr)
     else:
         snapshot = sandbox.read(decide_today(args.today, repo.config.timezone))
-        sys.stdout.write(dump(snapshot.model_dump(mode="python")))
+        sys.stdout.write(json.dumps(snapshot.model_dump(mode="json"), indent=2) + "\n" if args.format == "json"
+                         else dump(snapshot.model_dump(mode="python")))
     return EXIT_OK
 
 
@@ -171,6 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "licenses and HWaaS devices from YAML.",
     )
     parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
+    parser.add_argument("-C", "--chdir", metavar="DIR",
+                        help="switch to DIR before anything else, as if run there (Terraform's -chdir)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     validate = commands.add_parser("validate", help="check desired-state files; no provider needed",
@@ -227,11 +288,17 @@ def build_parser() -> argparse.ArgumentParser:
                                   description="The sandbox: an emulation of the partner portal in a SQLite file "
                                               "(default .reconciler/sandbox.db), to rehearse before a real customer.")
     sandbox_actions = sandbox.add_subparsers(dest="action", metavar="ACTION", required=True)
-    load = sandbox_actions.add_parser("load", help="replace the sandbox's content with a snapshot file")
+    load = sandbox_actions.add_parser("load", help="replace the sandbox's content with a snapshot file",
+                                      description="Replace everything the sandbox holds with the customers, stock "
+                                                  "and partner account of a snapshot file (FORMAT.md section 4), "
+                                                  "e.g. one written by `reconciler export`.")
     load.add_argument("state", metavar="STATE.yaml")
     reset = sandbox_actions.add_parser("reset", help="empty the sandbox: no customers")
-    show = sandbox_actions.add_parser("show", help="print the sandbox's state as a snapshot")
+    show = sandbox_actions.add_parser("show", help="print the sandbox's state as a snapshot",
+                                      description="Print what the sandbox holds on a date, as a snapshot: YAML that "
+                                                  "`sandbox load` and `plan --state` read, or JSON for scripts.")
     show.add_argument("--today", metavar="YYYY-MM-DD", help="the date to read it on (default: today)")
+    show.add_argument("--format", choices=("yaml", "json"), default="yaml", help="yaml (default) or json")
     for action in (load, reset, show):
         action.add_argument("--repo", default=".", metavar="DIR", help="the repo root (default: .)")
     sandbox.set_defaults(func=_cmd_sandbox)
@@ -248,18 +315,95 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--schema", metavar="URL", help="add a yaml-language-server $schema line to each file")
     export.set_defaults(func=_cmd_export)
 
+    fmt = commands.add_parser("fmt", help="rewrite customer files and reconciler.yaml in the canonical form",
+                              description="Rewrite customer files and reconciler.yaml in one canonical form (keys "
+                                          "in FORMAT.md's order, license profiles in a fixed order, block style), "
+                                          "keeping comments. Prints the files it changed.")
+    fmt.add_argument("paths", nargs="*", metavar="PATH",
+                     help="files, or repo roots: their reconciler.yaml and customer files (default: .)")
+    fmt.add_argument("--check", action="store_true",
+                     help="write nothing; exit 1 and name the files that are not in the canonical form")
+    fmt.add_argument("--diff", action="store_true", help="print the changes as a unified diff")
+    fmt.set_defaults(func=_cmd_fmt)
+
     schema = commands.add_parser("schema", help="write the JSON Schemas of the file formats",
                                  description="Write the JSON Schemas (customer file, repo configuration) "
                                              "generated from the models.")
     schema.add_argument("--out", default="schemas", metavar="DIR", help="output directory (default: schemas)")
     schema.set_defaults(func=_cmd_schema)
+
+    completion = commands.add_parser("completion", help="print the shell completion script",
+                                     description="Print the completion script for bash, zsh or fish; install it "
+                                                 "with one command (see the examples).")
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"))
+    completion.set_defaults(func=lambda args: _cmd_completion(args, parser))
+    _finish(commands)
     return parser
+
+
+EXAMPLES = {  # the end of each command's --help
+    "validate": ["reconciler validate", "reconciler validate customers/acme.yaml", "reconciler validate --format json"],
+    "plan": ["reconciler plan", "reconciler plan --out plans/today.json --detailed-exitcode",
+             "reconciler plan --changed-since origin/main --format markdown"],
+    "apply": ["reconciler apply plans/today.json", "reconciler apply --auto-approve",
+              "reconciler -C partner-repo apply plans/today.json"],
+    "force-unlock": ["reconciler force-unlock 1f2e3d4c"],
+    "load": ["reconciler sandbox load examples/new-cloud-customer/state.yaml"],
+    "reset": ["reconciler sandbox reset"],
+    "show": ["reconciler sandbox show", "reconciler sandbox show --format json --today 2026-11-22"],
+    "export": ["reconciler export --out onboarded", "reconciler export --state state.yaml --out onboarded"],
+    "fmt": ["reconciler fmt", "reconciler fmt --check --diff", "reconciler fmt customers/acme.yaml"],
+    "schema": ["reconciler schema", "reconciler schema --out /tmp/schemas"],
+    "completion": ["reconciler completion bash > ~/.local/share/bash-completion/completions/reconciler",
+                   'reconciler completion zsh > "${fpath[1]}/_reconciler"',
+                   "reconciler completion fish > ~/.config/fish/completions/reconciler.fish"],
+}
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Descriptions wrapped as usual; the examples at the end kept line by line."""
+
+    def _fill_text(self, text, width, indent):
+        if text.startswith("examples:"):
+            return text
+        return super()._fill_text(text, width, indent)
+
+
+def _finish(commands) -> None:
+    """What every command has in common: --no-color, and two or three examples at the end of --help."""
+    for name, command in commands.choices.items():
+        nested = [a for a in command._actions if isinstance(a, argparse._SubParsersAction)]
+        if nested:
+            _finish(nested[0])
+            continue
+        if "--no-color" not in command._option_string_actions:
+            command.add_argument("--no-color", action="store_true", help="no colors (also: the NO_COLOR variable)")
+        command.formatter_class = _HelpFormatter
+        if name in EXAMPLES:
+            command.epilog = "examples:\n" + "".join(f"  {line}\n" for line in EXAMPLES[name])
+
+
+def _cmd_completion(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import shtab
+
+    sys.stdout.write(shtab.complete(parser, shell=args.shell))
+    return EXIT_OK
+
+
+def _chdir(directory: str) -> None:
+    """-C DIR: every path of the command, and the repo itself, is then relative to DIR."""
+    try:
+        os.chdir(directory)
+    except OSError as exc:
+        raise ReconcilerError(f"-C {directory}: {exc.strerror or exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.chdir:
+            _chdir(args.chdir)
         return args.func(args)
     except ReconcilerError as exc:
         for diagnostic in exc.diagnostics:

@@ -33,7 +33,8 @@ class Config(Strict):
 
     model_config = Strict.model_config | {"title": "reconciler repo configuration"}
 
-    provider: ProviderConfig = Field(default_factory=ProviderConfig)
+    provider: ProviderConfig = Field(default_factory=ProviderConfig,
+                                     description="Where current state comes from and where apply goes.")
     timezone: str = Field("UTC", min_length=1,
                           description="IANA timezone in which calendar rules (the last day of the month) are judged.",
                           examples=["Europe/Rome"])
@@ -44,4 +45,4 @@ class Config(Strict):
                                                "WPBX-HW); licenses by their portal codes (PBX-BASIC, UC-ESSENTIAL, "
                                                "...); lines starting with # are comments. Its HWaaS products are "
                                                "the product catalog.", examples=["pricebook.csv"])
-    policy: Policy = Field(default_factory=Policy)
+    policy: Policy = Field(default_factory=Policy, description="What a plan may delete: PBXs and customers.")

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from reconciler.domain import Count, Id, Licenses, PbxModel, Product, Serial, Strict, Term
+from reconciler.domain import CLOUD_OPTIONS, Count, Id, Licenses, PbxModel, Product, Serial, Strict, Term
 
 EXAMPLE_PBX = {
     "model": "cloud",
@@ -23,8 +23,30 @@ class Contact(Strict):
                        examples=["jane@acme.example"])
 
 
+def _only_null(*names: str) -> dict:
+    return {"properties": {name: {"type": "null"} for name in names}}
+
+
+# The validation rules between fields of one PBX (RULES.md), as JSON Schema conditions, so that an
+# editor flags them where `reconciler validate` does.
+PBX_CONDITIONS = [
+    {"$comment": "cloud-needs-region, cloud-no-lifetime",
+     "if": {"properties": {"model": {"const": "cloud"}}, "required": ["model"]},
+     "then": {"required": ["region"], "properties": {"region": {"type": "string"},
+                                                     "term": {"not": {"const": "lifetime"}}}}},
+    {"$comment": "region-cloud-only, cloud-only-option",
+     "if": {"properties": {"model": {"enum": ["virtual", "hardware"]}}, "required": ["model"]},
+     "then": _only_null("region", *CLOUD_OPTIONS)},
+    {"$comment": "hwaas-needs-subscription",
+     "if": {"properties": {"term": {"const": "lifetime"}}, "required": ["term"]},
+     "then": {"properties": {"hwaas": {"additionalProperties": {"const": 0}}, "pinned": {"maxProperties": 0}}}},
+]
+
+
 class DesiredPbx(Strict):
     """One PBX; its key in `pbxes` is its name (the domain: NAME.wildixin.com)."""
+
+    model_config = Strict.model_config | {"json_schema_extra": {"allOf": PBX_CONDITIONS}}
 
     model: PbxModel = Field(description="cloud (WPBX-CLOUD), virtual or hardware (WPBX-VM/HW).", examples=["cloud"])
     region: str | None = Field(None, min_length=1, description="Cloud only, and required there: the datacenter region.",
@@ -51,22 +73,25 @@ class DesiredPbx(Strict):
                                                     "(a cloud PBX is then stopped after 5 days, deleted after 14).")
 
 
+def _customer_schema(schema: dict) -> None:
+    schema["examples"] = [{"customer": "acme", "company": "Acme GmbH",
+                           "contacts": [{"name": "Jane Doe", "email": "jane@acme.example"}],
+                           "pbxes": {"acme": EXAMPLE_PBX}}]
+    schema["required"].append("contacts")  # contact-required: an absent list is as wrong as an empty one
+
+
 class CustomerFile(Strict):
     """The desired state of one customer: its company, contacts and PBXs."""
 
-    model_config = Strict.model_config | {
-        "title": "reconciler customer file",
-        "json_schema_extra": {"examples": [{"customer": "acme", "company": "Acme GmbH",
-                                            "contacts": [{"name": "Jane Doe", "email": "jane@acme.example"}],
-                                            "pbxes": {"acme": EXAMPLE_PBX}}]},
-    }
+    model_config = Strict.model_config | {"title": "reconciler customer file", "json_schema_extra": _customer_schema}
 
     customer: Id = Field(description="Stable id of the customer, unique in the repo: lowercase letters, digits, '-'.",
                          examples=["acme"])
     company: str = Field(min_length=1, description="The customer's company name, as in the portal.",
                          examples=["Acme GmbH"])
     contacts: list[Contact] = Field(default_factory=list,
-                                    description="The portal needs at least one contact to create a customer.")
+                                    description="The portal needs at least one contact to create a customer.",
+                                    json_schema_extra={"minItems": 1})  # contact-required
     pbxes: dict[Id, DesiredPbx] = Field(default_factory=dict,
                                         description="The customer's PBXs by name (their domain, NAME.wildixin.com). "
                                                     "A PBX absent here but present in the portal is decommissioned.")

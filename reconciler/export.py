@@ -3,20 +3,23 @@
 It writes the snapshot (FORMAT.md section 4) and one desired-state file per customer
 that says exactly what the portal holds, so that planning the exported files against
 the same portal yields no steps. The desired files are derived, never hand-merged:
-export into an empty directory, review, commit.
+export into an empty directory, review, commit. It writes the repo's reconciler.yaml too,
+naming the provider and timezone it read from, so the exported directory plans on its own;
+and it writes them in the form `reconciler fmt` gives, so a new repo is already formatted.
 """
 
 from __future__ import annotations
 
-import io
+import os
 from collections import Counter
 from pathlib import Path
 
-from ruamel.yaml import YAML
-
+from reconciler.config import CONFIG_FILE, Config, Policy
 from reconciler.desired import CustomerFile
 from reconciler.diagnostics import Diagnostic, ReconcilerError
 from reconciler.domain import CLOUD_OPTIONS
+from reconciler.fmt import dump
+from reconciler.providers.select import DEFAULT_SANDBOX
 from reconciler.repo import CUSTOMERS_DIR
 from reconciler.rules.validation import check_customer
 from reconciler.snapshot import CurrentCustomer, CurrentPbx, Snapshot
@@ -55,24 +58,35 @@ def desired_customer(customer_id: str, customer: CurrentCustomer) -> dict:
     return data
 
 
-def _yaml() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.default_flow_style = False
-    yaml.width = 120
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.representer.add_representer(type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null"))
-    return yaml
+def repo_config(config: Config, root: Path, out: Path, state: str | None) -> dict:
+    """The reconciler.yaml of the exported repo: the provider and timezone the export read from.
+
+    Paths in a configuration are relative to its repo root, so they are rewritten relative to
+    `out`; an export from a snapshot (--state) points the new repo at the snapshot it writes.
+    """
+    def moved(path: str | Path) -> str:
+        return Path(os.path.relpath(Path(root, path).resolve(), out.resolve())).as_posix()
+
+    if state:
+        provider = {"kind": "snapshot", "path": STATE_FILE}
+    elif config.provider.kind == "sandbox":
+        provider = {"kind": "sandbox", "path": moved(config.provider.path or DEFAULT_SANDBOX)}
+    else:
+        provider = {"kind": config.provider.kind, **({"path": moved(config.provider.path)}
+                                                     if config.provider.path else {})}
+    data: dict = {"provider": provider, "timezone": config.timezone}
+    if config.price_book:
+        data["price_book"] = moved(config.price_book)
+    if config.policy != Policy():
+        data["policy"] = config.policy.model_dump()
+    Config.model_validate(data)  # what export writes must validate
+    return data
 
 
-def dump(data: dict, header: str = "") -> str:
-    stream = io.StringIO()
-    stream.write(header)
-    _yaml().dump(data, stream)
-    return stream.getvalue()
-
-
-def export(snapshot: Snapshot, out: Path, *, schema_hint: str | None = None) -> tuple[list[Path], list[Diagnostic]]:
-    """Write out/state.yaml and out/customers/<id>.yaml; refuse to overwrite a different file.
+def export(snapshot: Snapshot, out: Path, *, schema_hint: str | None = None,
+           config: dict | None = None) -> tuple[list[Path], list[Diagnostic]]:
+    """Write out/state.yaml, out/customers/<id>.yaml and out/reconciler.yaml (`config`, when given);
+    refuse to overwrite a different file.
 
     Returns the files written and what in them breaks a validation rule: the portal can
     hold what a repo may not (two licensed PBXs of one customer, from before 2022-04-19);
@@ -81,6 +95,8 @@ def export(snapshot: Snapshot, out: Path, *, schema_hint: str | None = None) -> 
     files: dict[Path, str] = {out / STATE_FILE: dump(snapshot.model_dump(mode="python"),
                                                      f"# The portal's state on {snapshot.as_of}, "
                                                      "written by reconciler export.\n")}
+    if config is not None:
+        files[out / CONFIG_FILE] = dump(config, "# Written by reconciler export: where the portal's state was read.\n")
     header = f"# yaml-language-server: $schema={schema_hint}\n" if schema_hint else ""
     findings: list[Diagnostic] = []
     for customer_id, customer in sorted(snapshot.customers.items()):

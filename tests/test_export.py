@@ -58,3 +58,38 @@ def test_the_schema_line_helps_editors(tmp_path):
     assert main(["export", "--state", state, "--out", str(tmp_path), "--schema", "../schemas/customer.schema.json"]) == 0
     first = sorted((tmp_path / "customers").glob("*.yaml"))[0].read_text().splitlines()[0]
     assert first == "# yaml-language-server: $schema=../schemas/customer.schema.json"
+
+
+def test_the_exported_repo_plans_on_its_own_against_the_same_portal(tmp_path, capsys, monkeypatch):
+    """reconciler.yaml comes along: the same sandbox, the same timezone, no steps from inside the new repo."""
+    example = next(e for e in examples() if e.name == "new-cloud-customer")
+    repo, out = tmp_path / "partner", tmp_path / "onboarded"
+    repo.mkdir()
+    (repo / "reconciler.yaml").write_text("provider:\n  kind: sandbox\n  path: portal/sandbox.db\n"
+                                          "timezone: Europe/Rome\n")
+    assert main(["sandbox", "load", str(example / "state.yaml"), "--repo", str(repo)]) == 0
+    assert main(["export", str(repo), "--out", str(out), "--today", as_of(example)]) == 0
+    assert (out / "reconciler.yaml").read_text().splitlines()[1:] == [
+        "provider:", "  kind: sandbox", "  path: ../partner/portal/sandbox.db", "timezone: Europe/Rome"]
+    monkeypatch.chdir(out)
+    capsys.readouterr()
+    assert main(["plan", "--today", as_of(example), "--detailed-exitcode"]) == 0
+    assert "No changes. The portal matches the desired state." in capsys.readouterr().out
+
+
+def test_an_export_from_a_snapshot_points_the_new_repo_at_it(tmp_path, capsys, monkeypatch):
+    example = examples()[0]
+    assert main(["export", "--state", str(example / "state.yaml"), "--out", str(tmp_path)]) == 0
+    assert "kind: snapshot\n  path: state.yaml\n" in (tmp_path / "reconciler.yaml").read_text()
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["plan", "--today", as_of(example), "--detailed-exitcode"]) == 0
+
+
+def test_an_export_into_the_repo_itself_keeps_its_reconciler_yaml(tmp_path, capsys, monkeypatch):
+    example = examples()[0]
+    config = "# ours\ntimezone: Europe/Rome\n"
+    (tmp_path / "reconciler.yaml").write_text(config)
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "--state", str(example / "state.yaml")]) == 0
+    assert (tmp_path / "reconciler.yaml").read_text() == config

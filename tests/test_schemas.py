@@ -22,7 +22,7 @@ def _load_yaml(path):
 @pytest.mark.parametrize("name", sorted(schemas()))
 def test_committed_schema_is_current(name):
     committed = (SCHEMAS / name).read_text(encoding="utf-8")
-    assert committed == render(schemas()[name]), f"schemas/{name} is stale: run `python3 tasks.py schemas`"
+    assert committed == render(schemas()[name], name), f"schemas/{name} is stale: run `python3 tasks.py schemas`"
 
 
 @pytest.mark.parametrize("name", sorted(schemas()))
@@ -33,7 +33,7 @@ def test_schema_is_valid_json_schema(name):
 def test_schema_command_writes_every_schema(tmp_path):
     assert main(["schema", "--out", str(tmp_path / "out")]) == 0
     for name, model in schemas().items():
-        assert (tmp_path / "out" / name).read_text(encoding="utf-8") == render(model)
+        assert (tmp_path / "out" / name).read_text(encoding="utf-8") == render(model, name)
 
 
 def _example_files():
@@ -64,3 +64,29 @@ def test_customer_schema_describes_every_pbx_field():
     pbx = schema["$defs"]["DesiredPbx"]["properties"]
     undocumented = [name for name, field in pbx.items() if not field.get("description")]
     assert undocumented == []
+
+
+CONDITIONS = ("allOf", "if", "then", "else", "not")  # the rules between fields restate properties, not define them
+
+
+def _undescribed(node, where="") -> list[str]:
+    """The properties, anywhere in a schema, that have no description."""
+    found = []
+    if isinstance(node, dict):
+        for name, field in node.get("properties", {}).items():
+            if not field.get("description"):
+                found.append(f"{where}.{name}")
+        for key, value in node.items():
+            if key not in CONDITIONS:
+                found += _undescribed(value, f"{where}.{key}" if key != "properties" else where)
+    elif isinstance(node, list):
+        for value in node:
+            found += _undescribed(value, where)
+    return found
+
+
+@pytest.mark.parametrize("name", ["customer.schema.json", "config.schema.json", "snapshot.schema.json"])
+def test_every_input_schema_has_an_id_a_title_and_a_description_on_every_property(name):
+    schema = json.loads((SCHEMAS / name).read_text())
+    assert schema["$id"].endswith(name) and schema["title"]
+    assert _undescribed(schema) == []

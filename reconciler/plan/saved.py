@@ -13,6 +13,7 @@ import json
 CHECKSUM = "checksum"
 RECORDED_STATE = "recorded_state"
 DESIRED_FILES = "desired_files"  # a partial plan's files: the desired fingerprint covers only these
+REPO_ROOT = "repo_root"  # the repo the plan belongs to, relative to the plan file's folder
 
 
 def canonical(data: dict) -> str:
@@ -24,13 +25,17 @@ def checksum(data: dict) -> str:
     return "sha256:" + hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
 
 
-def saved_plan(document: dict, recorded_state: dict, desired_files: list[str] | None = None) -> dict:
+def saved_plan(document: dict, recorded_state: dict, desired_files: list[str] | None = None,
+               repo_root: str | None = None) -> dict:
     """The document to write with --out: the plan, the recorded state and their checksum.
 
     A partial plan (`--changed-since`, or customer files named) also lists the files it was
     made from, so that apply checks those files, and not the rest of the repo, for changes.
+    `repo_root` lets apply, run elsewhere, find the repo the plan belongs to.
     """
     data = {**document, RECORDED_STATE: recorded_state}
+    if repo_root is not None:
+        data[REPO_ROOT] = repo_root
     if desired_files is not None:
         data[DESIRED_FILES] = desired_files
     return {**data, CHECKSUM: checksum(data)}

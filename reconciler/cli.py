@@ -76,7 +76,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         out.write_text(RENDERERS["json"](saved), encoding="utf-8")
         print(f"saved the plan to {out}", file=sys.stderr)
     markdown = (render_markdown(result.document, limit=limit, **_comment_frame(args.paths, args.out))
-                if args.format == "markdown" or _step_summary() else "")
+                if (args.format == "markdown" or _step_summary()) and not _touches_no_customer(args, result) else "")
     if args.due:
         from reconciler.render.due import render as render_due
 
@@ -102,6 +102,15 @@ def _markdown_failure(args: argparse.Namespace, exc: ReconcilerError, limit: int
     if args.format == "markdown":
         sys.stdout.write(markdown)
     _append_step_summary(markdown)
+
+
+def _touches_no_customer(args: argparse.Namespace, result) -> bool:
+    """--changed-since found no customer file changed (nor the settings): no comment, the markdown is empty."""
+    from reconciler.config import CONFIG_FILE
+
+    files = [f for f in result.desired_files or [] if Path(f).name != CONFIG_FILE]
+    return bool(args.changed_since) and result.desired_files is not None and not files and not any(
+        d["severity"] != "info" for d in result.document["diagnostics"])
 
 
 def _comment_frame(paths: list[str], plan_file: str | None) -> dict:
@@ -234,7 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--no-color", action="store_true", help="no colors (also: the NO_COLOR variable)")
     plan.add_argument("--changed-since", metavar="REF",
                       help="plan only the customers whose files changed since this Git ref (e.g. origin/main), "
-                           "and the other side of their device transfers; deleted customer files are reported")
+                           "and the other side of their device transfers; deleted customer files are reported. "
+                           "Compared with the merge base of REF and HEAD, as a pull request's diff is. When no "
+                           "customer file changed, the markdown is empty (a pipeline posts no comment)")
     plan.add_argument("--due", action="store_true",
                       help="print the blocked steps by the date they become ready (what a daily scheduled "
                            "apply will do, and when) instead of the plan")

@@ -122,6 +122,17 @@ def test_nothing_changed_plans_nothing(repo, capsys, monkeypatch):
     assert notes(document)[0].startswith("planning 0 of 4 customer files")
 
 
+def test_a_pull_request_touching_no_customer_gets_an_empty_comment(repo, capsys, monkeypatch):
+    (repo.parent / "README.md").write_text("only the docs changed\n")
+    commit(repo, "docs")
+    monkeypatch.chdir(repo)
+    assert main(["plan", "--changed-since", "HEAD~1", "--today", TODAY, "--format", "markdown"]) == 0
+    assert capsys.readouterr().out == ""  # the pipelines post plan.md only when it is not empty
+    edit(repo / "customers" / "umbrella.yaml", "essential: 5", "essential: 7")
+    assert main(["plan", "--changed-since", "HEAD~1", "--today", TODAY, "--format", "markdown"]) == 0
+    assert capsys.readouterr().out.startswith("<!-- reconciler-plan:. -->\n## reconciler plan for")
+
+
 def test_uncommitted_and_untracked_files_count_as_changed(repo, capsys, monkeypatch):
     edit(repo / "customers" / "umbrella.yaml", "essential: 5", "essential: 6")
     (repo / "customers" / "wayne.yaml").write_text(UMBRELLA.replace("umbrella", "wayne").replace("Umbrella", "Wayne"))

@@ -33,6 +33,7 @@ def load(root, as_of: str) -> None:
     """Load the example's state into the sandbox, its clock at `as_of`."""
     state = (root / "state.yaml").read_text().replace("as_of: 2026-11-30", f"as_of: {as_of}")
     (root / "state.yaml").write_text(state)
+    (root / ".gitignore").write_text(".reconciler/\n")  # the sandbox portal is not the repo's
     assert main(["sandbox", "load", "state.yaml"]) == 0
 
 
@@ -138,3 +139,71 @@ def test_an_annotation_escapes_its_message_and_calls_info_a_notice():
     line = annotation({"severity": "info", "rule": "no-refund", "message": "100% paid\nuntil: 2027",
                        "file": "a,b:c.yaml", "line": 3})
     assert line == "::notice file=a%2Cb%3Ac.yaml,line=3,title=no-refund::100%25 paid%0Auntil: 2027"
+
+
+# Three quick merges; GitHub's concurrency group cancels the middle apply run (one running, one
+# pending: a third replaces the pending one). The apply job's commands, run for the first and
+# third merges only, still land all three changes.
+
+def three_customers(root) -> None:
+    from tests.test_changed_since import UMBRELLA, UMBRELLA_STATE
+
+    (root / "customers").mkdir(parents=True)
+    state = "as_of: 2026-11-22\ncustomers:\n"
+    for n, name in enumerate(("alpha", "beta", "gamma")):
+        (root / "customers" / f"{name}.yaml").write_text(UMBRELLA.replace("umbrella", name))
+        state += UMBRELLA_STATE.replace("umbrella", name).replace("SW-00099999", f"SW-0009999{n}")
+    (root / "state.yaml").write_text(state)
+    (root / ".gitignore").write_text(".reconciler/\n")  # the sandbox portal is not the repo's
+
+
+def apply_job(capsys, saved, between=lambda: None) -> None:
+    """The apply workflow's commands after a merge: the reviewed plan (--replan), then the whole repo."""
+    code, _, err = run(capsys, "apply", str(saved), "--replan", "--repo", ".", "--lock-timeout", "600",
+                       "--today", TODAY)
+    assert code == 0, err
+    between()
+    code, _, err = run(capsys, "apply", "--repo", ".", "--auto-approve", "--lock-timeout", "600", "--today", TODAY)
+    assert code == 0, err
+
+
+TODAY = "2026-11-22"
+
+
+def test_three_quick_merges_with_the_middle_apply_cancelled_lose_no_change(tmp_path, capsys, monkeypatch):
+    from tests.test_changed_since import commit, edit, git
+
+    root = tmp_path / "gitops"
+    three_customers(root)
+    git(root, "init", "-q")
+    commit(root, "three customers")
+    main_branch = git(root, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    monkeypatch.chdir(root)
+    assert main(["sandbox", "load", "state.yaml"]) == 0
+    plans = tmp_path / "plans"
+    wanted = {"alpha": 6, "beta": 7, "gamma": 8}
+    for number, (name, essential) in enumerate(wanted.items(), start=1):  # three pull requests, each planned
+        git(root, "checkout", "-q", "-b", f"pr{number}", main_branch)
+        edit(root / "customers" / f"{name}.yaml", "essential: 5", f"essential: {essential}")
+        commit(root, f"{name}: {essential} essential")
+        assert main(["plan", "--changed-since", main_branch, "--today", TODAY, "--out", str(plans / f"{number}.json")]) == 0
+        git(root, "checkout", "-q", main_branch)
+    capsys.readouterr()
+
+    def merge(number: int) -> None:
+        git(root, "merge", "-q", "--no-ff", "-m", f"merge pull request {number}", f"pr{number}")
+
+    def essential(name: str) -> int:
+        return licenses(capsys, TODAY, name)[name]["essential"]
+
+    merge(1)
+    apply_job(capsys, plans / "1.json")
+    merge(2)
+    merge(3)  # the second apply run is cancelled: only the third runs, on the third merge's commit
+
+    def after_the_reviewed_plan() -> None:
+        assert (essential("alpha"), essential("beta"), essential("gamma")) == (6, 5, 8)  # the middle one waits
+
+    apply_job(capsys, plans / "3.json", between=after_the_reviewed_plan)  # its whole-repo step lands the middle
+    assert {name: essential(name) for name in wanted} == wanted
+    assert run(capsys, "plan", "--today", TODAY, "--detailed-exitcode")[0] == 0

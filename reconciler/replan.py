@@ -31,9 +31,15 @@ COMPARED = ("customer", "pbx", "action", "changes", "status", "not_before")
 
 
 class ReplanDiffers(PlanRejected):
-    """Today's plan is not the reviewed one: the difference, for the change to go back to review."""
+    """Today's plan is not the reviewed one: the difference, for the change to go back to review.
 
-    rule = "plan-mismatch"
+    The rule is `plan-date-bound` for a plan of another day (RULES.md: `apply --replan` applies
+    only if the re-plan gives the same steps), `stale-plan` for one of today whose portal moved.
+    """
+
+    def __init__(self, message: str, same_day: bool):
+        super().__init__(message)
+        self.rule = "stale-plan" if same_day else "plan-date-bound"
 
 
 def step_line(step: dict) -> str:
@@ -93,7 +99,8 @@ def apply_replanned(saved: dict, provider, *, today, repo_dir: str, config_path:
             raise ReplanDiffers(
                 f"--replan: today's plan differs from the reviewed one, so nothing was applied; the change "
                 f"goes back to review (plan it again in its pull request):\n"
-                f"{difference(reviewed, document['steps'], str(saved.get('today')), today.isoformat())}")
+                f"{difference(reviewed, document['steps'], str(saved.get('today')), today.isoformat())}",
+                same_day=str(saved.get("today")) == today.isoformat())
         print(f"--replan: today's plan has the reviewed steps ({len(reviewed)}): applying it", file=sys.stderr)
         result = apply_plan(document, provider, today, journal, run_token=run_token_for(document))
     print(render_result(result))

@@ -15,6 +15,7 @@ An altered plan file is never re-planned.
 from __future__ import annotations
 
 import difflib
+import json
 import sys
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from reconciler.apply.journal import journal_path
 from reconciler.apply.lock import acquire
 from reconciler.apply.verify import PlanAltered, PlanFormatUnknown, PlanRejected
 from reconciler.diagnostics import ReconcilerError
-from reconciler.plan.saved import DESIRED_FILES
+from reconciler.plan.saved import DESIRED_FILES, canonical
 from reconciler.render.common import changes
 from reconciler.workflow import PlanRequest, make_plan
 
@@ -50,14 +51,19 @@ def step_line(step: dict) -> str:
 
 
 def same_steps(reviewed: list[dict], today: list[dict]) -> bool:
-    def key(step: dict) -> tuple:
-        return tuple(repr(step.get(name)) for name in COMPARED)
+    """The same steps in the same order, compared as JSON (a saved plan's keys are sorted, a fresh one's not)."""
+    def key(step: dict) -> str:
+        return canonical({name: step.get(name) for name in COMPARED})
 
     return [key(s) for s in reviewed] == [key(s) for s in today]
 
 
 def difference(reviewed: list[dict], today: list[dict], made_for: str, now: str) -> str:
-    lines = difflib.unified_diff([step_line(s) for s in reviewed], [step_line(s) for s in today],
+    """A unified diff of the two plans' steps, one line each; keys sorted alike, so only real changes show."""
+    def lines_of(steps: list[dict]) -> list[str]:
+        return [step_line(json.loads(canonical(step))) for step in steps]
+
+    lines = difflib.unified_diff(lines_of(reviewed), lines_of(today),
                                  fromfile=f"reviewed plan ({made_for})", tofile=f"plan of today ({now})",
                                  lineterm="", n=1)
     return "\n".join(lines)
@@ -89,8 +95,8 @@ def apply_replanned(saved: dict, provider, *, today, repo_dir: str, config_path:
               f"--replan: planning again on {today.isoformat()}", file=sys.stderr)
     journal = journal_path(provider.target)
     with acquire(provider.target, "apply", lock_timeout, provider=getattr(provider, "name", None)):
-        planned = make_plan(PlanRequest(paths=replan_paths(saved, repo_dir, config_path), today=today.isoformat()),
-                            provider=provider)
+        planned = make_plan(PlanRequest(paths=replan_paths(saved, repo_dir, config_path), today=today.isoformat(),
+                                        settings_root=repo_dir), provider=provider)
         if planned.has_errors:
             raise ReconcilerError("--replan: today's plan has errors; nothing was applied")
         document = planned.document

@@ -63,6 +63,18 @@ def test_a_plan_merged_the_next_day_with_the_same_steps_is_applied_with_replan(p
     assert run(capsys, "plan", "--today", "2026-11-28", "--detailed-exitcode")[0] == 0
 
 
+def test_replan_compares_steps_whatever_the_order_of_their_keys(portal, capsys):
+    # a new customer: create-customer and create-pbx carry many fields; the saved plan's keys are sorted
+    from tests.test_changed_since import UMBRELLA
+
+    (portal / "customers" / "wayne.yaml").write_text(UMBRELLA.replace("umbrella", "wayne"))
+    load(portal, "2026-11-27")
+    assert run(capsys, "plan", "--today", "2026-11-27", "--out", "plan.json")[0] == 0
+    code, _, err = run(capsys, "apply", "plan.json", "--today", "2026-11-28", "--replan")
+    assert code == 0, err
+    assert licenses(capsys, "2026-11-28", "wayne") == {"wayne": {"essential": 5}}
+
+
 def test_a_plan_merged_on_a_day_its_steps_differ_is_refused_with_the_difference(portal, capsys):
     load(portal, "2026-11-29")
     assert run(capsys, "plan", "--today", "2026-11-29", "--out", "plan.json")[0] == 0
@@ -207,3 +219,20 @@ def test_three_quick_merges_with_the_middle_apply_cancelled_lose_no_change(tmp_p
     apply_job(capsys, plans / "3.json", between=after_the_reviewed_plan)  # its whole-repo step lands the middle
     assert {name: essential(name) for name in wanted} == wanted
     assert run(capsys, "plan", "--today", TODAY, "--detailed-exitcode")[0] == 0
+
+
+def test_replan_of_a_partial_plan_reads_the_settings_of_its_repo_directory(tmp_path, monkeypatch):
+    # a partner-wide Git repo with the GitOps repo in a subdirectory: --replan plans the saved plan's
+    # own files, run from the Git root (as the pipelines run it), with that directory's reconciler.yaml
+    from reconciler.replan import replan_paths
+    from reconciler.workflow import load_desired
+
+    root = tmp_path / "gitops"
+    shutil.copytree(EXAMPLES / "last-day-decrease", root, ignore=shutil.ignore_patterns("README.md"))
+    monkeypatch.chdir(tmp_path)
+    files = replan_paths({"desired_files": ["gitops/customers/umbrella.yaml", "gitops/reconciler.yaml"]},
+                         "gitops", "gitops/reconciler.yaml")
+    assert files == ["gitops/customers/umbrella.yaml"]
+    repo, complete, problems = load_desired(files, "gitops")
+    assert not complete and not problems and repo.config.timezone == "Europe/Rome"
+    assert load_desired(files)[0].config.timezone == "UTC"  # the working directory's: none

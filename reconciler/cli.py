@@ -35,6 +35,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         }
         print(json.dumps(document, indent=2, sort_keys=True))
     else:
+        if args.format == "github":  # workflow commands on stdout: GitHub shows each on its file's line
+            from reconciler.annotations import annotation
+
+            print("\n".join(annotation(d.to_dict()) for d in result.diagnostics), end="\n" * bool(result.diagnostics))
         for diagnostic in result.diagnostics:
             print(diagnostic.format(), file=sys.stderr)
         checked = f"{result.files} file{'s' if result.files != 1 else ''} checked"
@@ -76,9 +80,15 @@ def _cmd_plan(args: argparse.Namespace) -> int:
                            repo_root=Path(os.path.relpath(Path(root).resolve(), out.parent.resolve())).as_posix())
         out.write_text(RENDERERS["json"](saved), encoding="utf-8")
         print(f"saved the plan to {out}", file=sys.stderr)
-    markdown = render_markdown(result.document, limit=limit) if args.format == "markdown" or _step_summary() else ""
-    sys.stdout.write(markdown if args.format == "markdown"
-                     else RENDERERS[args.format](result.document, color=_use_color(args)))
+    markdown = (render_markdown(result.document, limit=limit, **_comment_frame(args.paths, args.out))
+                if (args.format == "markdown" or _step_summary()) and not _touches_no_customer(args, result) else "")
+    if args.due:
+        from reconciler.render.due import render as render_due
+
+        sys.stdout.write(render_due(result.document))
+    else:
+        sys.stdout.write(markdown if args.format == "markdown"
+                         else RENDERERS[args.format](result.document, color=_use_color(args)))
     _append_step_summary(markdown)
     if result.has_errors:
         return EXIT_ERROR
@@ -92,10 +102,44 @@ def _markdown_failure(args: argparse.Namespace, exc: ReconcilerError, limit: int
 
     if args.format != "markdown" and not _step_summary():
         return
-    markdown = render_failure(str(exc), [d.to_dict() for d in exc.diagnostics], limit)
+    markdown = render_failure(str(exc), [d.to_dict() for d in exc.diagnostics], limit,
+                              directory=_comment_frame(args.paths, args.out)["directory"])
     if args.format == "markdown":
         sys.stdout.write(markdown)
     _append_step_summary(markdown)
+
+
+def _touches_no_customer(args: argparse.Namespace, result) -> bool:
+    """--changed-since found no customer file changed (nor the settings): no comment, the markdown is empty."""
+    from reconciler.config import CONFIG_FILE
+
+    files = [f for f in result.desired_files or [] if Path(f).name != CONFIG_FILE]
+    return bool(args.changed_since) and result.desired_files is not None and not files and not any(
+        d["severity"] != "info" for d in result.document["diagnostics"])
+
+
+def _comment_frame(paths: list[str], plan_file: str | None) -> dict:
+    """The markdown comment's marker (the repo directory planned) and footer (commit, run, how to apply)."""
+    from reconciler.cicontext import footer
+
+    directory = paths[0] if len(paths) == 1 and Path(paths[0]).is_dir() else "."
+    return {"directory": directory, "footer": footer(plan_file)}
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from reconciler.apply.command import read_saved_plan
+    from reconciler.plan.saved import CHECKSUM, DESIRED_FILES, RECORDED_STATE
+    from reconciler.render import RENDERERS
+
+    saved = read_saved_plan(Path(args.plan_file))
+    document = {key: value for key, value in saved.items() if key not in (CHECKSUM, RECORDED_STATE, DESIRED_FILES)}
+    if args.format == "markdown":
+        text = RENDERERS["markdown"](document, limit=args.comment_limit or None,
+                                     **_comment_frame([args.repo], args.plan_file))
+    else:
+        text = RENDERERS[args.format](document, color=_use_color(args))
+    sys.stdout.write(text)
+    return EXIT_OK
 
 
 def _step_summary() -> str | None:
@@ -183,7 +227,7 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     _to_plan_repo(args)
     return apply_command(ApplyRequest(plan_file=args.plan_file, repo=args.repo, today=args.today,
                                       auto_approve=args.auto_approve, lock_timeout=args.lock_timeout,
-                                      color=_use_color(args)))
+                                      color=_use_color(args), replan=args.replan))
 
 
 def _cmd_force_unlock(args: argparse.Namespace) -> int:
@@ -224,6 +268,8 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from reconciler.render import RENDERERS  # `show` offers every registered format
+
     parser = argparse.ArgumentParser(
         prog="reconciler",
         description="Infrastructure as code for Wildix partners: plan and apply customers' PBXs, "
@@ -238,8 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    description="Check desired-state files: a repo root, a directory or files. "
                                                "Every problem of every file is reported, with file, line and column.")
     validate.add_argument("paths", nargs="*", metavar="PATH", help="repo roots, directories or files (default: .)")
-    validate.add_argument("--format", choices=("text", "json"), default="text",
-                          help="text (default) or json, for tools such as editors and CI annotations")
+    validate.add_argument("--format", choices=("text", "json", "github"), default="text",
+                          help="text (default); json, for tools such as editors; github: GitHub Actions "
+                               "annotations (::error file=...,line=...,col=...::...) on stdout, the text on stderr")
     validate.set_defaults(func=_cmd_validate)
 
     plan = commands.add_parser("plan", help="print the ordered change plan",
@@ -257,7 +304,12 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--no-color", action="store_true", help="no colors (also: the NO_COLOR variable)")
     plan.add_argument("--changed-since", metavar="REF",
                       help="plan only the customers whose files changed since this Git ref (e.g. origin/main), "
-                           "and the other side of their device transfers; deleted customer files are reported")
+                           "and the other side of their device transfers; deleted customer files are reported. "
+                           "Compared with the merge base of REF and HEAD, as a pull request's diff is. When no "
+                           "customer file changed, the markdown is empty (a pipeline posts no comment)")
+    plan.add_argument("--due", action="store_true",
+                      help="print the blocked steps by the date they become ready (what a daily scheduled "
+                           "apply will do, and when) instead of the plan")
     plan.add_argument("--comment-limit", type=int, default=COMMENT_LIMIT, metavar="CHARS",
                       help=f"markdown: keep it within this many characters, a pull-request comment's limit "
                            f"(default: {COMMENT_LIMIT}, GitHub's; 0: no limit). Past it, the summary and the "
@@ -275,7 +327,23 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--lock-timeout", type=float, default=0.0, metavar="SECONDS",
                        help="wait this long for another apply's lock (default: 0, fail at once)")
     apply.add_argument("--no-color", action="store_true", help="no colors (also: the NO_COLOR variable)")
+    apply.add_argument("--replan", action="store_true",
+                       help="with PLAN_FILE: if the saved plan no longer holds (made on another day, or the portal "
+                            "changed since), plan again today and apply only if the steps are the reviewed ones "
+                            "(ids and costs aside); otherwise refuse and show the difference")
     apply.set_defaults(func=_cmd_apply)
+
+    show_plan = commands.add_parser("show", help="render a saved plan",
+                               description="Render a plan saved with `plan --out FILE`, in any plan format: "
+                                           "what a pipeline shows of the plan it applies.")
+    show_plan.add_argument("plan_file", metavar="PLAN_FILE", help="a plan saved with `plan --out`")
+    show_plan.add_argument("--format", choices=sorted(RENDERERS), default="text", help="output format")
+    show_plan.add_argument("--repo", default=".", metavar="DIR", help="markdown: the repo directory its marker names "
+                                                                 "(default: .)")
+    show_plan.add_argument("--comment-limit", type=int, default=COMMENT_LIMIT, metavar="CHARS",
+                      help=f"markdown: keep it within this many characters (default: {COMMENT_LIMIT}; 0: no limit)")
+    show_plan.add_argument("--no-color", action="store_true", help="no colors (also: the NO_COLOR variable)")
+    show_plan.set_defaults(func=_cmd_show)
 
     unlock = commands.add_parser("force-unlock", help="break a stale apply lock",
                                  description="Remove the apply lock with this ID (shown by the command that found "

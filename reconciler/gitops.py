@@ -1,10 +1,17 @@
 """What changed in a GitOps repo since a Git ref: the files `plan --changed-since REF` plans.
 
-Git is asked three things, all from the repo's directory (which may sit anywhere inside
-the Git work tree): that REF names a commit, which files differ between REF and the work
-tree (`git diff --name-status REF`: committed changes and uncommitted edits alike), and
-which files are new and not yet added (`git ls-files --others`). Paths come back relative
-to the repo's directory; files outside it are not its business.
+Git is asked four things, all from the repo's directory (which may sit anywhere inside
+the Git work tree): that REF names a commit, where the branch left it (`git merge-base REF
+HEAD`), which files differ between that merge base and the work tree (committed changes and
+uncommitted edits alike), and which files are new and not yet added (`git ls-files
+--others`). Paths come back relative to the repo's directory; files outside it are not its
+business.
+
+The merge base, not REF itself: a branch made before a colleague's change reached main
+holds that customer's file as it was. Compared with main directly, the branch would plan
+reverting the colleague's change (and call a customer added on main "deleted"); compared
+with the point the branch left main, it plans only what the branch itself changes, as
+`git diff main...branch` and a pull request's "Files changed" tab show it.
 """
 
 from __future__ import annotations
@@ -20,9 +27,10 @@ from reconciler.diagnostics import ReconcilerError
 class Changes:
     """The files of one repo directory that differ from REF (paths relative to that directory)."""
 
-    commit: str  # the full id the ref resolved to
+    commit: str  # the full id of the merge base of the ref and HEAD: what the files are compared with
     changed: frozenset[str] = field(default_factory=frozenset)  # added or modified, untracked included
     deleted: tuple[str, ...] = ()
+    diverged: bool = False  # REF moved on since the branch left it: the merge base is an older commit
 
     def touches(self, relative: str) -> bool:
         return relative in self.changed or relative in self.deleted
@@ -50,7 +58,8 @@ def changes_since(root: Path, ref: str) -> Changes:
             f"--changed-since {ref}: no such commit in this Git repo. In CI, fetch it first "
             f"(GitHub: actions/checkout with fetch-depth: 0; or git fetch origin main) and name it "
             f"as the repo knows it, e.g. origin/main or HEAD~1")
-    commit = resolved.stdout.decode().strip()
+    tip = resolved.stdout.decode().strip()
+    commit = _merge_base(root, ref, tip)
     diff = _git(root, "diff", "--name-status", "--no-renames", "--relative", "-z", commit, "--", ".")
     if diff.returncode != 0:
         raise ReconcilerError(f"git diff {ref} failed: {diff.stderr.decode(errors='replace').strip()}")
@@ -60,7 +69,17 @@ def changes_since(root: Path, ref: str) -> Changes:
         (deleted.append(path) if status == "D" else changed.add(path))
     untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", ".")
     changed.update(_lines(untracked.stdout) if untracked.returncode == 0 else [])
-    return Changes(commit, frozenset(changed), tuple(sorted(deleted)))
+    return Changes(commit, frozenset(changed), tuple(sorted(deleted)), diverged=commit != tip)
+
+
+def _merge_base(root: Path, ref: str, commit: str) -> str:
+    """Where HEAD's history left `commit`'s: `commit` itself when HEAD descends from it (HEAD~1, a merged main)."""
+    base = _git(root, "merge-base", commit, "HEAD")
+    if base.returncode != 0:
+        raise ReconcilerError(
+            f"--changed-since {ref}: it shares no history with HEAD (no merge base), so the branch's own "
+            f"changes cannot be told apart; in CI, fetch the whole history (fetch-depth: 0, GIT_DEPTH: 0)")
+    return base.stdout.decode().strip()
 
 
 def read_at(root: Path, commit: str, relative: str) -> str | None:

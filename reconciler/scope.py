@@ -103,6 +103,8 @@ def load_changed(root: Path, ref: str) -> tuple[Repo, Scope]:
     """The repo with only the customers whose files changed since `ref` (or all of it, when its settings did)."""
     changes = changes_since(root, ref)
     short = f"{ref} ({changes.commit[:10]})" if not changes.commit.startswith(ref) else ref
+    if changes.diverged:
+        short = f"the merge base of {ref} and HEAD ({changes.commit[:10]})"
     repo = Repo(root=root)
     diagnostics = load_settings(repo, root)
     settings = [CONFIG_FILE] + ([PurePosixPath(repo.config.price_book).as_posix()] if repo.config.price_book else [])

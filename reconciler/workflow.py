@@ -28,6 +28,7 @@ class PlanRequest:
     state: str | None = None
     today: str | None = None
     changed_since: str | None = None  # a Git ref: plan only the customers whose files changed since it
+    settings_root: str | None = None  # customer files: the repo directory whose reconciler.yaml applies (default .)
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def decide_today(explicit: str | None, timezone: str, now: dt.datetime | None = 
     return today_in(timezone, now or dt.datetime.now(dt.timezone.utc))
 
 
-def load_desired(paths: list[str]) -> tuple[Repo, bool, list[Diagnostic]]:
+def load_desired(paths: list[str], settings_root: str | None = None) -> tuple[Repo, bool, list[Diagnostic]]:
     """The repo to plan: one directory (the whole repo) or customer files (only those: a partial plan).
 
     Returns the repo, whether it is complete (only a complete repo may call a customer
@@ -73,7 +74,7 @@ def load_desired(paths: list[str]) -> tuple[Repo, bool, list[Diagnostic]]:
         return repo, True, diagnostics
     if any(t.is_dir() for t in targets):
         return Repo(root=None), False, [error(None, "schema", "plan takes one repo directory, or customer files")]
-    repo = Repo(root=Path("."))
+    repo = Repo(root=Path(settings_root or "."))
     diagnostics = load_settings(repo, repo.root)
     for target in targets:
         source, problems = load_customer(target)
@@ -125,7 +126,7 @@ def make_plan(request: PlanRequest, provider=None) -> PlanResult:
         repo, scope = load_changed(_one_directory(request.paths), request.changed_since)
         complete, diagnostics = scope.complete, scope.diagnostics
     else:
-        (repo, complete, diagnostics), scope = load_desired(request.paths), None
+        (repo, complete, diagnostics), scope = load_desired(request.paths, request.settings_root), None
     _stop_on_errors(diagnostics)
     today = decide_today(request.today, repo.config.timezone)
     current = provider.read(today) if provider is not None else read_current(repo, request.state, today)

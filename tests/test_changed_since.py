@@ -122,6 +122,17 @@ def test_nothing_changed_plans_nothing(repo, capsys, monkeypatch):
     assert notes(document)[0].startswith("planning 0 of 4 customer files")
 
 
+def test_a_pull_request_touching_no_customer_gets_an_empty_comment(repo, capsys, monkeypatch):
+    (repo.parent / "README.md").write_text("only the docs changed\n")
+    commit(repo, "docs")
+    monkeypatch.chdir(repo)
+    assert main(["plan", "--changed-since", "HEAD~1", "--today", TODAY, "--format", "markdown"]) == 0
+    assert capsys.readouterr().out == ""  # the pipelines post plan.md only when it is not empty
+    edit(repo / "customers" / "umbrella.yaml", "essential: 5", "essential: 7")
+    assert main(["plan", "--changed-since", "HEAD~1", "--today", TODAY, "--format", "markdown"]) == 0
+    assert capsys.readouterr().out.startswith("<!-- reconciler-plan:. -->\n## reconciler plan for")
+
+
 def test_uncommitted_and_untracked_files_count_as_changed(repo, capsys, monkeypatch):
     edit(repo / "customers" / "umbrella.yaml", "essential: 5", "essential: 6")
     (repo / "customers" / "wayne.yaml").write_text(UMBRELLA.replace("umbrella", "wayne").replace("Umbrella", "Wayne"))
@@ -172,6 +183,44 @@ def test_an_invalid_changed_file_stops_the_plan_with_its_position(repo, capsys, 
     code, document, err = plan_json(repo, "HEAD", capsys, monkeypatch)
     assert code == 1 and document == {}
     assert "customers/umbrella.yaml:11:7: error[" in err and "did you mean 'essential'" in err
+
+
+def test_a_branch_behind_main_plans_only_its_own_change_from_the_merge_base(repo, capsys, monkeypatch):
+    # diverged both ways: the branch changes umbrella; main, since the branch left it, changed acme's
+    # licenses and added wayne. Compared with main's tip, the branch's stale acme file would plan
+    # reverting the colleague's change, and wayne would look deleted
+    main_branch = git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    git(repo, "checkout", "-q", "-b", "feature")
+    edit(repo / "customers" / "umbrella.yaml", "essential: 5", "essential: 7")
+    commit(repo, "umbrella: 2 more essential")
+    git(repo, "checkout", "-q", main_branch)
+    edit(repo / "customers" / "acme.yaml", "premium: 2", "premium: 4")
+    (repo / "customers" / "wayne.yaml").write_text(UMBRELLA.replace("umbrella", "wayne").replace("Umbrella", "Wayne"))
+    commit(repo, "a colleague: acme 2 more premium, wayne arrives")
+    git(repo, "checkout", "-q", "feature")
+    code, document, err = plan_json(repo, main_branch, capsys, monkeypatch)
+    assert code == 0, err
+    assert [(s["customer"], s["action"], s["changes"]) for s in document["steps"]] == [
+        ("umbrella", "add-licenses", {"licenses.essential": [5, 7]})]
+    assert not notes(document, "customer-file-deleted")
+    base = git(repo, "merge-base", main_branch, "HEAD").strip()
+    assert any(n.startswith(f"planning 1 of 4 customer files: those changed since the merge base of "
+                            f"{main_branch} and HEAD ({base[:10]})") for n in notes(document))
+    # once the branch is merged into main, main's own plan since the branch point sees both changes
+    git(repo, "checkout", "-q", main_branch)
+    git(repo, "-c", "user.name=t", "merge", "-q", "--no-edit", "feature")
+    _, merged, _ = plan_json(repo, base, capsys, monkeypatch)
+    assert {"umbrella", "acme", "wayne"} <= planned_customers(merged)
+
+
+def test_unrelated_histories_are_a_clear_error(repo, capsys, monkeypatch):
+    main_branch = git(repo, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    git(repo, "checkout", "-q", "--orphan", "elsewhere")
+    commit(repo, "a root of its own")
+    other = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "checkout", "-q", "-f", main_branch)
+    code, _, err = plan_json(repo, other, capsys, monkeypatch)
+    assert code == 1 and "shares no history with HEAD (no merge base)" in err
 
 
 @pytest.mark.parametrize("ref", ["no-such-branch", "HEAD~5", "--output=/tmp/x"])

@@ -2,12 +2,16 @@
 
 Every `reconciler` command they run is found (GitHub `run:` steps, GitLab `script:`
 entries, the hook's `entry`), and its subcommand and every `--flag` it uses must appear
-in `python -m reconciler SUBCOMMAND --help`; each file triggers when it should.
+in `python -m reconciler SUBCOMMAND --help`; each file triggers when it should; every
+workflow passes the GitHub and GitLab schemas (check-jsonschema's built-in ones, no
+network); and the callers of the reusable workflows pass only the inputs and secrets
+those declare.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 import shlex
 import subprocess
@@ -21,10 +25,14 @@ ROOT = Path(__file__).resolve().parent.parent
 CI = ROOT / "examples" / "ci"
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
 GITHUB = CI / "github"
-GITLAB_CI = CI / "gitlab" / ".gitlab-ci.yml"
+GITLAB_CI = CI / "gitlab" / "reconciler.gitlab-ci.yml"  # the template every GitOps repo includes
+GITLAB_INCLUDER = CI / "gitlab" / ".gitlab-ci.yml"
+CALLERS = sorted((GITHUB / "callers").glob("*.yml"))
+REUSABLE = {name: GITHUB / name for name in ("reconciler-plan.yml", "reconciler-apply.yml", "reconciler-schedule.yml")}
 
 YAML_FILES = sorted([*(p for p in CI.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file()), HOOKS])
 IDS = [str(p.relative_to(ROOT)) for p in YAML_FILES]
+RUNNERS = [p for p in YAML_FILES if p not in CALLERS and p != GITLAB_INCLUDER]  # the files with commands of their own
 
 # where a new command starts (after one of these tokens, or at the start of a line)
 COMMAND_START = {"|", "||", "&&", ";", "&", "(", ")", "!", "if", "then", "else", "elif", "do", "while",
@@ -59,8 +67,13 @@ def gitlab_jobs(document: dict) -> dict[str, dict]:
             and name != "default"}
 
 
+def gitlab_templates(document: dict) -> list[dict]:
+    """The hidden jobs (`.name`) that jobs extend."""
+    return [job for name, job in document.items() if name.startswith(".") and isinstance(job, dict)]
+
+
 def gitlab_scripts(document: dict) -> list[str]:
-    sections = [document, document.get("default") or {}, *gitlab_jobs(document).values()]
+    sections = [document, document.get("default") or {}, *gitlab_templates(document), *gitlab_jobs(document).values()]
     return [text for section in sections for key in ("before_script", "script", "after_script")
             for text in _script_lines(section.get(key))]
 
@@ -73,17 +86,33 @@ def scripts_of(path: Path) -> list[str]:
     document = load(path)
     if path == HOOKS:
         return hook_scripts(document)
-    if path.name == ".gitlab-ci.yml":
+    if path.name.endswith(".gitlab-ci.yml"):
         return gitlab_scripts(document)
     return github_scripts(document)
 
 
 # --- finding the reconciler commands in shell text ------------------------------------------
 
+HEREDOC = re.compile(r"<<-?\s*['\"]?(\w+)['\"]?")
+
+
+def _without_heredocs(script: str) -> list[str]:
+    """The lines of `script` with each here-document's body left out (it is another program's text)."""
+    lines, end = [], None
+    for line in script.splitlines():
+        if end is not None:
+            end = None if line.strip() == end else end
+            continue
+        lines.append(line)
+        found = HEREDOC.search(line)
+        end = found.group(1) if found else None
+    return lines
+
+
 def tokens(script: str) -> list[str]:
-    """Shell tokens of `script`, line continuations joined, a newline kept as ';'."""
+    """Shell tokens of `script`, line continuations joined, here-documents left out, a newline kept as ';'."""
     words: list[str] = []
-    for line in re.sub(r"\\\n", " ", script).splitlines():
+    for line in _without_heredocs(re.sub(r"\\\n", " ", script)):
         lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
         lexer.whitespace_split = True
         lexer.commenters = "#"  # a comment ends at the end of its line
@@ -152,13 +181,14 @@ def test_command_parser_handles_continuations_redirects_variables_and_chains():
 # --- every file: its reconciler commands exist ----------------------------------------------
 
 def test_the_ci_examples_and_the_hook_file_exist():
-    assert (GITHUB / "reconciler-plan.yml").is_file() and (GITHUB / "reconciler-apply.yml").is_file()
-    assert GITLAB_CI.is_file() and HOOKS.is_file()
+    assert all(path.is_file() for path in REUSABLE.values())
+    assert {path.name for path in CALLERS} == {"partner-wide.yml", "one-customer.yml"}
+    assert GITLAB_CI.is_file() and GITLAB_INCLUDER.is_file() and HOOKS.is_file()
     for readme in (CI / "README.md", GITHUB / "README.md", CI / "gitlab" / "README.md"):
         assert readme.is_file(), f"{readme.relative_to(ROOT)} is missing"
 
 
-@pytest.mark.parametrize("path", YAML_FILES, ids=IDS)
+@pytest.mark.parametrize("path", RUNNERS, ids=[str(p.relative_to(ROOT)) for p in RUNNERS])
 def test_every_file_runs_at_least_one_reconciler_command(path):
     assert commands_of(path), f"no reconciler command found in {path.relative_to(ROOT)}"
 
@@ -177,7 +207,34 @@ def test_every_reconciler_subcommand_and_flag_used_exists_in_its_help(path):
     assert not problems, f"{path.relative_to(ROOT)}:\n  " + "\n  ".join(problems)
 
 
-# --- GitHub Actions: triggers and the commands that matter ----------------------------------
+# --- schemas: what GitHub and GitLab accept ---------------------------------------------------
+
+def _check_jsonschema(schema: str, paths: list[Path]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *map(str, paths)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_github_workflows_pass_the_github_workflow_schema():
+    paths = [*REUSABLE.values(), *CALLERS]
+    result = _check_jsonschema("vendor.github-workflows", paths)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_gitlab_files_pass_the_gitlab_ci_schema():
+    result = _check_jsonschema("vendor.gitlab-ci", [GITLAB_CI, GITLAB_INCLUDER])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_schema_check_can_fail(tmp_path):
+    broken = load(REUSABLE["reconciler-plan.yml"])
+    broken["jobs"]["plan"]["timeout-minutes"] = "soon"
+    broken["jobs"]["plan"]["no-such-key"] = True
+    path = tmp_path / "broken.yml"
+    path.write_text(json.dumps(broken))
+    assert _check_jsonschema("vendor.github-workflows", [path]).returncode != 0
+
+
+# --- GitHub Actions: the callers, the reusable workflows they call ----------------------------
 
 def _on(document: dict) -> dict:
     triggers = document.get("on", document.get(True))  # `on` is a boolean key under YAML 1.1 loaders
@@ -188,32 +245,110 @@ def _on(document: dict) -> dict:
     return triggers or {}
 
 
-def test_github_plan_workflow_runs_on_pull_requests_and_saves_the_plan():
-    path = GITHUB / "reconciler-plan.yml"
-    assert "pull_request" in _on(load(path))
-    commands = dict(commands_of(path))
-    assert "validate" in commands
-    assert {"--changed-since", "--format", "--out"} <= set(commands["plan"])
+def _steps(path: Path) -> list[dict]:
+    return [step for job in load(path)["jobs"].values() for step in job.get("steps") or []]
 
 
-def test_github_plan_workflow_fetches_the_whole_history_for_changed_since():
-    steps = [step for job in load(GITHUB / "reconciler-plan.yml")["jobs"].values() for step in job["steps"]]
-    checkout = next(step for step in steps if str(step.get("uses", "")).startswith("actions/checkout"))
+def _job(path: Path) -> dict:
+    (job,) = load(path)["jobs"].values()
+    return job
+
+
+def _called(uses: str) -> Path:
+    """The reusable workflow a caller's `uses:` names (local or the central repo's, pinned)."""
+    match = re.fullmatch(r"(?:\./|[\w-]+/[\w.-]+/)\.github/workflows/([\w.-]+\.yml)(?:@[\w.-]+)?", uses)
+    assert match, f"not a reusable workflow reference: {uses}"
+    return GITHUB / match.group(1)
+
+
+@pytest.mark.parametrize("caller", CALLERS, ids=[p.name for p in CALLERS])
+def test_callers_pass_only_declared_inputs_and_secrets(caller):
+    for name, job in load(caller)["jobs"].items():
+        called = _called(job["uses"])
+        assert called.is_file(), f"{caller.name}: job {name} calls {called.name}, which is not in examples/ci/github"
+        declared = _on(load(called))["workflow_call"]
+        assert set(job.get("with") or {}) <= set(declared.get("inputs") or {}), f"{caller.name}: {name}"
+        assert set(job.get("secrets") or {}) <= set(declared.get("secrets") or {}), f"{caller.name}: {name}"
+
+
+@pytest.mark.parametrize("caller", CALLERS, ids=[p.name for p in CALLERS])
+def test_callers_plan_pull_requests_and_the_merge_queue_apply_pushes_and_run_daily(caller):
+    document = load(caller)
+    triggers = _on(document)
+    assert {"pull_request", "merge_group", "push", "schedule"} <= set(triggers)
+    assert triggers["push"]["branches"] == ["main"]
+    assert {"customers/**", "*.yaml", "*.csv"} <= set(triggers["push"]["paths"])  # the price book too
+    assert triggers["schedule"][0]["cron"]
+    routes = {_called(job["uses"]).name: job["if"] for job in document["jobs"].values()}
+    assert "'pull_request'" in routes["reconciler-plan.yml"] and "'merge_group'" in routes["reconciler-plan.yml"]
+    assert "'push'" in routes["reconciler-apply.yml"] and "'schedule'" in routes["reconciler-schedule.yml"]
+
+
+def test_one_customer_repos_call_the_central_repo_pinned_and_the_partner_wide_repo_its_own_copy():
+    one = [job["uses"] for job in load(GITHUB / "callers" / "one-customer.yml")["jobs"].values()]
+    wide = [job["uses"] for job in load(GITHUB / "callers" / "partner-wide.yml")["jobs"].values()]
+    assert all(re.fullmatch(r"[\w-]+/reconciler-ci/\.github/workflows/[\w-]+\.yml@v\d+", uses) for uses in one)
+    assert all(uses.startswith("./.github/workflows/") for uses in wide)
+    assert len((GITHUB / "callers" / "one-customer.yml").read_text().splitlines()) <= 40  # a few lines
+
+
+@pytest.mark.parametrize("name", sorted(REUSABLE))
+def test_reusable_workflows_cache_pip_and_are_called_only(name):
+    path = REUSABLE[name]
+    assert set(_on(load(path))) == {"workflow_call"}
+    caches = [s for s in _steps(path) if str(s.get("uses", "")).startswith("actions/cache")]
+    assert caches and caches[0]["with"]["path"] == "~/.cache/pip"
+
+
+def test_plan_workflow_plans_from_the_merge_base_with_the_read_only_token():
+    path = REUSABLE["reconciler-plan.yml"]
+    job = _job(path)
+    assert "environment" not in job  # no write token on a pull request
+    assert job["env"]["RECONCILER_PORTAL_TOKEN"] == "${{ secrets.RECONCILER_PORTAL_READ_TOKEN }}"
+    assert "merge_group.base_sha" in job["env"]["BASE"]
+    checkout = next(s for s in _steps(path) if str(s.get("uses", "")).startswith("actions/checkout"))
     assert checkout["with"]["fetch-depth"] == 0
+    commands = dict(commands_of(path))
+    assert {"--changed-since", "--format", "--out"} <= set(commands["plan"])
+    assert commands["validate"] == ["--format"] and "validate \"$DIR\" --format github" in "\n".join(github_scripts(load(path)))
 
 
-def test_github_apply_workflow_runs_on_push_to_main_one_at_a_time_and_applies_the_saved_plan():
-    path = GITHUB / "reconciler-apply.yml"
-    document = load(path)
-    assert "main" in _on(document)["push"]["branches"]
-    assert document["concurrency"]["group"] and document["concurrency"]["cancel-in-progress"] is False
-    applies = [flags for subcommand, flags in commands_of(path) if subcommand == "apply"]
-    assert applies and all("--auto-approve" not in flags for flags in applies)
-    script = "\n".join(github_scripts(document))
-    assert re.search(r"reconciler apply \S+\.json", script), "apply must carry out the saved plan, not re-plan"
+def test_plan_workflow_keeps_one_comment_found_by_its_marker_and_never_posts_an_empty_plan():
+    (comment,) = [s for s in _steps(REUSABLE["reconciler-plan.yml"]) if "comment" in s.get("name", "").lower()]
+    script = comment["run"]
+    assert script.lstrip().startswith("[ -s plan.md ] ||")
+    assert 'marker="<!-- reconciler-plan:$DIR -->"' in script
+    assert "--method PATCH" in script and "issues/comments/$id" in script  # edited in place
 
 
-# --- GitLab CI: rules, resource group -------------------------------------------------------
+def test_apply_workflow_applies_the_reviewed_plan_with_replan_then_reconciles_the_whole_repo():
+    path = REUSABLE["reconciler-apply.yml"]
+    job = _job(path)
+    assert job["concurrency"]["group"] and job["concurrency"]["cancel-in-progress"] is False
+    assert job["environment"] == "portal"
+    assert job["env"]["RECONCILER_PORTAL_TOKEN"] == "${{ secrets.RECONCILER_PORTAL_TOKEN }}"
+    applies = [flags for sub, flags in commands_of(path) if sub == "apply"]
+    assert applies[0][:1] == ["--replan"] and "--auto-approve" not in applies[0]  # the reviewed plan first
+    assert "--auto-approve" in applies[-1]  # then whatever is ready in the whole repo
+    script = "\n".join(github_scripts(load(path)))
+    assert re.search(r"reconciler apply \S+\.json --replan", script)
+    assert "reconciler show reviewed/plan.json --format markdown" in script  # not cat plan.md
+    assert 'if [ "$RECONCILE" = review ]' in script and "gh pr comment" in script
+
+
+def test_schedule_workflow_applies_what_became_ready_and_reports_drift_in_one_issue():
+    path = REUSABLE["reconciler-schedule.yml"]
+    job = _job(path)
+    assert job["concurrency"]["group"] == _job(REUSABLE["reconciler-apply.yml"])["concurrency"]["group"]
+    commands = commands_of(path)
+    assert ("apply", ["--repo", "--auto-approve", "--lock-timeout", "--no-color"]) in commands
+    assert any(sub == "plan" and "--due" in flags for sub, flags in commands)
+    script = "\n".join(github_scripts(load(path)))
+    assert 'marker="<!-- reconciler-drift:$DIR -->"' in script
+    assert "gh issue edit" in script and "gh issue create" in script and "gh issue close" in script
+
+
+# --- GitLab CI: the template, the include -----------------------------------------------------
 
 def _jobs_running(subcommand: str) -> list[dict]:
     return [job for job in gitlab_jobs(load(GITLAB_CI)).values()
@@ -225,25 +360,44 @@ def _rule_conditions(job: dict) -> list[str]:
     return [re.sub(r"\s+", " ", rule.get("if", "")) for rule in job.get("rules") or []]
 
 
-def test_gitlab_plan_job_runs_on_merge_requests_against_the_target_branch():
-    jobs = _jobs_running("plan")
-    assert jobs
-    for job in jobs:
-        assert any('$CI_PIPELINE_SOURCE == "merge_request_event"' in rule for rule in _rule_conditions(job))
-        assert {"plan.json", "plan.md"} <= set(job["artifacts"]["paths"])
-    commands = dict(commands_of(GITLAB_CI))
-    assert {"--changed-since", "--format", "--out"} <= set(commands["plan"])
-    assert "$CI_MERGE_REQUEST_TARGET_BRANCH_NAME" in "\n".join(gitlab_scripts(load(GITLAB_CI)))
+def test_gitlab_repo_pipeline_includes_the_central_template():
+    (include,) = load(GITLAB_INCLUDER)["include"]
+    assert include["file"].lstrip("/") == GITLAB_CI.name and include["ref"]
 
 
-def test_gitlab_apply_job_runs_on_the_default_branch_one_at_a_time():
-    jobs = _jobs_running("apply")
-    assert jobs
-    for job in jobs:
-        assert any("$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" in rule for rule in _rule_conditions(job))
-        assert job.get("resource_group")
-        assert any(re.search(r"reconciler apply \S+\.json", text) for text in _script_lines(job["script"]))
+def test_gitlab_plan_job_runs_on_merge_requests_with_the_read_only_token():
+    jobs = gitlab_jobs(load(GITLAB_CI))
+    job = jobs["plan"]
+    assert any('$CI_PIPELINE_SOURCE == "merge_request_event"' in rule for rule in _rule_conditions(job))
+    assert {"plan.json", "plan.md"} <= set(job["artifacts"]["paths"])
+    assert job["variables"]["RECONCILER_PORTAL_TOKEN"] == "$RECONCILER_PORTAL_READ_TOKEN"
+    (planned,) = [flags for text in job["script"] for sub, flags in reconciler_commands(text) if sub == "plan"]
+    assert {"--changed-since", "--format", "--out"} <= set(planned)
+    note = "\n".join(job["after_script"])
+    assert '[ -s plan.md ]' in note and '"PUT" if found else "POST"' in note  # the note updated in place
 
+
+def test_gitlab_apply_job_finds_merged_results_plans_applies_with_replan_then_reconciles():
+    document = load(GITLAB_CI)
+    job = gitlab_jobs(document)["apply"]
+    assert any("$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH" in rule for rule in _rule_conditions(job))
+    assert job["resource_group"] and job["interruptible"] is False and job["environment"] == "portal"
+    script = "\n".join(job["script"])
+    assert "/merge_requests/{iid}/pipelines" in script  # merge-request and merged-results pipelines alike
+    applies = [flags for text in job["script"] for sub, flags in reconciler_commands(text) if sub == "apply"]
+    assert applies[0][:1] == ["--replan"] and "--auto-approve" in applies[-1]
+    assert "merge_requests/{iid}/notes" in "\n".join(job["after_script"])  # the result, back to the merge request
+
+
+def test_gitlab_scheduled_job_applies_what_became_ready_and_fails_on_drift():
+    document = load(GITLAB_CI)
+    job = gitlab_jobs(document)["scheduled"]
+    assert _rule_conditions(job) == ['$CI_PIPELINE_SOURCE == "schedule"']
+    assert job["resource_group"] == gitlab_jobs(document)["apply"]["resource_group"]
+    commands = [c for text in job["script"] for c in reconciler_commands(text)]
+    assert ("plan", ["--due", "--no-color"]) in commands
+    assert any(sub == "apply" and "--auto-approve" in flags for sub, flags in commands)
+    assert document["variables"]["PIP_CACHE_DIR"] and document[".reconciler"]["cache"]["paths"] == [".cache/pip"]
 
 # --- pre-commit -----------------------------------------------------------------------------
 

@@ -78,7 +78,7 @@ def test_plan_appends_its_markdown_to_the_github_step_summary(tmp_path, capsys, 
     assert main(["plan", "--today", "2026-11-22", "--format", "json"]) == 0
     out = capsys.readouterr().out
     text = summary.read_text()
-    assert text.startswith("## an earlier step\n## reconciler plan for 2026-11-22 (UTC)")
+    assert text.startswith("## an earlier step\n<!-- reconciler-plan:. -->\n## reconciler plan for 2026-11-22 (UTC)")
     assert "<b>stark</b>: 4 steps (2 ready, 1 blocked, 1 manual)" in text
     assert out.startswith("{")  # stdout is still the JSON plan asked for
 
@@ -113,7 +113,7 @@ def test_an_invalid_repo_still_gets_a_comment_and_a_summary_saying_why(tmp_path,
     monkeypatch.chdir(repo)
     assert main(["plan", "--format", "markdown"]) == 1
     out, err = capsys.readouterr()
-    assert out.startswith("## reconciler plan: nothing was planned")
+    assert out.startswith("<!-- reconciler-plan:. -->\n## reconciler plan: nothing was planned")
     assert f"`customers/{stark.name}:" in out and "did you mean 'term'?" in out
     assert summary.read_text() == out + "\n"
     assert "error: the desired state is not valid" in err  # the log says it too

@@ -61,7 +61,7 @@ def test_json_and_markdown_formats(repo, capsys):
         ("add-licenses", "ready", None), ("remove-licenses", "blocked", "2026-12-01")]
     assert set(document["fingerprints"]) == {"desired", "current"}
     _, out, _ = plan(capsys, repo, "--today", "2026-11-30", "--format", "markdown")
-    assert out.startswith("## reconciler plan for 2026-11-30 (Europe/Rome)")
+    assert out.startswith(f"<!-- reconciler-plan:{repo} -->\n## reconciler plan for 2026-11-30 (Europe/Rome)")
 
 
 def test_out_saves_the_plan_with_its_state_and_checksum(repo, tmp_path, capsys):

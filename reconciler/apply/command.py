@@ -43,6 +43,7 @@ class ApplyRequest:
     auto_approve: bool = False
     lock_timeout: float = 0.0
     color: bool = False
+    replan: bool = False  # a saved plan that no longer holds: plan again today, apply only identical steps
 
 
 def executor_for(repo: Repo) -> Executor:
@@ -81,10 +82,19 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
         files = saved.get(DESIRED_FILES)  # a partial plan: only its own files must be as they were
         desired = (fingerprint_paths(files) if isinstance(files, list) and all(isinstance(f, str) for f in files)
                    else fingerprint_files(repo.customers, repo.config_path))
-        outcome = apply_saved(saved, provider, today=today, lock_timeout=request.lock_timeout,
-                              desired_fingerprint=desired)
-        print(render_result(outcome.result))
-        return 0 if outcome.result.ok else 1
+
+        def carry_out() -> int:
+            outcome = apply_saved(saved, provider, today=today, lock_timeout=request.lock_timeout,
+                                  desired_fingerprint=desired)
+            print(render_result(outcome.result))
+            return 0 if outcome.result.ok else 1
+
+        if request.replan:
+            from reconciler.replan import apply_replanned
+
+            return apply_replanned(saved, provider, today=today, repo_dir=request.repo, config_path=repo.config_path,
+                                   lock_timeout=request.lock_timeout, apply_saved_plan=carry_out)
+        return carry_out()
 
     if not request.auto_approve and not prompt_possible():
         raise ReconcilerError("apply needs a confirmation and there is no terminal to ask on (or CI=true): "

@@ -8,6 +8,11 @@ small. A priced plan (one made with a price book) has its total cost at the top,
 columns in each customer's table (charged now, change per renewal) with a total row, and
 the renewal date of each PBX the plan touches.
 
+A pipeline keeps one comment per pull request and updates it in place: the comment
+starts with a hidden marker naming the repo directory planned (`<!-- reconciler-plan:DIR
+-->`), which the pipeline finds it by, and ends with the commit it was planned from, the
+run's link and how it is applied.
+
 A comment has a size limit (GitHub: 65,536 characters). With `limit`, a longer rendering
 keeps the summary and the sections of the customers that need attention, then as many of
 the others as fit, and says how many were left out and where the full plan is.
@@ -32,7 +37,34 @@ def size(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def render(doc: dict, color: bool = False, limit: int | None = None) -> str:
+def marker(directory: str) -> str:
+    """The hidden first line a pipeline finds its own comment by, one per repo directory planned."""
+    return f"<!-- reconciler-plan:{directory} -->"
+
+
+def footer_lines(doc: dict, footer: dict) -> list[str]:
+    """`---`, when the blocked steps get applied, then the commit it was planned from, the run's link, how to apply."""
+    from reconciler.render.due import due_dates
+
+    dates = due_dates(doc)
+    due = ["🗓️ blocked steps are applied by the scheduled run on their date: " + ", ".join(
+        f"{date} ({len(steps)} step{'s' if len(steps) != 1 else ''})" for date, steps in dates), ""] if dates else []
+    parts = [f"planned from `{footer['commit'][:12]}`" if footer.get("commit") else "",
+             f"[run]({footer['run_url']})" if footer.get("run_url") else "", footer.get("apply") or ""]
+    return ["---", "", *due, " · ".join(part for part in parts if part)]
+
+
+def render(doc: dict, color: bool = False, limit: int | None = None, directory: str | None = None,
+           footer: dict | None = None) -> str:
+    """The comment; with `directory`, its marker first, and with `footer`, the footer last (both within `limit`)."""
+    top = marker(directory) + "\n" if directory is not None else ""
+    bottom = "\n" + "\n".join(footer_lines(doc, footer)) + "\n" if footer else ""
+    room = limit - size(top) - size(bottom) if limit is not None else None
+    return top + _body(doc, room, limit) + bottom
+
+
+def _body(doc: dict, limit: int | None, said: int | None = None) -> str:
+    """The summary and the sections, within `limit`; `said`: the comment's limit the note names."""
     steps = doc.get("steps", [])
     diagnostics = doc.get("diagnostics", [])
     customers = customers_in(doc)
@@ -54,7 +86,7 @@ def render(doc: dict, color: bool = False, limit: int | None = None) -> str:
     text = _join(head, [section for section, _, _ in sections])
     if limit is None or size(text) <= limit:
         return text
-    return _fit(head, sections, limit)
+    return _fit(head, sections, limit, said or limit)
 
 
 def _summary(doc: dict, customers: list[str], costs: dict | None) -> list[str]:
@@ -81,9 +113,9 @@ def _join(head: list[str], sections: list[str]) -> str:
     return "\n".join([*head, *sections]).rstrip() + "\n"
 
 
-def _fit(head: list[str], sections: list[tuple[str, bool, int]], limit: int) -> str:
+def _fit(head: list[str], sections: list[tuple[str, bool, int]], limit: int, said: int) -> str:
     """The summary, then the sections that fit: those needing attention first, the others with the room left."""
-    worst = _left_out(len(sections), sum(n for _, _, n in sections), limit)
+    worst = _left_out(len(sections), sum(n for _, _, n in sections), said)
     room = limit - size(_join(head, [])) - size(worst) - 2
     kept: set[int] = set()
     for wanted in (True, False):
@@ -93,9 +125,9 @@ def _fit(head: list[str], sections: list[tuple[str, bool, int]], limit: int) -> 
                 room -= size(text) + 1
     dropped = [sections[i] for i in range(len(sections)) if i not in kept]
     body = [sections[i][0] for i in sorted(kept)]
-    text = _join(head, body + [_left_out(len(dropped), sum(n for _, _, n in dropped), limit)])
+    text = _join(head, body + [_left_out(len(dropped), sum(n for _, _, n in dropped), said)])
     if size(text) > limit:  # only a summary longer than the limit itself gets here
-        note = _left_out(len(sections), sum(n for _, _, n in sections), limit)
+        note = _left_out(len(sections), sum(n for _, _, n in sections), said)
         cut = text[: max(0, limit - size(note) - 4) // 2]  # halved: each kept character may count 2
         text = cut[: cut.rfind("\n") + 1] + "\n" + note + "\n"
     return text
@@ -167,14 +199,16 @@ def _where(d: dict) -> str:
     return f"**{d['pbx']}**: " if d.get("pbx") else ""
 
 
-def render_failure(message: str, diagnostics: list[dict], limit: int | None = None) -> str:
+def render_failure(message: str, diagnostics: list[dict], limit: int | None = None,
+                   directory: str | None = None) -> str:
     """The comment for a run that planned nothing (invalid desired state, a bad ref): why, with each place."""
-    lines = ["## reconciler plan: nothing was planned", "", f"**error: {_cell(message)}**", ""]
+    lines = ([marker(directory)] if directory is not None else []) + [
+        "## reconciler plan: nothing was planned", "", f"**error: {_cell(message)}**", ""]
     for d in diagnostics:
         where = ":".join(str(d[key]) for key in ("file", "line", "column") if d.get(key) is not None)
         lines.append(f"- {ICONS[d['severity']]} {f'`{where}` ' if where else ''}{_cell(d['message'])} `{d['rule']}`")
     text = _join(lines, [])
-    while limit is not None and size(text) > limit and len(lines) > 4:
+    while limit is not None and size(text) > limit and len(lines) > 4 + (directory is not None):
         lines.pop()
         text = _join(lines, ["- … and more: see the job's log"])
     return text

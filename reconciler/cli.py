@@ -409,16 +409,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-EXAMPLES = {  # the end of each command's --help
+EXAMPLES = {  # the end of each command's --help, by the command's words after `reconciler`
     "validate": ["reconciler validate", "reconciler validate customers/acme.yaml", "reconciler validate --format json"],
     "plan": ["reconciler plan", "reconciler plan --out plans/today.json --detailed-exitcode",
              "reconciler plan --changed-since origin/main --format markdown"],
     "apply": ["reconciler apply plans/today.json", "reconciler apply --auto-approve",
               "reconciler -C partner-repo apply plans/today.json"],
     "force-unlock": ["reconciler force-unlock 1f2e3d4c"],
-    "load": ["reconciler sandbox load examples/new-cloud-customer/state.yaml"],
-    "reset": ["reconciler sandbox reset"],
-    "show": ["reconciler sandbox show", "reconciler sandbox show --format json --today 2026-11-22"],
+    "show": ["reconciler show plans/today.json", "reconciler show plans/today.json --format markdown"],
+    "sandbox load": ["reconciler sandbox load examples/new-cloud-customer/state.yaml"],
+    "sandbox reset": ["reconciler sandbox reset"],
+    "sandbox show": ["reconciler sandbox show", "reconciler sandbox show --format json --today 2026-11-22"],
     "export": ["reconciler export --out onboarded", "reconciler export --state state.yaml --out onboarded"],
     "fmt": ["reconciler fmt", "reconciler fmt --check --diff", "reconciler fmt customers/acme.yaml"],
     "schema": ["reconciler schema", "reconciler schema --out /tmp/schemas"],
@@ -439,7 +440,7 @@ class _HelpFormatter(argparse.HelpFormatter):
 
 def _finish(commands) -> None:
     """What every command has in common: --no-color, and two or three examples at the end of --help."""
-    for name, command in commands.choices.items():
+    for command in commands.choices.values():
         nested = [a for a in command._actions if isinstance(a, argparse._SubParsersAction)]
         if nested:
             _finish(nested[0])
@@ -447,8 +448,9 @@ def _finish(commands) -> None:
         if "--no-color" not in command._option_string_actions:
             command.add_argument("--no-color", action="store_true", help="no colors (also: the NO_COLOR variable)")
         command.formatter_class = _HelpFormatter
-        if name in EXAMPLES:
-            command.epilog = "examples:\n" + "".join(f"  {line}\n" for line in EXAMPLES[name])
+        words = command.prog.split(" ", 1)[1]
+        if words in EXAMPLES:
+            command.epilog = "examples:\n" + "".join(f"  {line}\n" for line in EXAMPLES[words])
 
 
 def _cmd_completion(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -49,7 +49,15 @@ def test_every_command_takes_no_color_and_ends_its_help_with_examples(name):
     assert "--no-color" in parser._option_string_actions
     examples = parser.format_help().split("examples:\n")[1].splitlines()
     assert 1 <= len(examples) <= 3
-    assert all(line.startswith("  reconciler ") for line in examples)
+    words = name.split()[1:]  # each example runs this very command (`show` is not `sandbox show`)
+    assert all(_command_words(line, len(words)) == words for line in examples)
+
+
+def _command_words(example: str, count: int) -> list[str]:
+    words = example.split()[1:]
+    if words[:1] == ["-C"]:
+        words = words[2:]
+    return words[:count]
 
 
 def _plan(capsys, *extra):

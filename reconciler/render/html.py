@@ -41,6 +41,7 @@ def render(doc: dict, color: bool = False) -> str:
         chart=timeline.layout(doc, found, customers),
         events=found,
         kinds=timeline.KINDS,
+        legend=[kind for kind in timeline.KINDS if any(event.kind == kind for event in found)],
         shape_path=timeline.shape_path,
     )
 

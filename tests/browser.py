@@ -76,6 +76,7 @@ class Browser:
 
     def screenshot(self, path: Path) -> None:
         """The whole page, not only the window."""
+        self.driver.set_window_size(1280, 600)  # measured in a small window, the page is only as tall as it is
         height = self.driver.execute_script("return document.documentElement.scrollHeight")
         self.driver.set_window_size(1280, min(max(height, 600), 12000))
         self.driver.save_screenshot(str(path))

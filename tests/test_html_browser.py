@@ -15,6 +15,7 @@ import calendar
 import json
 import re
 import shutil
+from collections import Counter
 from datetime import date
 
 import pytest
@@ -27,8 +28,8 @@ EXAMPLES = examples()
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MARKS = """return [...document.querySelectorAll('svg.timeline g.mark')].map(g => {
   const box = g.getBoundingClientRect(), chart = g.ownerSVGElement.getBoundingClientRect();
-  return {date: g.dataset.date, kind: g.dataset.kind, step: g.dataset.step || null,
-          title: g.querySelector('title').textContent,
+  return {date: g.dataset.date, kind: g.dataset.kind, count: Number(g.dataset.count),
+          steps: g.dataset.steps ? g.dataset.steps.split(' ') : [], title: g.querySelector('title').textContent,
           inside: box.width > 0 && box.left >= chart.left && box.right <= chart.right
                   && box.top >= chart.top && box.bottom <= chart.bottom};
 });"""
@@ -97,12 +98,14 @@ def test_the_report_of_every_example_in_a_real_browser(example, browser, shots, 
     assert all(mark["title"].startswith(mark["date"] + ": ") for mark in marks)
     on_chart = {mark["date"] for mark in marks}
     assert dates_in(doc) - {doc["today"]} <= on_chart  # every later date in the plan is a mark
-    for step in doc["steps"]:
-        if step["status"] != "blocked" or step["not_before"]:
-            wanted = {"date": step["not_before"] or doc["today"], "kind": step["status"], "step": str(step["id"])}
-            assert wanted in [{k: m[k] for k in ("date", "kind", "step")} for m in marks]
-    assert sorted(driver.execute_script(ROWS), key=str) == sorted(
-        ({k: m[k] for k in ("date", "kind", "step")} for m in marks), key=str)  # the text equivalent, mark by mark
+    drawn = [(m["date"], m["kind"], step) for m in marks for step in m["steps"]]
+    dated = [step for step in doc["steps"] if step["status"] != "blocked" or step["not_before"]]
+    assert sorted(drawn) == sorted((s["not_before"] or doc["today"], s["status"], str(s["id"])) for s in dated)
+    listed, marked = driver.execute_script(ROWS), Counter()  # the text equivalent: a row per event of each mark
+    for mark in marks:
+        marked[mark["date"], mark["kind"]] += mark["count"]
+    assert Counter((row["date"], row["kind"]) for row in listed) == marked
+    assert sorted((row["date"], row["kind"], row["step"]) for row in listed if row["step"]) == sorted(drawn)
 
     if marks:
         axis = {g.get_attribute("data-date") for g in driver.find_elements("css selector", "g.axis-month-end")}

@@ -76,14 +76,16 @@ def test_priced_renewals_are_events_once_even_when_a_message_names_them_too():
                                                              ("2027-06-16", "renewal", "acme")]
 
 
-def test_month_ends_are_on_the_axis_and_marks_on_one_day_do_not_overlap():
+def test_month_ends_are_on_the_axis_and_the_steps_of_one_day_are_one_mark():
     doc = _doc([_step(1, "add-licenses"), _step(2, "add-licenses"), _step(3, "remove-licenses", "blocked",
                                                                           "2027-03-05")])
     chart = layout(doc, events(doc), ["acme"])
     assert [tick.day for tick in chart.month_ends] == ["2026-11-30", "2026-12-31", "2027-01-31", "2027-02-28"]
     assert chart.compressed and chart.end == "2027-03-05"
-    first, second, later = chart.lanes[0].marks
-    assert first.x == second.x and first.y != second.y and later.x > first.x
+    today, later = chart.lanes[0].marks
+    assert (today.kind, today.steps, later.kind, later.steps) == ("ready", "1 2", "blocked", "3")
+    assert today.title.startswith(f"{TODAY}: 2 x ready step (today). step 1 add-licenses: ")
+    assert later.x > today.x and later.y == today.y  # apart, on one row
 
 
 def test_a_large_plan_keeps_the_lanes_with_dated_events_and_counts_the_others():
@@ -97,7 +99,7 @@ def test_a_large_plan_keeps_the_lanes_with_dated_events_and_counts_the_others():
     assert len(lanes) == MAX_LANES and "zz" in lanes and "undated" not in lanes
     assert chart.folded == 11 and chart.undated == 1
     html = RENDERERS["html"](doc)
-    assert "11 more customers with events only today have no lane" in html
+    assert "11 more customers with dated events have no lane" in html
     assert "1 customer has no dated event" in html
     assert html.count('<tr class="step"') == len(steps)
 

@@ -10,7 +10,8 @@ of date is one line there, and a date no lead knows still shows, as an "other da
 
 `layout` is the chart's geometry: one lane per customer with dated events, an axis from the
 plan date to the last event with every month end marked (no license decrease on the last day
-of a month), and the marks stacked where they would overlap. Pure: the plan document in,
+of a month), the events of one kind on one day drawn as one mark, and the marks stacked
+where they would overlap. Pure: the plan document in,
 numbers out; the HTML template draws them.
 """
 
@@ -21,6 +22,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import groupby
 
 from reconciler.render.common import address, changes, status
 
@@ -121,10 +123,32 @@ MAX_LANES = 60  # a larger plan keeps the lanes with the most to see, and counts
 
 @dataclass(frozen=True)
 class Mark:
+    """One mark on a lane: the events of one kind on one day (four ready steps today are one mark, counted)."""
+
     x: float
     y: float
     shape: str
-    event: Event
+    events: tuple[Event, ...]
+
+    @property
+    def day(self) -> str:
+        return self.events[0].day
+
+    @property
+    def kind(self) -> str:
+        return self.events[0].kind
+
+    @property
+    def steps(self) -> str:
+        return " ".join(str(e.step) for e in self.events if e.step)
+
+    @property
+    def title(self) -> str:
+        """What the mark says on hover: each of its events, with where it comes from."""
+        if len(self.events) == 1:
+            return f"{self.day}: {self.events[0].label}. {self.events[0].detail}"
+        each = "; ".join(f"{e.label}: {e.detail}" for e in self.events)
+        return f"{self.day}: {len(self.events)} x {KINDS[self.kind]}. {each}"
 
 
 @dataclass(frozen=True)
@@ -150,7 +174,7 @@ class Chart:
     height: float
     lanes: list[Lane] = field(default_factory=list)
     month_ends: list[Tick] = field(default_factory=list)
-    folded: int = 0  # customers with dated events but no lane of their own (a large plan)
+    folded: int = 0  # customers with dated events but no lane of their own (a large plan): the table has them
     undated: int = 0  # customers in the plan with no dated event
 
     width: int = WIDTH
@@ -178,11 +202,11 @@ def layout(doc: dict, found: list[Event], customers: list[str]) -> Chart:
     y = TOP + AXIS
     for customer in shown:
         marks, rows = [], []  # rows: the x of the last mark in each row
-        for event in grouped[customer]:
-            at = x(date.fromisoformat(event.day))
+        for (day, kind), same in groupby(grouped[customer], key=lambda e: (e.day, e.kind)):
+            at = x(date.fromisoformat(day))
             row = next((i for i, end in enumerate(rows) if at - end >= ROW), len(rows))
             rows[row:row + 1] = [at]
-            marks.append(Mark(at, y + LANE_PAD + row * ROW, SHAPES.get(event.kind, "triangle"), event))
+            marks.append(Mark(at, y + LANE_PAD + row * ROW, SHAPES.get(kind, "triangle"), tuple(same)))
         height = LANE_PAD * 2 + max(0, len(rows) - 1) * ROW
         chart.lanes.append(Lane(customer, y, height, marks))
         y += height

@@ -69,10 +69,11 @@ class Browser:
                 requests.append(message["params"]["request"]["url"])
         return Visit(errors, requests)
 
-    def dark(self, on: bool) -> None:
-        """Emulate the reader's dark colour scheme (or not)."""
-        features = [{"name": "prefers-color-scheme", "value": "dark" if on else "light"}]
-        self.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": features})
+    def emulate(self, dark: bool = False, paper: bool = False) -> None:
+        """Emulate the reader's dark colour scheme (or not), on a screen or on paper."""
+        features = [{"name": "prefers-color-scheme", "value": "dark" if dark else "light"}]
+        self.driver.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                                    {"media": "print" if paper else "screen", "features": features})
 
     def screenshot(self, path: Path) -> None:
         """The whole page, not only the window."""

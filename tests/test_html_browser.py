@@ -117,11 +117,14 @@ def test_the_report_of_every_example_in_a_real_browser(example, browser, shots, 
 
     browser.screenshot(shots / f"{example.name}.png")
     light = _background(driver)
-    browser.dark(True)
+    browser.emulate(dark=True)
     dark = _background(driver)
     browser.screenshot(shots / f"{example.name}-dark.png")
-    browser.dark(False)
+    browser.emulate(dark=True, paper=True)
+    paper = _background(driver)
+    browser.emulate()
     assert sum(light) > 600 and sum(dark) < 150  # the page follows the reader's colour scheme
+    assert sum(paper) > 600  # but prints dark on white
     pdf = base64.b64decode(driver.print_page())
     assert pdf.startswith(b"%PDF")
     (shots / f"{example.name}.pdf").write_bytes(pdf)

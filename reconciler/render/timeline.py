@@ -70,21 +70,32 @@ class Event:
 def events(doc: dict) -> list[Event]:
     """Every dated event of the plan from its date on, in date order: the one place dates are found."""
     today = doc["today"]
-    found: list[Event] = []
-    for step in doc.get("steps", []):
-        where, text = address(step), f"{step['action']} {address(step)}: {changes(step)}".rstrip(": ")
-        label = f"step {step['id']} {step['action']}"
-        if step["status"] in ("ready", "manual"):
-            found.append(Event(today, step["customer"], step.get("pbx"), step["status"], label,
-                               f"{text} ({status(step)})", step["id"]))
-        elif step.get("not_before"):
-            found.append(Event(step["not_before"], step["customer"], step.get("pbx"), "blocked", label,
-                               f"{text} ({status(step)})", step["id"]))
-        if step.get("instruction"):
-            found += _dated(step["instruction"], today, step["customer"], step.get("pbx"), where)
+    found = [event for step in doc.get("steps", []) for event in _step_events(step, today)]
     for d in doc.get("diagnostics", []):
-        found += _dated(d["message"], today, d.get("customer") or "", d.get("pbx"), d.get("pbx") or d.get("customer")
-                        or "plan", rule=d["rule"])
+        where = d.get("pbx") or d.get("customer") or "plan"
+        found += _dated(d["message"], today, d.get("customer") or "", d.get("pbx"), where, rule=d["rule"])
+    found += _renewals(doc, today)
+    unique: dict[tuple, Event] = {}
+    for event in found:  # a date named twice (a renewal in a message and in the costs) is one event
+        unique.setdefault((event.day, event.customer, event.pbx, event.kind, event.step), event)
+    order = list(KINDS)
+    return sorted(unique.values(), key=lambda e: (e.day, e.customer, order.index(e.kind), e.step or 0))
+
+
+def _step_events(step: dict, today: str) -> list[Event]:
+    """A ready or manual step is today's, a blocked one falls on its `not_before`; then its instruction's dates."""
+    text = f"{step['action']} {address(step)}: {changes(step)}".rstrip(": ") + f" ({status(step)})"
+    day = today if step["status"] in ("ready", "manual") else step.get("not_before")
+    found = [Event(day, step["customer"], step.get("pbx"), step["status"], f"step {step['id']} {step['action']}",
+                   text, step["id"])] if day else []
+    if step.get("instruction"):
+        found += _dated(step["instruction"], today, step["customer"], step.get("pbx"), address(step))
+    return found
+
+
+def _renewals(doc: dict, today: str) -> list[Event]:
+    """The renewal date of each PBX a priced plan touches."""
+    found = []
     costs = (doc.get("summary") or {}).get("costs") or {}
     for customer, totals in sorted((costs.get("by_customer") or {}).items()):
         for pbx, renewal in sorted((totals.get("renewals") or {}).items()):
@@ -92,14 +103,11 @@ def events(doc: dict) -> list[Event]:
                 window = ": the plan's changes fall within its renewal window" if renewal.get("renewal_window") else ""
                 found.append(Event(renewal["renews_on"], customer, pbx, "renewal", f"{pbx}: {KINDS['renewal']}",
                                    f"{pbx} renews on {renewal['renews_on']} ({renewal['term']}){window}"))
-    unique: dict[tuple, Event] = {}
-    for event in found:
-        unique.setdefault((event.day, event.customer, event.pbx, event.kind, event.step), event)
-    order = list(KINDS)
-    return sorted(unique.values(), key=lambda e: (e.day, e.customer, order.index(e.kind), e.step or 0))
+    return found
 
 
-def _dated(message: str, today: str, customer: str, pbx: str | None, where: str, rule: str | None = None) -> list:
+def _dated(message: str, today: str, customer: str, pbx: str | None, where: str,
+           rule: str | None = None) -> list[Event]:
     """The events of the dates in a message from `today` on; the plan's own day only when it is a deadline."""
     found = []
     for match in DATE.finditer(message):

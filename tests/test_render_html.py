@@ -67,6 +67,14 @@ def test_steps_fall_on_the_plan_date_or_their_not_before_and_an_undated_block_is
         (TODAY, "ready", 1), (TODAY, "manual", 2), (TODAY, "last-day", None), ("2026-12-01", "blocked", 3)]
 
 
+def test_a_date_that_belongs_to_another_pbx_goes_to_its_lane():
+    doc = _doc([_step(1, "transfer-hwaas", "manual", customer="initech", pbx="initech", instruction=(
+        "open a Customer Care ticket: terms differ (acme/acme: 1y until 2027-04-07, initech/initech: 1y until "
+        "2027-09-15)"))])
+    assert [(e.day, e.kind, e.customer, e.pbx) for e in events(doc)][1:] == [
+        ("2027-04-07", "renewal", "acme", "acme"), ("2027-09-15", "renewal", "initech", "initech")]
+
+
 def test_priced_renewals_are_events_once_even_when_a_message_names_them_too():
     doc = _doc([_step(1, "remove-licenses")], [_note("no-refund", "no money back (paid until 2027-06-16)")])
     doc["summary"] = {"costs": {"currency": "EUR", "by_customer": {"acme": {"renewals": {

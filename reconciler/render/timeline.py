@@ -54,6 +54,7 @@ LEADS = [(re.compile(f"(?:{pattern})$"), kind) for pattern, kind in (
     (r"zero licenses on |prorated from |start \(|since ", None),  # the step's own day, or a date behind us
 )]
 LEAD_CHARS = 80  # how far back a lead is looked for
+OWNER = re.compile(r"([^\s/(),:]+)/([^\s/(),:]+): \S+ until $")  # `acme/acme: 1y until `: another PBX's expiry
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,10 @@ def _dated(message: str, today: str, customer: str, pbx: str | None, where: str,
         kind = next((kind for pattern, kind in LEADS if pattern.search(lead)), "date")
         if kind is None or day < today:
             continue
+        owner = OWNER.search(lead)
+        whose, which, place = (*owner.groups(), "/".join(owner.groups())) if owner else (customer, pbx, where)
         detail = f"{message} [{rule}]" if rule else message
-        found.append(Event(day, customer, pbx, kind, f"{where}: {KINDS[kind]}", detail))
+        found.append(Event(day, whose, which, kind, f"{place}: {KINDS[kind]}", detail))
     return found
 
 

@@ -297,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--state", metavar="FILE", help="read the current state from a snapshot file")
     plan.add_argument("--today", metavar="YYYY-MM-DD",
                       help="the date rules are judged on (default: today in the repo's timezone)")
-    plan.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format")
+    plan.add_argument("--format", choices=("text", "markdown", "json", "html"), default="text", help="output format")
     plan.add_argument("--out", metavar="FILE", help="also save the plan document (JSON) for apply")
     plan.add_argument("--detailed-exitcode", action="store_true",
                       help="exit 0 when there are no changes, 1 on error, 2 when there are changes")

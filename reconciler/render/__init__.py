@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from reconciler.render import jsondoc, markdown, text
+from reconciler.render import html, jsondoc, markdown, text
 
 RENDERERS: dict[str, Callable[..., str]] = {
     "text": text.render,
     "markdown": markdown.render,
     "json": jsondoc.render,
+    "html": html.render,
 }

@@ -92,6 +92,25 @@ def customers_in(doc: dict) -> list[str]:
     return sorted(names)
 
 
+def needs_attention(steps: list[dict], notes: list[dict]) -> bool:
+    """Errors, warnings, blocked or manual steps: what a reviewer must look at first."""
+    return (any(step["status"] != "ready" for step in steps)
+            or any(d["severity"] in ("error", "warning") for d in notes))
+
+
+def tally(steps: list[dict], notes: list[dict]) -> str:
+    """`4 steps (2 ready, 1 blocked, 1 manual), 1 warning`."""
+    text = f"{len(steps)} step{'s' if len(steps) != 1 else ''}"
+    parts = [f"{n} {state}" for state, n in counts(steps).items() if n]
+    if parts and parts != [f"{len(steps)} ready"]:
+        text += f" ({', '.join(parts)})"
+    for severity in ("error", "warning"):
+        n = sum(d["severity"] == severity for d in notes)
+        if n:
+            text += f", {n} {severity}{'s' if n != 1 else ''}"
+    return text
+
+
 # Costs (present only when the plan was priced: `summary.costs`). Amounts are the document's decimal
 # strings, printed as they are: the renderers never round or add up anything themselves.
 TERM_ORDER = ("1m", "1y", "5y")

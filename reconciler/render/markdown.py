@@ -21,8 +21,8 @@ the others as fit, and says how many were left out and where the full plan is.
 from __future__ import annotations
 
 from reconciler.render.common import (NO_CHANGES, SYMBOLS, by_customer, counts, customers_in, changes, charged_now,
-                                      costs_line, costs_of, per_renewal, renewal_lines, status, summary_line, unpriced,
-                                      WHY_UNKNOWN)
+                                      costs_line, costs_of, needs_attention, per_renewal, renewal_lines, status,
+                                      summary_line, tally, unpriced, WHY_UNKNOWN)
 
 OPEN_UP_TO = 5  # customers: a plan this small has every section open
 ICONS = {"error": "❌", "warning": "⚠️", "info": "ℹ️"}
@@ -80,7 +80,7 @@ def _body(doc: dict, limit: int | None, said: int | None = None) -> str:
     for customer in customers:
         totals = costs["by_customer"].get(customer) if costs else None
         mine, remarks = step_groups.get(customer, []), notes.get(customer, [])
-        attention = _needs_attention(mine, remarks)
+        attention = needs_attention(mine, remarks)
         text = "\n".join(_section(customer, mine, remarks, totals, opened=attention or len(customers) <= OPEN_UP_TO))
         sections.append((text, attention, len(mine)))
     text = _join(head, [section for section, _, _ in sections])
@@ -102,11 +102,6 @@ def _summary(doc: dict, customers: list[str], costs: dict | None) -> list[str]:
     if costs and steps:
         lines += [f"**{costs_line(costs, costs['currency'])}**", ""]
     return lines
-
-
-def _needs_attention(steps: list[dict], notes: list[dict]) -> bool:
-    return (any(step["status"] != "ready" for step in steps)
-            or any(d["severity"] in ("error", "warning") for d in notes))
 
 
 def _join(head: list[str], sections: list[str]) -> str:
@@ -167,22 +162,8 @@ def _section(customer: str, steps: list[dict], notes: list[dict], costs: dict | 
     if costs:
         body += [f"- 🗓️ {text.replace('[renewal-window]', '`renewal-window`')}" for text in renewal_lines(costs)]
         body.append("")
-    return [f"<details{' open' if opened else ''}><summary><b>{customer}</b>: {_tally(steps, notes)}</summary>", "",
+    return [f"<details{' open' if opened else ''}><summary><b>{customer}</b>: {tally(steps, notes)}</summary>", "",
             *body, "</details>", ""]
-
-
-def _tally(steps: list[dict], notes: list[dict]) -> str:
-    """`4 steps (2 ready, 1 blocked, 1 manual), 1 warning`."""
-    tally = counts(steps)
-    text = f"{len(steps)} step{'s' if len(steps) != 1 else ''}"
-    parts = [f"{n} {state}" for state, n in tally.items() if n]
-    if parts and parts != [f"{len(steps)} ready"]:
-        text += f" ({', '.join(parts)})"
-    for severity in ("error", "warning"):
-        n = sum(d["severity"] == severity for d in notes)
-        if n:
-            text += f", {n} {severity}{'s' if n != 1 else ''}"
-    return text
 
 
 def _money(cost: dict | None, recurring: dict | None, bold: bool = False) -> str:

@@ -128,11 +128,10 @@ def _comment_frame(paths: list[str], plan_file: str | None) -> dict:
 
 def _cmd_show(args: argparse.Namespace) -> int:
     from reconciler.apply.command import read_saved_plan
-    from reconciler.plan.saved import CHECKSUM, DESIRED_FILES, RECORDED_STATE
+    from reconciler.plan.saved import plan_document
     from reconciler.render import RENDERERS
 
-    saved = read_saved_plan(Path(args.plan_file))
-    document = {key: value for key, value in saved.items() if key not in (CHECKSUM, RECORDED_STATE, DESIRED_FILES)}
+    document = plan_document(read_saved_plan(Path(args.plan_file)))
     if args.format == "markdown":
         text = RENDERERS["markdown"](document, limit=args.comment_limit or None,
                                      **_comment_frame([args.repo], args.plan_file))

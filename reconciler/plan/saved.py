@@ -14,6 +14,7 @@ CHECKSUM = "checksum"
 RECORDED_STATE = "recorded_state"
 DESIRED_FILES = "desired_files"  # a partial plan's files: the desired fingerprint covers only these
 REPO_ROOT = "repo_root"  # the repo the plan belongs to, relative to the plan file's folder
+SAVED_ONLY = (CHECKSUM, RECORDED_STATE, DESIRED_FILES, REPO_ROOT)  # what --out adds to the plan document
 
 
 def canonical(data: dict) -> str:
@@ -39,3 +40,8 @@ def saved_plan(document: dict, recorded_state: dict, desired_files: list[str] | 
     if desired_files is not None:
         data[DESIRED_FILES] = desired_files
     return {**data, CHECKSUM: checksum(data)}
+
+
+def plan_document(saved: dict) -> dict:
+    """The plan document inside a saved plan: what `plan --format json` printed, without what --out added."""
+    return {key: value for key, value in saved.items() if key not in SAVED_ONLY}

@@ -72,9 +72,6 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
     provider = executor_for(repo)
     today = decide_today(request.today, repo.config.timezone)
     journal = journal_path(provider.target)
-    unfinished = unfinished_run(journal)
-    if unfinished is not None:
-        print(f"note: {unfinished.message()}", file=sys.stderr)
 
     if request.plan_file:
         saved = read_saved_plan(Path(request.plan_file))
@@ -82,15 +79,18 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
         desired = (fingerprint_paths(files) if isinstance(files, list) and all(isinstance(f, str) for f in files)
                    else fingerprint_files(repo.customers, repo.config_path))
         outcome = apply_saved(saved, provider, today=today, lock_timeout=request.lock_timeout,
-                              desired_fingerprint=desired)
+                              desired_fingerprint=desired, notify=note)
         print(render_result(outcome.result))
-        return 0 if outcome.result.ok else 1
+        return outcome.result.exit_code
 
     if not request.auto_approve and not prompt_possible():
         raise ReconcilerError("apply needs a confirmation and there is no terminal to ask on (or CI=true): "
                               "review the plan, then run apply with --auto-approve, or apply a saved plan "
                               "(plan --out FILE; apply FILE)")
     with acquire(provider.target, "apply", request.lock_timeout, provider=provider.name):
+        unfinished = unfinished_run(journal)  # read under the lock: its process is gone, not still running
+        if unfinished is not None:
+            note(unfinished.message())
         planned = make_plan(PlanRequest(paths=[request.repo], today=today.isoformat()), provider=provider)
         document = planned.document
         sys.stdout.write(RENDERERS["text"](document, color=request.color))
@@ -108,7 +108,11 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
         result = apply_plan(document, provider, today, journal, run_token=run_token_for(document))
     print()
     print(render_result(result))
-    return 0 if result.ok else 1
+    return result.exit_code
+
+
+def note(message: str) -> None:
+    print(f"note: {message}", file=sys.stderr)
 
 
 def read_saved_plan(path: Path) -> dict:
@@ -123,10 +127,10 @@ def read_saved_plan(path: Path) -> dict:
     return data
 
 
-def unlock_command(repo_dir: str, lock_id: str) -> str:
+def unlock_command(repo_dir: str, lock_id: str, force: bool = False) -> str:
     repo, _, _ = load_desired([repo_dir])
     provider = executor_for(repo)
-    removed = force_unlock(provider.target, lock_id)
+    removed = force_unlock(provider.target, lock_id, force)
     return (f"unlocked {provider.target} (the lock of {removed.get('command', '?')}, pid {removed.get('pid', '?')}, "
             f"since {removed.get('since', '?')})")
 

@@ -14,7 +14,11 @@ One JSON object per line, `type` first among equals:
     {"type": "step-start",  "run", "step", "token", "action", "address", "at"}
     {"type": "step-done",   "run", "step", "token", "at"}
     {"type": "step-failed", "run", "step", "token", "error", "at"}
-    {"type": "run-end",     "run", "outcome" ("complete" | "failed"), "at"}
+    {"type": "run-end",     "run", "outcome" ("complete" | "failed" | "interrupted"), "at"}
+    {"type": "sandbox-load" | "sandbox-reset", "at"}   (the portal was replaced: earlier runs are moot)
+
+A step-done with `"skipped": true` is a step whose token the portal had already carried
+out (a resumed run's step done before the crash): nothing happened this time.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from reconciler.apply.lock import now_iso
 
 RUN_START, STEP_START, STEP_DONE = "run-start", "step-start", "step-done"
 STEP_FAILED, RUN_END = "step-failed", "run-end"
+REPLACED = ("sandbox-load", "sandbox-reset")
 
 
 def journal_path(target: str | os.PathLike) -> Path:
@@ -85,8 +90,9 @@ class Journal:
         return self.append({"type": STEP_START, "run": run, "step": step, "token": token, "action": action,
                             "address": address})
 
-    def step_done(self, run: str, step: int, token: str) -> dict:
-        return self.append({"type": STEP_DONE, "run": run, "step": step, "token": token})
+    def step_done(self, run: str, step: int, token: str, skipped: bool = False) -> dict:
+        return self.append({"type": STEP_DONE, "run": run, "step": step, "token": token,
+                            **({"skipped": True} if skipped else {})})
 
     def step_failed(self, run: str, step: int, token: str, error: str) -> dict:
         return self.append({"type": STEP_FAILED, "run": run, "step": step, "token": token, "error": error})
@@ -194,6 +200,8 @@ def unfinished_run(path: str | os.PathLike) -> UnfinishedRun | None:
     records = [r for r in contents.records[starts[-1]:] if r.get("run") == run]
     if any(r["type"] == RUN_END for r in records):
         return None
+    if any(r["type"] in REPLACED for r in contents.records[starts[-1]:]):
+        return None  # the portal was loaded or reset since: what that run did is gone
     started: dict[int, dict] = {}
     done: list[int] = []
     failed: list[int] = []

@@ -201,3 +201,78 @@ def test_a_first_use_without_a_file_says_the_sandbox_is_empty_and_how_to_fill_it
     assert "does not exist yet, so it reads as an empty portal" in first.stderr
     assert "reconciler sandbox load STATE.yaml" in first.stderr
     assert not sandbox_file(repo).exists()
+
+
+# 8. a saved plan cannot be forged ----------------------------------------------------------------
+
+def forge(repo: Path, edit) -> str:
+    """The saved plan edited by `edit`, its checksum recomputed as a forger would: written to forged.json."""
+    from reconciler.plan.saved import CHECKSUM, checksum
+
+    data = json.loads((repo / "plan.json").read_text())
+    edit(data)
+    data[CHECKSUM] = checksum(data)
+    (repo / "forged.json").write_text(json.dumps(data))
+    return "forged.json"
+
+
+def _order_500(data):
+    data["steps"][0]["changes"]["quantity"] = 500
+
+
+def _order_twice(data):
+    data["steps"].append({**data["steps"][0], "id": len(data["steps"]) + 1})
+
+
+def _foreign_customer(data):
+    data["steps"][0] = {**data["steps"][0], "customer": "wayne", "pbx": "wayne"}
+
+
+FORGERIES = {
+    "500 devices": (_order_500, "step 1: changes.quantity is 500 in the file, 2 as planned"),
+    "an order twice": (_order_twice, "step 5: is in the file, not in the planner's plan"),
+    "a customer not in the repo": (_foreign_customer, 'step 1: customer is "wayne" in the file, "stark" as planned'),
+}
+
+MALFORMED = {
+    "depends_on": lambda data: data["steps"][0].update(depends_on="step one"),
+    "action": lambda data: data["steps"][0].update(action="delete-everything"),
+    "status": lambda data: data["steps"][0].update(status="approved"),
+    "cost": lambda data: data["steps"][0].update(cost={"one_off": []}),
+    "steps": lambda data: data.update(steps={"1": "order"}),
+    "id": lambda data: data["steps"][0].update(id="first"),
+    "recorded state": lambda data: data.update(recorded_state={"customers": 5}),
+}
+
+
+@pytest.fixture(scope="module")
+def saved_order(tmp_path_factory):
+    repo, today = sandbox_repo(tmp_path_factory.mktemp("forged"), "hwaas-orders-returns")
+    reconciler(repo, "plan", "--today", today, "--out", "plan.json", check=True)
+    return repo, today
+
+
+@pytest.mark.parametrize("forgery", sorted(FORGERIES))
+def test_a_forged_plan_with_a_recomputed_checksum_is_refused_with_the_difference(saved_order, forgery):
+    repo, today = saved_order
+    edit, difference = FORGERIES[forgery]
+    before = digest(sandbox_file(repo))
+    refused = reconciler(repo, "apply", forge(repo, edit), "--today", today)
+    assert refused.returncode == 1 and "it was edited by hand; nothing was applied" in refused.stderr
+    assert difference in refused.stderr, refused.stderr
+    assert digest(sandbox_file(repo)) == before
+
+
+@pytest.mark.parametrize("field", sorted(MALFORMED))
+def test_a_malformed_step_is_refused_before_anything_runs_never_a_traceback(saved_order, field):
+    repo, today = saved_order
+    before = digest(sandbox_file(repo))
+    refused = reconciler(repo, "apply", forge(repo, MALFORMED[field]), "--today", today)  # no Traceback: asserted
+    assert refused.returncode == 1 and "the plan file" in refused.stderr and "plan again" in refused.stderr
+    assert digest(sandbox_file(repo)) == before
+
+
+def test_the_genuine_plan_still_applies(saved_order):
+    repo, today = saved_order
+    applied = reconciler(repo, "apply", "plan.json", "--today", today)
+    assert applied.returncode == 0 and "order-hwaas stark/stark: done" in applied.stdout, applied.stderr

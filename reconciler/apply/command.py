@@ -79,7 +79,8 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
         desired = (fingerprint_paths(files) if isinstance(files, list) and all(isinstance(f, str) for f in files)
                    else fingerprint_files(repo.customers, repo.config_path))
         outcome = apply_saved(saved, provider, today=today, lock_timeout=request.lock_timeout,
-                              desired_fingerprint=desired, notify=note)
+                              desired_fingerprint=desired, notify=note,
+                              replan=lambda plan: replan_saved(plan, request.repo, repo))
         print(render_result(outcome.result))
         return outcome.result.exit_code
 
@@ -109,6 +110,18 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
     print()
     print(render_result(result))
     return result.exit_code
+
+
+def replan_saved(saved: dict, repo_dir: str, repo: Repo) -> list[dict]:
+    """The steps the planner makes from the saved plan's own inputs: recorded state, desired files, date."""
+    from reconciler.apply.proof import RecordedState, check_schema
+
+    files = saved.get(DESIRED_FILES)
+    config = repo.config_path
+    paths = [f for f in files if f != config] if isinstance(files, list) else [repo_dir]
+    planned = make_plan(PlanRequest(paths=paths, today=str(saved.get("today"))),
+                        provider=RecordedState(check_schema(saved)))
+    return planned.document["steps"]
 
 
 def note(message: str) -> None:

@@ -34,6 +34,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
+from pydantic import ValidationError
+
 from reconciler.apply.journal import Journal
 from reconciler.diagnostics import ReconcilerError
 from reconciler.plan.model import Status, Step
@@ -111,7 +113,10 @@ def run_token_for(document: dict) -> str:
 
 def apply_plan(document: dict, provider: Executor, today: dt.date, journal_path, *, run_token: str) -> ApplyResult:
     """Execute the document's ready steps in order; stop at the first failure. Never raises for a refused step."""
-    steps = [Step.model_validate(data) for data in document.get("steps", [])]
+    try:
+        steps = [Step.model_validate(data) for data in document.get("steps", [])]
+    except (ValidationError, TypeError) as exc:  # a malformed step: refused before any runs, never a traceback
+        raise ReconcilerError(f"the plan's steps are not valid, nothing was applied ({exc}); plan again") from None
     ready = sum(step.status is Status.READY for step in steps)
     with Journal(journal_path) as journal, progress(ready, "applying steps") as advance, stop_signals() as stop:
         return _apply_steps(steps, provider, today, journal, run_token, document.get("checksum") or INTERACTIVE,

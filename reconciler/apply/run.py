@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from reconciler.apply.engine import ApplyResult, apply_plan, run_token_for
 from reconciler.apply.journal import UnfinishedRun, journal_path, unfinished_run
 from reconciler.apply.lock import acquire
+from reconciler.apply.proof import check_schema, prove_steps
 from reconciler.apply.verify import resume_fingerprints, verify_saved_plan
 from reconciler.plan.saved import CHECKSUM
 from reconciler.providers import Executor
@@ -33,15 +34,19 @@ class SavedApply:
 
 def apply_saved(saved: dict, provider: Executor, *, today: dt.date, desired_fingerprint: str,
                 command: str = "apply", lock_timeout: float = 0.0,
-                journal: str | os.PathLike | None = None, notify: Callable[[str], None] | None = None) -> SavedApply:
+                journal: str | os.PathLike | None = None, notify: Callable[[str], None] | None = None,
+                replan: Callable[[dict], list[dict]] | None = None) -> SavedApply:
     """Apply a saved plan (the `plan --out` file's JSON) to `provider`'s portal.
 
     Raises LockHeld, a PlanRejected (altered, unknown format, other date, stale) or the
     provider's ReconcilerError from `read`; a refused step is not raised, it is in the result.
-    `notify` is told about an unfinished earlier run, once the lock is ours.
+    `notify` is told about an unfinished earlier run, once the lock is ours. `replan` plans
+    the file's own inputs again (its recorded state, desired files and date) and returns the
+    steps; apply goes on only if they are the file's, field by field (proof.PlanForged).
     """
     from reconciler.workflow import fingerprint_state
 
+    check_schema(saved)  # before anything: a malformed file is refused, never a traceback
     path = journal if journal is not None else journal_path(provider.target)
     with acquire(provider.target, command, lock_timeout, provider=getattr(provider, "name", None)):
         unfinished = unfinished_run(path)
@@ -54,6 +59,8 @@ def apply_saved(saved: dict, provider: Executor, *, today: dt.date, desired_fing
             accept = resume_fingerprints(saved, unfinished)
         verify_saved_plan(saved, current=current, current_fingerprint=fingerprint,
                           desired_fingerprint=desired_fingerprint, today=today, also_accept=accept)
+        if replan is not None:
+            prove_steps(saved, replan(saved))
         resuming = unfinished is not None and unfinished.plan == saved.get(CHECKSUM) and unfinished.token
         token = unfinished.token if resuming else run_token_for(saved)
         result = apply_plan(saved, provider, today, path, run_token=token)

@@ -276,3 +276,26 @@ def test_the_genuine_plan_still_applies(saved_order):
     repo, today = saved_order
     applied = reconciler(repo, "apply", "plan.json", "--today", today)
     assert applied.returncode == 0 and "order-hwaas stark/stark: done" in applied.stdout, applied.stderr
+
+
+# 10. fingerprints do not depend on how a path is spelled -----------------------------------------
+
+@pytest.mark.parametrize("made_from", ["parent", "repo", "customer-file"])
+def test_a_saved_plan_applies_however_the_repo_path_is_spelled(tmp_path, made_from):
+    repo, today = sandbox_repo(tmp_path, "last-day-decrease")
+    if made_from == "parent":
+        reconciler(tmp_path, "plan", repo.name, "--today", today, "--out", f"{repo.name}/p.json", check=True)
+    elif made_from == "repo":
+        reconciler(repo, "plan", ".", "--today", today, "--out", "p.json", check=True)
+    else:
+        reconciler(repo, "plan", "customers/umbrella.yaml", "--today", today, "--out", "p.json", check=True)
+    spellings = [(repo, str(repo)), (repo, "."), (repo, f"../{repo.name}"), (tmp_path, repo.name)]
+    for cwd, spelled in spellings:
+        plan = "p.json" if cwd == repo else f"{repo.name}/p.json"
+        result = reconciler(cwd, "apply", plan, "--repo", spelled, "--today", today)
+        assert "desired-state files changed" not in result.stderr, (spelled, result.stderr)
+        assert "steps are not what the planner makes" not in result.stderr, (spelled, result.stderr)
+        if (cwd, spelled) == spellings[0]:
+            assert result.returncode == 0, result.stdout + result.stderr
+        else:  # the first apply did the work: the portal moved on, which is the only refusal left
+            assert result.returncode == 1 and "the portal changed since it was made" in result.stderr

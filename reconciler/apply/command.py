@@ -28,7 +28,7 @@ from reconciler.providers.select import DEFAULT_SANDBOX, provider_for
 from reconciler.render import RENDERERS
 from reconciler.repo import Repo
 from reconciler.workflow import (PlanRequest, decide_today, fingerprint_files, fingerprint_paths, load_desired,
-                                 make_plan)
+                                 make_plan, repo_relative)
 
 PROMPT = ("Do you want to perform these actions?\n"
           "  Only 'yes' will be accepted to approve.\n\n"
@@ -76,8 +76,9 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
     if request.plan_file:
         saved = read_saved_plan(Path(request.plan_file))
         files = saved.get(DESIRED_FILES)  # a partial plan: only its own files must be as they were
-        desired = (fingerprint_paths(files) if isinstance(files, list) and all(isinstance(f, str) for f in files)
-                   else fingerprint_files(repo.customers, repo.config_path))
+        desired = (fingerprint_paths(files, repo.root)
+                   if isinstance(files, list) and all(isinstance(f, str) for f in files)
+                   else fingerprint_files(repo.customers, repo.config_path, repo.root))
         outcome = apply_saved(saved, provider, today=today, lock_timeout=request.lock_timeout,
                               desired_fingerprint=desired, notify=note,
                               replan=lambda plan: replan_saved(plan, request.repo, repo))
@@ -117,8 +118,9 @@ def replan_saved(saved: dict, repo_dir: str, repo: Repo) -> list[dict]:
     from reconciler.apply.proof import RecordedState, check_schema
 
     files = saved.get(DESIRED_FILES)
-    config = repo.config_path
-    paths = [f for f in files if f != config] if isinstance(files, list) else [repo_dir]
+    config = repo_relative(repo.config_path, repo.root) if repo.config_path else None
+    root = repo.root or Path(".")
+    paths = [str(root / f) for f in files if f != config] if isinstance(files, list) else [repo_dir]
     planned = make_plan(PlanRequest(paths=paths, today=str(saved.get("today"))),
                         provider=RecordedState(check_schema(saved)))
     return planned.document["steps"]

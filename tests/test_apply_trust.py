@@ -299,3 +299,24 @@ def test_a_saved_plan_applies_however_the_repo_path_is_spelled(tmp_path, made_fr
             assert result.returncode == 0, result.stdout + result.stderr
         else:  # the first apply did the work: the portal moved on, which is the only refusal left
             assert result.returncode == 1 and "the portal changed since it was made" in result.stderr
+
+
+# 11. the crash note promises only what works ------------------------------------------------------
+
+def test_after_a_crash_the_note_says_plan_again_and_the_old_plan_is_refused_clearly(tmp_path):
+    repo, today = sandbox_repo(tmp_path, "hwaas-orders-returns")
+    reconciler(repo, "plan", "--today", today, "--out", "plan.json", check=True)
+    crashed = reconciler(repo, "apply", "plan.json", "--today", today, env={"RECONCILER_TEST_CRASH": "after:1"})
+    assert crashed.returncode == 137
+    from tests.test_apply_e2e import unlock_after_crash
+
+    unlock_after_crash(repo)
+    again = reconciler(repo, "apply", "plan.json", "--today", today)
+    assert again.returncode == 1
+    assert "did not finish" in again.stderr and "then plan again" in again.stderr
+    assert "re-run the same saved plan" not in again.stderr
+    assert "an apply of this very plan" in again.stderr and "stopped midway" in again.stderr
+    assert "apply the new plan" in again.stderr
+    reconciler(repo, "plan", "--today", today, "--out", "new.json", check=True)
+    assert reconciler(repo, "apply", "new.json", "--today", today).returncode == 0
+    assert portal(repo, today).count("product: WorkForce") == 6  # 3 rented, 1 CAPEX, 2 ordered once

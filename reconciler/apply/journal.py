@@ -272,7 +272,8 @@ class UnfinishedRun:
             many = len(self.damaged) > 1
             text += (f"; journal line{'s' if many else ''} {_ids(self.damaged)} of {self.path} "
                      f"{'are' if many else 'is'} not {'records' if many else 'a record'} (skipped)")
-        return text + ". Check the portal, then plan again (or re-run the same saved plan: done steps are skipped)."
+        return text + (". Check the portal, then plan again: a new plan starts from what the portal holds now "
+                       "(a saved plan of that run applies again only if the portal still reads as it expects)")
 
 
 def _ids(ids: list[int]) -> str:

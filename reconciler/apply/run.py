@@ -21,7 +21,7 @@ from reconciler.apply.engine import ApplyResult, apply_plan, run_token_for
 from reconciler.apply.journal import UnfinishedRun, journal_path, unfinished_run
 from reconciler.apply.lock import acquire
 from reconciler.apply.proof import check_schema, prove_steps
-from reconciler.apply.verify import resume_fingerprints, verify_saved_plan
+from reconciler.apply.verify import StalePlan, resume_fingerprints, verify_saved_plan
 from reconciler.plan.saved import CHECKSUM
 from reconciler.providers import Executor
 
@@ -57,8 +57,16 @@ def apply_saved(saved: dict, provider: Executor, *, today: dt.date, desired_fing
         accept = set()
         if unfinished is not None and fingerprint != (saved.get("fingerprints") or {}).get("current"):
             accept = resume_fingerprints(saved, unfinished)
-        verify_saved_plan(saved, current=current, current_fingerprint=fingerprint,
-                          desired_fingerprint=desired_fingerprint, today=today, also_accept=accept)
+        try:
+            verify_saved_plan(saved, current=current, current_fingerprint=fingerprint,
+                              desired_fingerprint=desired_fingerprint, today=today, also_accept=accept)
+        except StalePlan as exc:
+            if unfinished is None or unfinished.plan != saved.get(CHECKSUM) or type(exc) is not StalePlan:
+                raise
+            raise StalePlan(f"the plan is stale: an apply of this very plan (run {unfinished.run}) stopped midway, "
+                            f"and what it did (steps done: {', '.join(map(str, unfinished.done)) or 'none'}) cannot "
+                            "be proven step by step from the portal; nothing was applied: plan again, and apply "
+                            "the new plan" + str(exc).split("plan again.", 1)[-1], exc.changes) from None
         if replan is not None:
             prove_steps(saved, replan(saved))
         resuming = unfinished is not None and unfinished.plan == saved.get(CHECKSUM) and unfinished.token

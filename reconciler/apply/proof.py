@@ -31,6 +31,8 @@ class PlanMalformed(PlanRejected):
 class PlanForged(PlanRejected):
     """Planning again from the file's own inputs gives other steps: the file was not written by the planner."""
 
+    rule = "plan-mismatch"
+
     def __init__(self, message: str, differences: list[str]):
         super().__init__(message)
         self.differences = differences
@@ -121,5 +123,6 @@ def prove_steps(saved: dict, planned_steps: list[dict]) -> None:
     differences = step_differences(saved.get("steps") or [], planned_steps)
     if differences:
         raise PlanForged("the plan file's steps are not what the planner makes from its recorded state, the "
-                         "desired files and its date: it was edited by hand; nothing was applied, plan again:"
+                         "desired files and its date: it was edited by hand; nothing was applied, plan again "
+                         "[plan-mismatch]:"
                          + "".join(f"\n  {line}" for line in capped(differences)), differences)

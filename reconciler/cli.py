@@ -232,25 +232,34 @@ def _cmd_apply(args: argparse.Namespace) -> int:
 def _cmd_force_unlock(args: argparse.Namespace) -> int:
     from reconciler.apply.command import unlock_command
 
-    print(unlock_command(args.repo, args.lock_id), file=sys.stderr)
+    print(unlock_command(args.repo, args.lock_id, args.force), file=sys.stderr)
     return EXIT_OK
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
     from reconciler.apply.command import sandbox_for
+    from reconciler.apply.lock import acquire
     from reconciler.export import dump
     from reconciler.providers.snapshot import SnapshotProvider
-    from reconciler.workflow import decide_today
+    from reconciler.workflow import decide_today, parse_date
 
     sandbox, repo = sandbox_for(args.repo)
     if args.action == "load":
         snapshot = SnapshotProvider(Path(args.state)).read()
-        sandbox.load(snapshot)
+        with acquire(sandbox.target, "sandbox load", provider=sandbox.name):  # never under a running apply
+            sandbox.load(snapshot)
         print(f"loaded {args.state} into the sandbox {sandbox.target} "
               f"({len(snapshot.customers)} customer(s), as of {snapshot.as_of})", file=sys.stderr)
     elif args.action == "reset":
-        sandbox.reset()
+        with acquire(sandbox.target, "sandbox reset", provider=sandbox.name):
+            sandbox.reset()
         print(f"reset the sandbox {sandbox.target}: no customers", file=sys.stderr)
+    elif args.action == "advance":
+        to = parse_date(args.to, "--to")
+        with acquire(sandbox.target, "sandbox advance", provider=sandbox.name):
+            sandbox.advance(to)
+        print(f"moved the sandbox {sandbox.target}'s clock to {to}: renewals and deletions up to it happened",
+              file=sys.stderr)
     else:
         snapshot = sandbox.read(decide_today(args.today, repo.config.timezone))
         sys.stdout.write(json.dumps(snapshot.model_dump(mode="json"), indent=2) + "\n" if args.format == "json"
@@ -349,9 +358,11 @@ def build_parser() -> argparse.ArgumentParser:
                                              "it), e.g. after an apply was killed.")
     unlock.add_argument("lock_id", metavar="ID")
     unlock.add_argument("--repo", default=".", metavar="DIR", help="the repo root (default: .)")
+    unlock.add_argument("--force", action="store_true",
+                        help="break the lock even when its holder is still running on this host")
     unlock.set_defaults(func=_cmd_force_unlock)
 
-    sandbox = commands.add_parser("sandbox", help="load, reset or show the embedded sandbox portal",
+    sandbox = commands.add_parser("sandbox", help="load, reset, show or advance the embedded sandbox portal",
                                   description="The sandbox: an emulation of the partner portal in a SQLite file "
                                               "(default .reconciler/sandbox.db), to rehearse before a real customer.")
     sandbox_actions = sandbox.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -366,7 +377,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "`sandbox load` and `plan --state` read, or JSON for scripts.")
     show.add_argument("--today", metavar="YYYY-MM-DD", help="the date to read it on (default: today)")
     show.add_argument("--format", choices=("yaml", "json"), default="yaml", help="yaml (default) or json")
-    for action in (load, reset, show):
+    advance = sandbox_actions.add_parser("advance", help="move the sandbox's clock forward for good",
+                                         description="Let time pass in the sandbox: renewals and the deletion "
+                                                     "schedule up to DATE happen in the file (reads never do).")
+    advance.add_argument("--to", required=True, metavar="YYYY-MM-DD", help="the portal's new date")
+    for action in (load, reset, show, advance):
         action.add_argument("--repo", default=".", metavar="DIR", help="the repo root (default: .)")
     sandbox.set_defaults(func=_cmd_sandbox)
 
@@ -419,6 +434,7 @@ EXAMPLES = {  # the end of each command's --help, by the command's words after `
     "sandbox load": ["reconciler sandbox load examples/new-cloud-customer/state.yaml"],
     "sandbox reset": ["reconciler sandbox reset"],
     "sandbox show": ["reconciler sandbox show", "reconciler sandbox show --format json --today 2026-11-22"],
+    "sandbox advance": ["reconciler sandbox advance --to 2026-12-15"],
     "export": ["reconciler export --out onboarded", "reconciler export --state state.yaml --out onboarded"],
     "fmt": ["reconciler fmt", "reconciler fmt --check --diff", "reconciler fmt customers/acme.yaml"],
     "schema": ["reconciler schema", "reconciler schema --out /tmp/schemas"],

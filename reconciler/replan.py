@@ -17,14 +17,13 @@ from __future__ import annotations
 import difflib
 import json
 import sys
-from pathlib import Path
 
 from reconciler.apply.engine import apply_plan, render_result, run_token_for
 from reconciler.apply.journal import journal_path
 from reconciler.apply.lock import acquire
 from reconciler.apply.verify import PlanAltered, PlanFormatUnknown, PlanRejected
 from reconciler.diagnostics import ReconcilerError
-from reconciler.plan.saved import DESIRED_FILES, canonical
+from reconciler.plan.saved import canonical
 from reconciler.render.common import changes
 from reconciler.workflow import PlanRequest, make_plan
 
@@ -69,22 +68,13 @@ def difference(reviewed: list[dict], today: list[dict], made_for: str, now: str)
     return "\n".join(lines)
 
 
-def replan_paths(saved: dict, repo_dir: str, config_path: str | None) -> list[str]:
-    """What the saved plan covered: a partial plan's customer files, else the repo directory."""
-    files = saved.get(DESIRED_FILES)
-    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-        return [repo_dir]
-    config = Path(config_path).resolve() if config_path else None
-    customers = [f for f in files if config is None or Path(f).resolve() != config]
-    return customers or [repo_dir]
-
-
-def apply_replanned(saved: dict, provider, *, today, repo_dir: str, config_path: str | None,
-                    lock_timeout: float, apply_saved_plan, color: bool = False) -> int:
+def apply_replanned(saved: dict, provider, *, today, paths: list[str], settings_root: str,
+                    lock_timeout: float, apply_saved_plan) -> int:
     """Apply the saved plan as it is if it still holds; else re-plan today and apply only identical steps.
 
     `apply_saved_plan()` is apply's own path for a saved plan (it raises PlanRejected when the
     plan no longer holds); it is tried first, so a plan that holds is applied exactly as saved.
+    `paths` are what the saved plan covered (its own customer files, or the repo).
     """
     try:
         return apply_saved_plan()
@@ -95,8 +85,8 @@ def apply_replanned(saved: dict, provider, *, today, repo_dir: str, config_path:
               f"--replan: planning again on {today.isoformat()}", file=sys.stderr)
     journal = journal_path(provider.target)
     with acquire(provider.target, "apply", lock_timeout, provider=getattr(provider, "name", None)):
-        planned = make_plan(PlanRequest(paths=replan_paths(saved, repo_dir, config_path), today=today.isoformat(),
-                                        settings_root=repo_dir), provider=provider)
+        planned = make_plan(PlanRequest(paths=paths, today=today.isoformat(), settings_root=settings_root),
+                            provider=provider)
         if planned.has_errors:
             raise ReconcilerError("--replan: today's plan has errors; nothing was applied")
         document = planned.document
@@ -110,4 +100,4 @@ def apply_replanned(saved: dict, provider, *, today, repo_dir: str, config_path:
         print(f"--replan: today's plan has the reviewed steps ({len(reviewed)}): applying it", file=sys.stderr)
         result = apply_plan(document, provider, today, journal, run_token=run_token_for(document))
     print(render_result(result))
-    return 0 if result.ok else 1
+    return result.exit_code

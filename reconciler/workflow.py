@@ -91,20 +91,30 @@ def read_current(repo: Repo, state: str | None, today: dt.date | None = None) ->
     return provider_for(repo.config, repo.root, state).read(today)
 
 
-def desired_paths(sources: list[CustomerSource], config_path: str | None) -> list[str]:
-    return sorted([s.path for s in sources] + ([config_path] if config_path else []))
+def desired_paths(sources: list[CustomerSource], config_path: str | None, root: Path | None = None) -> list[str]:
+    """The desired-state files, each relative to the repo root: how a path was spelled does not matter."""
+    return sorted(repo_relative(p, root) for p in [s.path for s in sources] + ([config_path] if config_path else []))
 
 
-def fingerprint_files(sources: list[CustomerSource], config_path: str | None) -> str:
-    return fingerprint_paths(desired_paths(sources, config_path))
+def repo_relative(path: str, root: Path | None) -> str:
+    """`path` (as given on the command line) relative to the repo root, as a POSIX path; absolute if outside it."""
+    resolved, base = Path(path).resolve(), Path(root or ".").resolve()
+    try:
+        return resolved.relative_to(base).as_posix()
+    except ValueError:
+        return resolved.as_posix()
 
 
-def fingerprint_paths(paths: list[str]) -> str:
-    """One digest of these files' names and contents; a file that is gone counts as changed."""
+def fingerprint_files(sources: list[CustomerSource], config_path: str | None, root: Path | None = None) -> str:
+    return fingerprint_paths(desired_paths(sources, config_path, root), root)
+
+
+def fingerprint_paths(paths: list[str], root: Path | None = None) -> str:
+    """One digest of these files' names (relative to `root`) and contents; a file that is gone counts as changed."""
     digest = hashlib.sha256()
     for path in sorted(paths):
         try:
-            content = Path(path).read_bytes()
+            content = (Path(root or ".") / path).read_bytes()
         except FileNotFoundError:
             content = b"\0missing"
         digest.update(path.encode() + b"\0" + content + b"\0")
@@ -142,11 +152,11 @@ def make_plan(request: PlanRequest, provider=None) -> PlanResult:
         document["diagnostics"] = notes + document["diagnostics"]
         document["summary"]["warnings"] += sum(d["severity"] == "warning" for d in notes)
     document["fingerprints"] = {
-        "desired": fingerprint_files(repo.customers, repo.config_path),
+        "desired": fingerprint_files(repo.customers, repo.config_path, repo.root),
         "current": fingerprint_state(current),
     }
     errors = any(d["severity"] == "error" for d in document["diagnostics"])
-    partial = None if complete else desired_paths(repo.customers, repo.config_path)
+    partial = None if complete else desired_paths(repo.customers, repo.config_path, repo.root)
     return PlanResult(document, errors, current, partial)
 
 

@@ -125,19 +125,28 @@ def test_an_interactive_plan_is_journaled_as_such(portal, tmp_path):
     assert read_journal(tmp_path / "j").records[0]["plan"] == "interactive"
 
 
-def test_a_rerun_with_the_same_token_executes_nothing_twice(portal):
+def test_a_rerun_with_the_same_token_executes_nothing_twice_and_says_skipped(portal):
     run(portal)
     after_first = portal.snapshot
     second = run(portal)
-    assert second.ok and [o.step.id for o in second.done] == [1, 5, 6]
+    assert second.ok and second.done == [] and [o.step.id for o in second.skipped] == [1, 5, 6]
     assert len(portal.calls) == 6 and set(portal.executions.values()) == {1}
     assert portal.snapshot == after_first
+    text = render_result(second)
+    assert "1 + add-licenses acme/acme: skipped (already carried out" in text and ": done" not in text
+    assert "Apply complete: 0 done, 3 skipped (already carried out)" in text
 
 
-def test_a_saved_plans_run_token_comes_from_its_checksum():
+def test_every_run_of_the_same_saved_plan_has_new_tokens(portal, tmp_path):
+    """A byte-identical plan applied again (a change undone in between) is new work, not 'already applied'."""
     saved = document(mixed_steps())
-    assert run_token_for(saved) == run_token_for(dict(saved)) == "plan-" + saved["checksum"][7:39]
-    assert run_token_for({}) != run_token_for({})
+    first = apply_plan(saved, portal, TODAY, tmp_path / "j", run_token=run_token_for(saved))
+    second = apply_plan(saved, portal, TODAY, tmp_path / "j", run_token=run_token_for(saved))
+    assert first.run_token != second.run_token
+    assert [o.step.id for o in second.done] == [1, 5, 6] and second.skipped == []
+    assert portal.executed == [1, 5, 6, 1, 5, 6]
+    starts = [r for r in read_journal(tmp_path / "j").records if r["type"] == "run-start"]
+    assert [r["token"] for r in starts] == [first.run_token, second.run_token]
 
 
 @pytest.mark.parametrize("crash, executed_before_rerun", [("before:5", [1]), ("after:5", [1, 5])])
@@ -197,5 +206,5 @@ def test_a_malformed_crash_hook_is_an_error(portal, monkeypatch):
     from reconciler.diagnostics import ReconcilerError
 
     monkeypatch.setenv("RECONCILER_TEST_CRASH", "during:2")
-    with pytest.raises(ReconcilerError, match="before:N or after:N"):
+    with pytest.raises(ReconcilerError, match="before:N, after:N or sigterm:N"):
         run(portal)

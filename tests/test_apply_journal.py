@@ -83,3 +83,50 @@ def test_a_missing_or_empty_journal_has_no_unfinished_run(tmp_path):
     assert unfinished_run(tmp_path / "none") is None
     (tmp_path / "empty").write_text("")
     assert unfinished_run(tmp_path / "empty") is None
+
+
+def test_records_of_the_wrong_shape_are_reported_with_file_and_line_and_skipped(tmp_path):
+    path = tmp_path / "sandbox.db.journal"
+    with Journal(path) as journal:
+        journal.run_start("r1", "interactive", "t", 3)
+        journal.step_start("r1", 1, "t:1", "add-licenses", "acme/acme")
+    with open(path, "ab") as handle:
+        handle.write(b'{"type": "step-done", "run": "r1", "step": [1]}\n')  # JSON, not a record
+        handle.write(b'{"type": "step-start", "run": {"r": 1}, "step": 2}\n')
+        handle.write(b'["run-end"]\n' + bytes(range(11, 256)) + b"\n")
+    run = unfinished_run(path)
+    assert run.damaged == [3, 4, 5, 6] and [r["step"] for r in run.in_doubt] == [1]
+    assert f"journal lines 3, 4, 5, 6 of {path} are not records (skipped)" in run.message()
+    with Journal(path) as journal:  # and nothing blocks the next run
+        journal.run_start("r2", "interactive", "u", 0)
+        journal.run_end("r2", "complete")
+    assert unfinished_run(path) is None
+
+
+def test_a_100_mb_journal_is_read_from_its_end_and_rotated(tmp_path):
+    import time
+
+    path = tmp_path / "sandbox.db.journal"
+    run = b"".join(json.dumps(r, sort_keys=True).encode() + b"\n" for r in [
+        {"type": "run-start", "run": "old", "plan": "interactive", "token": "t", "steps": 1, "at": "x"},
+        {"type": "step-start", "run": "old", "step": 1, "token": "t:1", "action": "add-licenses",
+         "address": "acme/acme", "at": "x"},
+        {"type": "step-done", "run": "old", "step": 1, "token": "t:1", "at": "x"},
+        {"type": "run-end", "run": "old", "outcome": "complete", "at": "x"}])
+    block = run * ((1 << 20) // len(run) + 1)
+    with open(path, "wb") as handle:
+        for _ in range(100):
+            handle.write(block)
+        handle.write(b"garbage\n" + b"\n".join(run.split(b"\n")[:3]) + b"\n")  # the last run has no run-end
+    assert path.stat().st_size > 100 << 20
+    started = time.monotonic()
+    left = unfinished_run(path)
+    assert time.monotonic() - started < 0.5
+    assert left is not None and left.done == [1]
+    with Journal(path) as journal:  # an unfinished run is kept where it is
+        journal.run_end("old", "complete")
+    with Journal(path) as journal:
+        started = time.monotonic()
+        journal.run_start("new", "interactive", "n", 0)
+        assert time.monotonic() - started < 1
+    assert path.stat().st_size < 1000 and (tmp_path / "sandbox.db.journal.1").stat().st_size > 100 << 20

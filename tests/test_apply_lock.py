@@ -125,8 +125,18 @@ def test_force_unlock_without_a_lock_says_so(tmp_path):
 def test_release_leaves_a_lock_that_is_no_longer_ours(tmp_path):
     target = tmp_path / "sandbox.db"
     mine = acquire(target, "apply")
-    force_unlock(target, mine.id)
+    force_unlock(target, mine.id, force=True)  # its holder (this process) is alive: only --force breaks it
     theirs = acquire(target, "apply")
     mine.release()
     assert json.loads(lock_path(target).read_text())["id"] == theirs.id
     theirs.release()
+
+
+def test_force_unlock_refuses_a_holder_that_is_still_running_unless_forced(holder):
+    target, proc, lock_id = holder
+    with pytest.raises(LockError, match=rf"by apply \(pid {proc.pid}, user .* on host {socket.gethostname()}\).*"
+                                        rf"process {proc.pid} is still running on this host: it is not stale"):
+        force_unlock(target, lock_id)
+    assert json.loads(lock_path(target).read_text())["id"] == lock_id  # still held
+    assert force_unlock(target, lock_id, force=True)["pid"] == proc.pid
+    assert not lock_path(target).exists()

@@ -52,10 +52,10 @@ class FakePortal:
     def read(self, today: dt.date) -> Snapshot:
         return self.snapshot
 
-    def execute(self, step: Step, today: dt.date, token: str) -> None:
+    def execute(self, step: Step, today: dt.date, token: str) -> bool:
         self.calls.append((step.id, token))
         if self.executions[token]:
-            return
+            return False
         if step.id in self.refuse:
             raise StepRefused(self.refuse[step.id])
         self.snapshot = apply_steps(self.snapshot, [step.model_copy(update={"depends_on": []})])
@@ -65,6 +65,7 @@ class FakePortal:
             self.state_file.write_text(json.dumps({"snapshot": self.snapshot.model_dump(mode="json"),
                                                    "executions": dict(self.executions),
                                                    "executed": self.executed}))
+        return True
 
 
 def step(id: int, action: str, changes: dict, status: str = "ready", customer: str = "acme",

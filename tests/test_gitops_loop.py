@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
@@ -224,15 +225,15 @@ def test_three_quick_merges_with_the_middle_apply_cancelled_lose_no_change(tmp_p
 def test_replan_of_a_partial_plan_reads_the_settings_of_its_repo_directory(tmp_path, monkeypatch):
     # a partner-wide Git repo with the GitOps repo in a subdirectory: --replan plans the saved plan's
     # own files, run from the Git root (as the pipelines run it), with that directory's reconciler.yaml
-    from reconciler.replan import replan_paths
+    from reconciler.apply.command import covered_paths
     from reconciler.workflow import load_desired
 
     root = tmp_path / "gitops"
     shutil.copytree(EXAMPLES / "last-day-decrease", root, ignore=shutil.ignore_patterns("README.md"))
     monkeypatch.chdir(tmp_path)
-    files = replan_paths({"desired_files": ["gitops/customers/umbrella.yaml", "gitops/reconciler.yaml"]},
-                         "gitops", "gitops/reconciler.yaml")
-    assert files == ["gitops/customers/umbrella.yaml"]
+    files = covered_paths({"desired_files": ["customers/umbrella.yaml", "reconciler.yaml"]},  # repo-relative
+                          "gitops", load_desired(["gitops"])[0])
+    assert [Path(f).resolve() for f in files] == [root / "customers" / "umbrella.yaml"]
     repo, complete, problems = load_desired(files, "gitops")
     assert not complete and not problems and repo.config.timezone == "Europe/Rome"
     assert load_desired(files)[0].config.timezone == "UTC"  # the working directory's: none

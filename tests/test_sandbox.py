@@ -335,7 +335,7 @@ def test_renewal_moves_expires_on_by_whole_terms(tmp_path):
 
 def test_the_clock_never_moves_back(tmp_path):
     provider = sandbox(tmp_path)
-    provider.read(TODAY + 3 * DAY)
+    provider.advance(TODAY + 3 * DAY)
     with pytest.raises(ReconcilerError, match=r"clock is at 2026-11-21: it cannot act on 2026-11-20"):
         provider.read(TODAY + 2 * DAY)
     with pytest.raises(ReconcilerError, match="never goes back in time"):

@@ -28,7 +28,7 @@ from reconciler.providers.select import DEFAULT_SANDBOX, provider_for
 from reconciler.render import RENDERERS
 from reconciler.repo import Repo
 from reconciler.workflow import (PlanRequest, decide_today, fingerprint_files, fingerprint_paths, load_desired,
-                                 make_plan)
+                                 make_plan, repo_relative)
 
 PROMPT = ("Do you want to perform these actions?\n"
           "  Only 'yes' will be accepted to approve.\n\n"
@@ -73,27 +73,27 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
     provider = executor_for(repo)
     today = decide_today(request.today, repo.config.timezone)
     journal = journal_path(provider.target)
-    unfinished = unfinished_run(journal)
-    if unfinished is not None:
-        print(f"note: {unfinished.message()}", file=sys.stderr)
 
     if request.plan_file:
         saved = read_saved_plan(Path(request.plan_file))
         files = saved.get(DESIRED_FILES)  # a partial plan: only its own files must be as they were
-        desired = (fingerprint_paths(files) if isinstance(files, list) and all(isinstance(f, str) for f in files)
-                   else fingerprint_files(repo.customers, repo.config_path))
+        desired = (fingerprint_paths(files, repo.root)
+                   if isinstance(files, list) and all(isinstance(f, str) for f in files)
+                   else fingerprint_files(repo.customers, repo.config_path, repo.root))
 
         def carry_out() -> int:
             outcome = apply_saved(saved, provider, today=today, lock_timeout=request.lock_timeout,
-                                  desired_fingerprint=desired)
+                                  desired_fingerprint=desired, notify=note,
+                                  replan=lambda plan: replan_saved(plan, request.repo, repo))
             print(render_result(outcome.result))
-            return 0 if outcome.result.ok else 1
+            return outcome.result.exit_code
 
         if request.replan:
             from reconciler.replan import apply_replanned
 
-            return apply_replanned(saved, provider, today=today, repo_dir=request.repo, config_path=repo.config_path,
-                                   lock_timeout=request.lock_timeout, apply_saved_plan=carry_out)
+            return apply_replanned(saved, provider, today=today, paths=covered_paths(saved, request.repo, repo),
+                                   settings_root=request.repo, lock_timeout=request.lock_timeout,
+                                   apply_saved_plan=carry_out)
         return carry_out()
 
     if not request.auto_approve and not prompt_possible():
@@ -101,6 +101,9 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
                               "review the plan, then run apply with --auto-approve, or apply a saved plan "
                               "(plan --out FILE; apply FILE)")
     with acquire(provider.target, "apply", request.lock_timeout, provider=provider.name):
+        unfinished = unfinished_run(journal)  # read under the lock: its process is gone, not still running
+        if unfinished is not None:
+            note(unfinished.message())
         planned = make_plan(PlanRequest(paths=[request.repo], today=today.isoformat()), provider=provider)
         document = planned.document
         sys.stdout.write(RENDERERS["text"](document, color=request.color))
@@ -118,7 +121,30 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
         result = apply_plan(document, provider, today, journal, run_token=run_token_for(document))
     print()
     print(render_result(result))
-    return 0 if result.ok else 1
+    return result.exit_code
+
+
+def replan_saved(saved: dict, repo_dir: str, repo: Repo) -> list[dict]:
+    """The steps the planner makes from the saved plan's own inputs: recorded state, desired files, date."""
+    from reconciler.apply.proof import RecordedState, check_schema
+
+    planned = make_plan(PlanRequest(paths=covered_paths(saved, repo_dir, repo), today=str(saved.get("today"))),
+                        provider=RecordedState(check_schema(saved)))
+    return planned.document["steps"]
+
+
+def covered_paths(saved: dict, repo_dir: str, repo: Repo) -> list[str]:
+    """What a saved plan covered, to plan again: a partial plan's customer files (repo-relative), else the repo."""
+    files = saved.get(DESIRED_FILES)
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        return [repo_dir]
+    config = repo_relative(repo.config_path, repo.root) if repo.config_path else None
+    root = repo.root or Path(".")
+    return [str(root / f) for f in files if f != config] or [repo_dir]
+
+
+def note(message: str) -> None:
+    print(f"note: {message}", file=sys.stderr)
 
 
 def read_saved_plan(path: Path) -> dict:
@@ -133,10 +159,10 @@ def read_saved_plan(path: Path) -> dict:
     return data
 
 
-def unlock_command(repo_dir: str, lock_id: str) -> str:
+def unlock_command(repo_dir: str, lock_id: str, force: bool = False) -> str:
     repo, _, _ = load_desired([repo_dir])
     provider = executor_for(repo)
-    removed = force_unlock(provider.target, lock_id)
+    removed = force_unlock(provider.target, lock_id, force)
     return (f"unlocked {provider.target} (the lock of {removed.get('command', '?')}, pid {removed.get('pid', '?')}, "
             f"since {removed.get('since', '?')})")
 

@@ -3,14 +3,21 @@
 The plan decided the order and the status of every step; apply does not second-guess
 either (no re-sorting, never a blocked or manual step, never a step whose prerequisite
 did not happen in this run). Each step goes to the provider with a token,
-`<run_token>:<step id>`, that the provider honours exactly once: re-running the same
-saved plan with the same run token skips what is already done, so a run cut short is
-resumed, not repeated. The first failure stops the run: later steps were planned on the
-assumption that earlier ones happened.
+`<run_token>:<step id>`, that the provider honours exactly once. Every run draws a new
+run token (a nonce, recorded in the journal's run-start), so a byte-identical plan made
+later is carried out again; only resuming that run's own unfinished steps reuses it
+(apply.run). A step whose token the portal already carried out is reported as
+skipped, never as done. The first failure stops the run: later steps were planned on
+the assumption that earlier ones happened.
+
+SIGTERM (CI cancellation, `timeout`) and SIGINT stop the run between two steps: the step
+under way finishes (one portal transaction), is journaled, the run ends `interrupted`
+and the caller releases the lock and says what was done.
 
 Test hook: `RECONCILER_TEST_CRASH=before:N` or `after:N` makes the process die with
 `os._exit(137)` right before step N goes to the provider (its step-start already
-journaled) or right after the provider carried it out (its step-done not yet journaled).
+journaled) or right after the provider carried it out (its step-done not yet journaled);
+`sigterm:N` sends the process a real SIGTERM right after step N was carried out.
 It exists for the crash tests only; nothing else may set it.
 """
 
@@ -19,10 +26,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import signal
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
+
+from pydantic import ValidationError
 
 from reconciler.apply.journal import Journal
 from reconciler.diagnostics import ReconcilerError
@@ -33,7 +45,8 @@ from reconciler.providers import Executor
 CRASH_ENV = "RECONCILER_TEST_CRASH"
 INTERACTIVE = "interactive"
 
-Outcome = Literal["done", "failed", "not-run", "blocked", "manual"]
+Outcome = Literal["done", "skipped", "failed", "not-run", "blocked", "manual"]
+SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,7 @@ class ApplyResult:
     run: str        # this run's id in the journal
     run_token: str
     outcomes: tuple[StepOutcome, ...]  # one per plan step, in plan order
+    interrupted: str | None = None  # the signal that stopped the run between two steps ("SIGTERM")
 
     def _with(self, outcome: Outcome) -> list[StepOutcome]:
         return [o for o in self.outcomes if o.outcome == outcome]
@@ -55,6 +69,10 @@ class ApplyResult:
     @property
     def done(self) -> list[StepOutcome]:
         return self._with("done")
+
+    @property
+    def skipped(self) -> list[StepOutcome]:
+        return self._with("skipped")
 
     @property
     def failed(self) -> StepOutcome | None:
@@ -75,7 +93,13 @@ class ApplyResult:
 
     @property
     def ok(self) -> bool:
-        return self.failed is None
+        return self.failed is None and self.interrupted is None
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return SIGNAL_EXIT[signal.Signals[self.interrupted]]
+        return 0 if self.ok else 1
 
 
 def step_token(run_token: str, step_id: int) -> str:
@@ -83,24 +107,44 @@ def step_token(run_token: str, step_id: int) -> str:
 
 
 def run_token_for(document: dict) -> str:
-    """A saved plan's run token is derived from its checksum (re-runs resume); an interactive run gets a fresh one."""
-    checksum = document.get("checksum")
-    if isinstance(checksum, str) and checksum:
-        return "plan-" + checksum.split(":", 1)[-1][:32]
+    """A new run's token: a nonce, whatever the plan (a plan byte-identical to an earlier one is new work)."""
     return uuid.uuid4().hex
 
 
 def apply_plan(document: dict, provider: Executor, today: dt.date, journal_path, *, run_token: str) -> ApplyResult:
     """Execute the document's ready steps in order; stop at the first failure. Never raises for a refused step."""
-    steps = [Step.model_validate(data) for data in document.get("steps", [])]
+    try:
+        steps = [Step.model_validate(data) for data in document.get("steps", [])]
+    except (ValidationError, TypeError) as exc:  # a malformed step: refused before any runs, never a traceback
+        raise ReconcilerError(f"the plan's steps are not valid, nothing was applied ({exc}); plan again") from None
     ready = sum(step.status is Status.READY for step in steps)
-    with Journal(journal_path) as journal, progress(ready, "applying steps") as advance:
+    with Journal(journal_path) as journal, progress(ready, "applying steps") as advance, stop_signals() as stop:
         return _apply_steps(steps, provider, today, journal, run_token, document.get("checksum") or INTERACTIVE,
-                            advance)
+                            advance, stop)
+
+
+@contextmanager
+def stop_signals() -> Iterator[list[str]]:
+    """While the block runs, SIGTERM and SIGINT only ask it to stop (the list gets the signal's name)."""
+    received: list[str] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def ask(signum, frame):
+        received.append(signal.Signals(signum).name)
+
+    previous = {signum: signal.signal(signum, ask) for signum in SIGNAL_EXIT}
+    try:
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _apply_steps(steps: list[Step], provider: Executor, today: dt.date, journal: Journal, run_token: str,
-                 plan: str, advance: Callable[[], None]) -> ApplyResult:
+                 plan: str, advance: Callable[[], None], stop: list[str] | None = None) -> ApplyResult:
+    stop = stop if stop is not None else []
     crash = _crash_hook()
     run = uuid.uuid4().hex
     journal.run_start(run, plan, run_token, len(steps))
@@ -117,6 +161,9 @@ def _apply_steps(steps: list[Step], provider: Executor, today: dt.date, journal:
         if failed_at is not None:
             outcomes.append(StepOutcome(step, "not-run", f"apply stopped at step {failed_at}"))
             continue
+        if stop:
+            outcomes.append(StepOutcome(step, "not-run", f"apply was stopped by {stop[0]}"))
+            continue
         missing = [d for d in step.depends_on if d not in done]
         if missing:
             outcomes.append(StepOutcome(step, "not-run", "waits for " + _steps_phrase(missing)))
@@ -126,7 +173,7 @@ def _apply_steps(steps: list[Step], provider: Executor, today: dt.date, journal:
         if crash == ("before", step.id):
             os._exit(137)
         try:
-            provider.execute(step, today, token)
+            carried_out = provider.execute(step, today, token)
         except ReconcilerError as exc:  # StepRefused, or the provider could not reach the portal
             reason = str(exc) or type(exc).__name__
             journal.step_failed(run, step.id, token, reason)
@@ -136,21 +183,26 @@ def _apply_steps(steps: list[Step], provider: Executor, today: dt.date, journal:
         # Anything else (a bug, Ctrl-C) propagates and leaves the step in doubt in the journal.
         if crash == ("after", step.id):
             os._exit(137)
-        journal.step_done(run, step.id, token)
+        if crash == ("sigterm", step.id):
+            os.kill(os.getpid(), signal.SIGTERM)
+        skipped = carried_out is False  # the token was already carried out: nothing happened now
+        journal.step_done(run, step.id, token, skipped=skipped)
         done.add(step.id)
-        outcomes.append(StepOutcome(step, "done"))
+        outcomes.append(StepOutcome(step, "skipped", "already carried out by this run before it stopped")
+                        if skipped else StepOutcome(step, "done"))
         advance()
-    journal.run_end(run, "complete" if failed_at is None else "failed")
-    return ApplyResult(run, run_token, tuple(outcomes))
+    interrupted = stop[0] if stop and failed_at is None else None
+    journal.run_end(run, "failed" if failed_at is not None else "interrupted" if interrupted else "complete")
+    return ApplyResult(run, run_token, tuple(outcomes), interrupted)
 
 
 def _crash_hook() -> tuple[str, int] | None:
     value = os.environ.get(CRASH_ENV)
     if not value:
         return None
-    match = re.fullmatch(r"(before|after):(\d+)", value.strip())
+    match = re.fullmatch(r"(before|after|sigterm):(\d+)", value.strip())
     if not match:
-        raise ReconcilerError(f"{CRASH_ENV} (a test hook) must be before:N or after:N, not {value!r}")
+        raise ReconcilerError(f"{CRASH_ENV} (a test hook) must be before:N, after:N or sigterm:N, not {value!r}")
     return match.group(1), int(match.group(2))
 
 
@@ -181,9 +233,15 @@ def _head(step: Step) -> str:
 
 def render_result(result: ApplyResult) -> str:
     """What `reconciler apply` prints when the run is over: each step done, the failure, a summary, what waits."""
-    lines = [f"{_head(o.step)}: done" for o in result.done]
+    lines = [f"{_head(o.step)}: {o.outcome}" + (f" ({o.reason})" if o.reason else "")
+             for o in result.outcomes if o.outcome in ("done", "skipped")]
     failed = result.failed
-    if failed:
+    if result.interrupted and not failed:
+        lines.append("")
+        lines.append(f"Apply stopped by {result.interrupted} between two steps; the lock is released. "
+                     f"Done: {id_ranges([o.step.id for o in result.done])}. "
+                     f"Not run: {id_ranges([o.step.id for o in result.not_run])}. Plan again to carry on.")
+    elif failed:
         lines.append(f"{_head(failed.step)}: failed: {failed.reason}")
         lines.append("")
         lines.append(f"Apply failed at step {failed.step.id} ({failed.step.action.value} {failed.step.address}): "
@@ -191,6 +249,8 @@ def render_result(result: ApplyResult) -> str:
                      f"Not run: {id_ranges([o.step.id for o in result.not_run])}.")
     else:
         parts = [f"{len(result.done)} done"]
+        if result.skipped:
+            parts.append(f"{len(result.skipped)} skipped (already carried out)")
         if result.blocked:
             parts.append(_blocked_count(result.blocked))
         if result.manual:
@@ -200,7 +260,7 @@ def render_result(result: ApplyResult) -> str:
         lines.append("")
         lines.append(f"Apply complete: {', '.join(parts)}.")
     sections = [("Blocked", result.blocked, _blocked_note), ("Manual", result.manual, _manual_note),
-                ("Not run" if failed else "Waiting", result.not_run, lambda o: o.reason or "")]
+                ("Not run" if failed or result.interrupted else "Waiting", result.not_run, lambda o: o.reason or "")]
     for title, items, note in sections:
         if items:
             lines.append("")

@@ -14,7 +14,11 @@ One JSON object per line, `type` first among equals:
     {"type": "step-start",  "run", "step", "token", "action", "address", "at"}
     {"type": "step-done",   "run", "step", "token", "at"}
     {"type": "step-failed", "run", "step", "token", "error", "at"}
-    {"type": "run-end",     "run", "outcome" ("complete" | "failed"), "at"}
+    {"type": "run-end",     "run", "outcome" ("complete" | "failed" | "interrupted"), "at"}
+    {"type": "sandbox-load" | "sandbox-reset", "at"}   (the portal was replaced: earlier runs are moot)
+
+A step-done with `"skipped": true` is a step whose token the portal had already carried
+out (a resumed run's step done before the crash): nothing happened this time.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ from reconciler.apply.lock import now_iso
 
 RUN_START, STEP_START, STEP_DONE = "run-start", "step-start", "step-done"
 STEP_FAILED, RUN_END = "step-failed", "run-end"
+REPLACED = ("sandbox-load", "sandbox-reset")
+TAIL_CHUNK = 1 << 16
+ROTATE_BYTES = 4 << 20  # a journal past this, its last run finished, moves to `<journal>.1` at the next run
 
 
 def journal_path(target: str | os.PathLike) -> Path:
@@ -67,6 +74,17 @@ class Journal:
         _sync(self._handle)
         return record
 
+    def _rotate(self) -> None:
+        """Past ROTATE_BYTES, and with its last run finished, the journal moves to `<journal>.1` (one kept)."""
+        try:
+            size = self.path.stat().st_size
+        except FileNotFoundError:
+            return
+        if size < ROTATE_BYTES or unfinished_run(self.path) is not None:
+            return
+        self.close()
+        os.replace(self.path, f"{self.path}.1")
+
     def close(self) -> None:
         if self._handle is not None:
             self._handle.close()
@@ -79,14 +97,16 @@ class Journal:
         self.close()
 
     def run_start(self, run: str, plan: str, token: str, steps: int) -> dict:
+        self._rotate()
         return self.append({"type": RUN_START, "run": run, "plan": plan, "token": token, "steps": steps})
 
     def step_start(self, run: str, step: int, token: str, action: str, address: str) -> dict:
         return self.append({"type": STEP_START, "run": run, "step": step, "token": token, "action": action,
                             "address": address})
 
-    def step_done(self, run: str, step: int, token: str) -> dict:
-        return self.append({"type": STEP_DONE, "run": run, "step": step, "token": token})
+    def step_done(self, run: str, step: int, token: str, skipped: bool = False) -> dict:
+        return self.append({"type": STEP_DONE, "run": run, "step": step, "token": token,
+                            **({"skipped": True} if skipped else {})})
 
     def step_failed(self, run: str, step: int, token: str, error: str) -> dict:
         return self.append({"type": STEP_FAILED, "run": run, "step": step, "token": token, "error": error})
@@ -128,6 +148,37 @@ class JournalContents:
     torn_tail: bool = False  # the last line is damaged: a crash while it was being written
 
 
+def _parse(line: bytes) -> dict | None:
+    """The record on `line`, or None when it is not one (not JSON, or JSON of the wrong shape)."""
+    try:
+        record = json.loads(line.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("type"), str):
+        return None
+    if record["type"] in (RUN_START, STEP_START, STEP_DONE, STEP_FAILED, RUN_END) and \
+            not isinstance(record.get("run"), str):
+        return None
+    if record["type"] in (STEP_START, STEP_DONE, STEP_FAILED) and \
+            (not isinstance(record.get("step"), int) or isinstance(record.get("step"), bool)):
+        return None
+    return record
+
+
+def _contents(lines: list[bytes], first_number: int = 1) -> JournalContents:
+    records, damaged = [], []
+    for number, line in enumerate(lines, first_number):
+        if not line.strip():
+            continue
+        record = _parse(line)
+        if record is not None:
+            records.append(record)
+        else:
+            damaged.append(number)
+    last = first_number + len(lines) - 1
+    return JournalContents(records, damaged, bool(damaged) and damaged[-1] == last)
+
+
 def read_journal(path: str | os.PathLike) -> JournalContents:
     """Every readable record in order; damaged lines are skipped and reported, never fatal."""
     try:
@@ -137,19 +188,59 @@ def read_journal(path: str | os.PathLike) -> JournalContents:
     lines = raw.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
-    records, damaged = [], []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError):
-            record = None
-        if isinstance(record, dict) and isinstance(record.get("type"), str):
-            records.append(record)
-        else:
-            damaged.append(number)
-    return JournalContents(records, damaged, bool(damaged) and damaged[-1] == len(lines))
+    return _contents(lines)
+
+
+def read_last_run(path: str | os.PathLike) -> JournalContents:
+    """The records from the journal's last run-start (or load/reset) to its end, read from the end.
+
+    A journal grows by a few lines per step for as long as a repo lives; reading it
+    backwards in chunks until the last run's start keeps apply's start-up time flat.
+    Damaged lines are numbered as in the whole file (counted only when there are some).
+    """
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        return JournalContents([])
+    with handle:
+        position = handle.seek(0, os.SEEK_END)
+        kept: list[bytes] = []  # the tail's whole lines, last first
+        pending = b""  # the start of a line whose beginning is in a chunk not read yet
+        found = False
+        while position > 0 and not found:
+            size = min(TAIL_CHUNK, position)
+            position -= size
+            handle.seek(position)
+            lines = (handle.read(size) + pending).split(b"\n")
+            pending = lines.pop(0) if position > 0 else b""
+            for line in reversed(lines):
+                kept.append(line)
+                if _starts_run(line):
+                    found = True
+                    break
+        if pending and not found:
+            kept.append(pending)
+        lines = kept[::-1]
+        if lines and lines[-1] == b"":
+            lines.pop()
+        contents = _contents(lines)
+        if not contents.damaged:
+            return contents
+        tail_bytes = sum(len(line) + 1 for line in kept)
+        handle.seek(0)
+        before, left = 0, max(handle.seek(0, os.SEEK_END) - tail_bytes + 1, 0)  # the bytes before the tail
+        handle.seek(0)
+        while left > 0:
+            chunk = handle.read(min(TAIL_CHUNK, left))
+            before, left = before + chunk.count(b"\n"), left - len(chunk)
+        return JournalContents(contents.records, [n + before for n in contents.damaged], contents.torn_tail)
+
+
+def _starts_run(line: bytes) -> bool:
+    if b"run-start" not in line and b"sandbox-" not in line:  # most lines: no JSON parse
+        return False
+    record = _parse(line)
+    return record is not None and record["type"] in (RUN_START, *REPLACED)
 
 
 @dataclass(frozen=True)
@@ -166,6 +257,7 @@ class UnfinishedRun:
     in_doubt: list[dict]  # step-start records with no step-done/step-failed: the portal may or may not have it
     damaged: list[int] = field(default_factory=list)
     torn_tail: bool = False
+    path: str = "the journal"
 
     def message(self) -> str:
         """What to tell the user before the next apply."""
@@ -176,7 +268,12 @@ class UnfinishedRun:
                 f"step {r.get('step')} ({r.get('action')} {r.get('address')})" for r in self.in_doubt)
         if self.torn_tail:
             text += "; its last journal line was cut off mid-write"
-        return text + ". Check the portal, then plan again (or re-run the same saved plan: done steps are skipped)."
+        if self.damaged:
+            many = len(self.damaged) > 1
+            text += (f"; journal line{'s' if many else ''} {_ids(self.damaged)} of {self.path} "
+                     f"{'are' if many else 'is'} not {'records' if many else 'a record'} (skipped)")
+        return text + (". Check the portal, then plan again: a new plan starts from what the portal holds now "
+                       "(a saved plan of that run applies again only if the portal still reads as it expects)")
 
 
 def _ids(ids: list[int]) -> str:
@@ -185,7 +282,7 @@ def _ids(ids: list[int]) -> str:
 
 def unfinished_run(path: str | os.PathLike) -> UnfinishedRun | None:
     """The journal's last run if it has no run-end, with what it started and did not finish."""
-    contents = read_journal(path)
+    contents = read_last_run(path)
     starts = [i for i, r in enumerate(contents.records) if r["type"] == RUN_START]
     if not starts:
         return None
@@ -194,6 +291,8 @@ def unfinished_run(path: str | os.PathLike) -> UnfinishedRun | None:
     records = [r for r in contents.records[starts[-1]:] if r.get("run") == run]
     if any(r["type"] == RUN_END for r in records):
         return None
+    if any(r["type"] in REPLACED for r in contents.records[starts[-1]:]):
+        return None  # the portal was loaded or reset since: what that run did is gone
     started: dict[int, dict] = {}
     done: list[int] = []
     failed: list[int] = []
@@ -209,4 +308,4 @@ def unfinished_run(path: str | os.PathLike) -> UnfinishedRun | None:
             failed.append(step)
     return UnfinishedRun(run=run, plan=head.get("plan"), token=head.get("token"), started_at=head.get("at"),
                          steps=head.get("steps"), done=done, failed=failed, in_doubt=list(started.values()),
-                         damaged=contents.damaged, torn_tail=contents.torn_tail)
+                         damaged=contents.damaged, torn_tail=contents.torn_tail, path=os.fspath(path))

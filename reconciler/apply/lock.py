@@ -6,7 +6,8 @@ created atomically (O_CREAT|O_EXCL: exactly one process wins), holding who took 
 when and for what (Terraform's `statemgr/locker.go` LockInfo). A lock whose holder was
 a process on this host that is gone is *reported* as stale, never broken on our own:
 the dead apply may have left a step half done, and a person should look at the journal
-before running `reconciler force-unlock ID`.
+before running `reconciler force-unlock ID`. A lock whose holder is a live process on
+this host is never broken (both would then change the portal at once), unless forced.
 """
 
 from __future__ import annotations
@@ -108,8 +109,11 @@ def acquire(target: str | os.PathLike, command: str, timeout: float = 0.0, *, pr
         time.sleep(RETRY_SECONDS)
 
 
-def force_unlock(target: str | os.PathLike, lock_id: str) -> dict:
-    """Break the lock on `target` if its ID is `lock_id`; returns what the lock held."""
+def force_unlock(target: str | os.PathLike, lock_id: str, force: bool = False) -> dict:
+    """Break the lock on `target` if its ID is `lock_id` and its holder is not running here (or `force`).
+
+    Returns what the lock held.
+    """
     path = lock_path(target)
     holder, problem = _read(path)
     if holder is None and problem is None:
@@ -120,6 +124,11 @@ def force_unlock(target: str | os.PathLike, lock_id: str) -> dict:
     if holder.get("id") != lock_id:
         raise LockError(f"lock ID {lock_id} does not match the lock on {os.fspath(target)} "
                         f"(held {_who(holder)}; lock ID {holder.get('id')}): nothing was unlocked")
+    if not force and _alive_here(holder):
+        raise LockError(f"the lock on {os.fspath(target)} is held {_who(holder)}, and process {holder.get('pid')} "
+                        f"is still running on this host: it is not stale, nothing was unlocked. Wait for it, "
+                        f"or stop it; --force breaks the lock anyway (two applies would then change the portal "
+                        f"at once)")
     path.unlink(missing_ok=True)
     return holder
 
@@ -170,10 +179,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _dead_here(holder: dict) -> bool:
+def _here(holder: dict) -> bool:
     pid = holder.get("pid")
-    return (holder.get("host") == socket.gethostname() and isinstance(pid, int) and pid > 0
-            and not _alive(pid))
+    return holder.get("host") == socket.gethostname() and isinstance(pid, int) and pid > 0
+
+
+def _dead_here(holder: dict) -> bool:
+    return _here(holder) and not _alive(holder["pid"])
+
+
+def _alive_here(holder: dict) -> bool:
+    return _here(holder) and _alive(holder["pid"])
 
 
 def _who(holder: dict) -> str:

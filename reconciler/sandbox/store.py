@@ -52,52 +52,81 @@ PBX_COLUMNS = ("customer", "name", "serial", "model", "region", "term", "activat
                "deletion_scheduled_on", *PROFILES, "storage_gb", "static_ip", "ssh")
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating if needed) the sandbox file; a new file is an empty portal."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)  # transactions are explicit
+RECOVER = ("restore it from a backup, or start again with `reconciler sandbox load STATE.yaml` "
+           "or `reconciler sandbox reset`")
+
+
+class SandboxDamaged(ReconcilerError):
+    """The sandbox file is gone, empty, not a sandbox or damaged: every command stops, nothing is written."""
+
+
+def damaged(path: Path, problem: str) -> SandboxDamaged:
+    return SandboxDamaged(f"the sandbox {path.resolve()} {problem}: {RECOVER}")
+
+
+def connect(path: Path, *, create: bool = False, readonly: bool = False) -> sqlite3.Connection:
+    """Open the sandbox file, checked (see `check`); `create`: a missing file becomes a new, empty portal.
+
+    `readonly` opens it so that nothing can be written (SQLite's mode=ro): reads never
+    change the file's bytes. A missing file without `create`, a 0-byte file, a file that
+    is not a sandbox or a damaged one raises SandboxDamaged naming the file and the way back.
+    """
+    if not path.exists() and not create:
+        raise damaged(path, "is missing")
+    if path.exists() and path.stat().st_size == 0:
+        raise damaged(path, "is empty (0 bytes)")
+    new = not path.exists()
+    if new:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    target = f"{path.resolve().as_uri()}?mode=ro" if readonly else str(path)
+    try:
+        conn = sqlite3.connect(target, isolation_level=None, timeout=30, uri=readonly)  # transactions explicit
+    except sqlite3.Error as exc:
+        raise damaged(path, f"cannot be opened ({exc})") from None
     conn.row_factory = sqlite3.Row
     try:
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA synchronous = FULL")
-        if not _has_schema(conn, path):
+        if not readonly:
+            conn.execute("PRAGMA synchronous = FULL")
+        if new:
             with transaction(conn):
-                _ensure_schema(conn, path)
+                if not _tables(conn):  # another process may have created it meanwhile
+                    create_schema(conn)
+        check(conn, path)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise ReconcilerError(f"{path} is not a sandbox portal file ({exc}): "
-                              "remove it or choose another provider path") from None
+        raise damaged(path, f"is not a sandbox portal file, or is damaged ({exc})") from None
     except BaseException:
         conn.close()
         raise
     return conn
 
 
-def _has_schema(conn: sqlite3.Connection, path: Path) -> bool:
-    """The file has its schema (checked with a plain read; each step opens the file): else a write creates it."""
-    try:
-        version = conn.execute("SELECT version FROM schema_version").fetchone()
-    except sqlite3.OperationalError:  # no such table: a new file (or one being created by another process)
-        return False
-    _check_version(version, path)
-    return True
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
-def _check_version(version, path: Path) -> None:
+def check(conn: sqlite3.Connection, path: Path) -> None:
+    """The file has every table of this schema version and exactly one clock and partner row."""
+    missing = {"schema_version", *TABLES} - _tables(conn)
+    if missing:
+        raise damaged(path, f"is not a sandbox portal file, or is damaged (no table {', '.join(sorted(missing))})")
+    version = conn.execute("SELECT version FROM schema_version").fetchone()
     if version is None or version[0] != SCHEMA_VERSION:
         raise ReconcilerError(f"{path} is a sandbox file of schema version {version and version[0]}; this "
                               f"reconciler reads version {SCHEMA_VERSION}: reset or load the sandbox again")
+    for table in ("clock", "partner"):
+        if conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] != 1:
+            raise damaged(path, f"is damaged (its {table} table must hold one row)")
 
 
-def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'schema_version'").fetchone() is None:
-        for statement in SCHEMA.split(";"):  # not executescript: it would commit the open transaction
-            if statement.strip():
-                conn.execute(statement)
-        conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
-        clear(conn)
-        return
-    _check_version(conn.execute("SELECT version FROM schema_version").fetchone(), path)
+def create_schema(conn: sqlite3.Connection) -> None:
+    """The tables of an empty portal, inside the caller's transaction."""
+    for statement in SCHEMA.split(";"):  # not executescript: it would commit the open transaction
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+    clear(conn)
 
 
 @contextmanager
@@ -186,8 +215,20 @@ def _flag(value: int | None) -> bool | None:
     return None if value is None else bool(value)
 
 
-def read_snapshot(conn: sqlite3.Connection, as_of: dt.date) -> Snapshot:
-    """The portal as a snapshot on `as_of`: customers, PBXs and devices sorted (by id, name, serial)."""
+def read_snapshot(conn: sqlite3.Connection, as_of: dt.date, path: Path | None = None) -> Snapshot:
+    """The portal as a snapshot on `as_of`: customers, PBXs and devices sorted (by id, name, serial).
+
+    A value the portal could not hold (a bad date, a device of a PBX that is not there)
+    is a damaged file, named by `path`: never a traceback.
+    """
+    try:
+        return _read_snapshot(conn, as_of)
+    except (ValueError, KeyError, TypeError, sqlite3.DatabaseError) as exc:  # pydantic's ValidationError too
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise damaged(path or Path("file"), f"holds values a portal cannot ({message})") from None
+
+
+def _read_snapshot(conn: sqlite3.Connection, as_of: dt.date) -> Snapshot:
     catalog: dict[str, list[str]] = {}
     for row in conn.execute("SELECT category, product FROM catalog ORDER BY category, position"):
         catalog.setdefault(row["category"], []).append(row["product"])
@@ -214,5 +255,5 @@ def read_snapshot(conn: sqlite3.Connection, as_of: dt.date) -> Snapshot:
 
 
 def empty_snapshot(as_of: dt.date) -> Snapshot:
-    """What a missing sandbox file reads as: the state right after a reset."""
+    """What a sandbox never used reads as: the state right after a reset."""
     return Snapshot(as_of=as_of, catalog={category: list(products) for category, products in BUILTIN_CATALOG.items()})

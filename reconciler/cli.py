@@ -64,13 +64,11 @@ def _cmd_plan(args: argparse.Namespace) -> int:
                                        changed_since=args.changed_since))
     except ReconcilerError as exc:  # a pull request's comment and summary still say why nothing was planned
         _markdown_failure(args, exc, limit)
+        _json_failure(args, exc)
         raise
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
         saved = saved_plan(result.document, result.current.model_dump(mode="json"), result.desired_files)
-        out.write_text(RENDERERS["json"](saved), encoding="utf-8")
-        print(f"saved the plan to {out}", file=sys.stderr)
+        _write_plan_file(Path(args.out), RENDERERS["json"](saved))
     markdown = render_markdown(result.document, limit=limit) if args.format == "markdown" or _step_summary() else ""
     sys.stdout.write(markdown if args.format == "markdown"
                      else RENDERERS[args.format](result.document, color=_use_color(args)))
@@ -91,6 +89,25 @@ def _markdown_failure(args: argparse.Namespace, exc: ReconcilerError, limit: int
     if args.format == "markdown":
         sys.stdout.write(markdown)
     _append_step_summary(markdown)
+
+
+def _json_failure(args: argparse.Namespace, exc: ReconcilerError) -> None:
+    """`--format json` and `--out` get the plan document of the failure: no steps, the diagnostics (FORMAT.md 6)."""
+    from reconciler.render import RENDERERS
+
+    document = getattr(exc, "document", None)
+    if document is None:
+        return
+    if args.out:
+        _write_plan_file(Path(args.out), RENDERERS["json"](document))
+    if args.format == "json":
+        sys.stdout.write(RENDERERS["json"](document))
+
+
+def _write_plan_file(out: Path, text: str) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"saved the plan to {out}", file=sys.stderr)
 
 
 def _step_summary() -> str | None:

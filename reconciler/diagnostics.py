@@ -47,15 +47,17 @@ class Diagnostic:
 
     def format(self) -> str:
         """`file:line:column: severity[rule]: message`, the form compilers and editors read."""
+        from reconciler.render.escape import visible  # a newline in a file name must not forge a line
+
         place = ""
         if self.file:
-            place = self.file
+            place = visible(self.file)
             if self.line is not None:
                 place += f":{self.line}"
                 if self.column is not None:
                     place += f":{self.column}"
             place += ": "
-        return f"{place}{self.severity.value}[{self.rule}]: {self.message}"
+        return f"{place}{self.severity.value}[{self.rule}]: {visible(self.message)}"
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from reconciler.render.common import (NO_CHANGES, SYMBOLS, by_customer, counts, customers_in, changes, charged_now,
                                       costs_line, costs_of, per_renewal, renewal_lines, status, summary_line, unpriced,
                                       WHY_UNKNOWN)
+from reconciler.render.escape import escaped, markdown
 
 OPEN_UP_TO = 5  # customers: a plan this small has every section open
 ICONS = {"error": "❌", "warning": "⚠️", "info": "ℹ️"}
@@ -33,6 +34,7 @@ def size(text: str) -> int:
 
 
 def render(doc: dict, color: bool = False, limit: int | None = None) -> str:
+    doc = escaped(doc, markdown)  # user data reads as itself: no markup, no mention, no hidden step
     steps = doc.get("steps", [])
     diagnostics = doc.get("diagnostics", [])
     customers = customers_in(doc)
@@ -169,10 +171,11 @@ def _where(d: dict) -> str:
 
 def render_failure(message: str, diagnostics: list[dict], limit: int | None = None) -> str:
     """The comment for a run that planned nothing (invalid desired state, a bad ref): why, with each place."""
-    lines = ["## reconciler plan: nothing was planned", "", f"**error: {_cell(message)}**", ""]
-    for d in diagnostics:
+    lines = ["## reconciler plan: nothing was planned", "", f"**error: {markdown(message)}**", ""]
+    for d in escaped(diagnostics, markdown):
         where = ":".join(str(d[key]) for key in ("file", "line", "column") if d.get(key) is not None)
-        lines.append(f"- {ICONS[d['severity']]} {f'`{where}` ' if where else ''}{_cell(d['message'])} `{d['rule']}`")
+        lines.append(f"- {ICONS[d['severity']]} {f'<code>{where}</code> ' if where else ''}{_cell(d['message'])} "
+                     f"`{d['rule']}`")
     text = _join(lines, [])
     while limit is not None and size(text) > limit and len(lines) > 4:
         lines.pop()

@@ -1,7 +1,7 @@
 """The command line: parse arguments, call one function, map failures to exit codes in one place.
 
 Exit codes (FORMAT.md section 5): 0 success or no changes; 1 an error (invalid input,
-a rule error, a failed apply); 2 changes, with --detailed-exitcode. No traceback reaches
+a rule error, a failed apply, a usage error); 2 changes, with --detailed-exitcode. No traceback reaches
 a user for bad input: `ReconcilerError` and OS errors become a message and exit 1.
 """
 
@@ -181,8 +181,16 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits 1 (as Terraform's): 2 means "changes" with --detailed-exitcode."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="reconciler",
         description="Infrastructure as code for Wildix partners: plan and apply customers' PBXs, "
                     "licenses and HWaaS devices from YAML.",
@@ -277,7 +285,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # here, not at exit: a reader that went away is a closed pipe, below
+        return code
+    except BrokenPipeError:  # `reconciler validate --format json | head -1`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to write at exit
+        return EXIT_ERROR
     except ReconcilerError as exc:
         for diagnostic in exc.diagnostics:
             print(diagnostic.format(), file=sys.stderr)

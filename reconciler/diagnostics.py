@@ -65,6 +65,21 @@ class Diagnostic:
         return {key: value for key, value in data.items() if value is not None}
 
 
+QUOTE_LIMIT = 40  # characters of an unexpected value a message quotes: enough to find it, never a whole file
+
+
+def quoted(value, limit: int = QUOTE_LIMIT) -> str:
+    """An unexpected value as a message quotes it: `'abc'`, or its first characters when it is long.
+
+    A message must identify the value, not echo it: a 5 MB string, or a line of a file that was
+    never meant to be read, is cut to a short prefix and its length.
+    """
+    text = str(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
+
+
 def error(pos: Position | None, rule: str, message: str, **where) -> Diagnostic:
     return Diagnostic.at(pos, Severity.ERROR, rule, message, **where)
 

@@ -22,13 +22,14 @@ from __future__ import annotations
 import gc
 import os
 import re
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TypeVar
 
-from reconciler.diagnostics import Diagnostic, Position, error
+from reconciler.diagnostics import QUOTE_LIMIT, Diagnostic, Position, error, quoted
 
 R = TypeVar("R")
 
@@ -124,7 +125,8 @@ def dotted(path: Path_) -> str:
     """A path as a user reads it: pbxes.acme.licenses.premium, contacts[0].email."""
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else ("." if text else "") + str(part)
+        name = str(part) if len(str(part)) <= QUOTE_LIMIT else str(part)[:QUOTE_LIMIT] + "..."  # a key, not a file
+        text += f"[{part}]" if isinstance(part, int) else ("." if text else "") + name
     return text
 
 
@@ -135,12 +137,23 @@ def _mark(node) -> tuple[int, int]:
 def read_text(path: Path, display: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[str | None, list[Diagnostic]]:
     """The file's text, or the diagnostics that say why it cannot be read as YAML text."""
     where = Position(display)
+    limit = f"{max_bytes // (1024 * 1024)} MiB" if max_bytes >= 1024 * 1024 else f"{max_bytes} bytes"
+    too_large = [error(where, "schema", f"file is larger than {limit}")]
+    special = [error(where, "schema", "not a regular file (a directory, a FIFO or a device): not read")]
     try:
-        if path.stat().st_size > max_bytes:
-            return None, [error(where, "schema", f"file is larger than {max_bytes // (1024 * 1024)} MiB")]
-        raw = path.read_bytes()
+        found = path.stat()
+        if not stat.S_ISREG(found.st_mode):  # a FIFO or /dev/zero would hang the tool or never end
+            return None, special
+        if found.st_size > max_bytes:
+            return None, too_large
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:  # swapped for a FIFO: no wait
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None, special
+            raw = handle.read(max_bytes + 1)  # never more than the limit and one byte, if the file grew
     except OSError as exc:
         return None, [error(where, "schema", f"cannot read file: {exc.strerror or exc}")]
+    if len(raw) > max_bytes:
+        return None, too_large
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or (b"\x00" in raw[:4] and len(raw) >= 4 and (
             raw[1:4:2] == b"\x00\x00" or raw[0:4:2] == b"\x00\x00")):
         return None, [error(where, "schema", "not UTF-8 text: the file is UTF-16 (save the file as UTF-8)")]
@@ -480,7 +493,7 @@ def _scalar(node, path: Path_, where: Position, yaml):
     try:
         value = yaml.constructor.construct_object(node, deep=True)
     except (ValueError, OverflowError, YAMLError) as exc:
-        raise _Stop(error(where, "schema", f"cannot read value {node.value!r}: {exc}")) from None
+        raise _Stop(error(where, "schema", f"cannot read value {quoted(node.value)}: {exc}")) from None
     return value
 
 

@@ -187,7 +187,8 @@ def parse(text: str, display: str, exact: bool = False, max_nodes: int | None = 
     """
     if is_blank(text):
         return None, [error(Position(display), "schema", "file is empty: expected a mapping of settings")]
-    problem = _control_character(text, display) or _flow_nesting_problem(text, display)
+    problem = (_control_character(text, display) or _flow_nesting_problem(text, display)
+               or (max_nodes is not None and _too_many_values(text, display, max_nodes)))
     if problem:
         return None, [problem]
     if not exact and (max_nodes is None or len(text) <= 2 * max_nodes):  # (a value takes two characters or more)
@@ -261,6 +262,32 @@ def load(path: Path, display: str | None = None) -> tuple[Document | None, list[
 
 CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 COLON_NO_SPACE = re.compile(r"^\s*(?:-\s+)?([A-Za-z0-9_-]+:[^\s:][^#]*?)\s*(?:#.*)?$")
+
+
+def too_many_values(max_nodes: int) -> str:
+    return f"too many values: the document has more than {max_nodes} (a desired-state file has far fewer): " \
+           "refusing to read it"
+
+
+def _too_many_values(text: str, display: str, max_nodes: int) -> Diagnostic | None:
+    """Refuse, in a fraction of a second, a document that certainly holds more than `max_nodes` values.
+
+    libyaml counts the document's events without building anything. Each value is one event,
+    a mapping or a list one more (its end), an alias one, plus four for the stream and the
+    document: so the values are at least half of what remains once the aliases (at most one per
+    `*`) are taken away. Anything the count cannot say is left to the exact path.
+    """
+    if len(text) <= 2 * max_nodes:  # a value takes two characters or more: it cannot hold more
+        return None
+    try:
+        from yaml._yaml import CParser
+
+        events = CParser(text).raw_parse()
+    except Exception:  # no libyaml, or a syntax error: the exact path says it in a partner's words
+        return None
+    if (events - 4 - text.count("*")) / 2 > max_nodes:
+        return error(Position(display), "schema", too_many_values(max_nodes))
+    return None
 
 
 def _control_character(text: str, display: str) -> Diagnostic | None:
@@ -399,15 +426,22 @@ class _Walker:
         self.diagnostics = diagnostics
         self.yaml = yaml
         self.max_nodes = max_nodes
-        self.expanded = 0
+        self.values = 0  # the document's own values
+        self.expanded = 0  # what its aliases add: the alias budget
         self.done: dict[int, tuple[object, int]] = {}  # id(node) -> (value, values it stands for)
         self.active: set[int] = set()
 
-    def _count(self, size: int, node) -> None:
+    def _count(self, size: int, node, alias: bool = False) -> None:
+        """Count `size` values at `node`: one of the document's own, or (`alias`) what an alias repeats."""
+        if not alias:
+            self.values += size
+            if self.values > self.max_nodes:
+                raise _Stop(error(self._where(node), "schema", too_many_values(self.max_nodes)))
+            return
         self.expanded += size
         if self.expanded > self.max_nodes:
             raise _Stop(error(self._where(node), "schema",
-                              f"the document expands to more than {self.max_nodes} values "
+                              f"the document's aliases expand to more than {self.max_nodes} values "
                               "(YAML aliases repeating each other?): refusing to read it"))
 
     def _where(self, node) -> Position:
@@ -424,7 +458,7 @@ class _Walker:
                               f"'{dotted(path)}' is an alias inside its own anchor (a recursive alias)"))
         if key in self.done:
             value, size = self.done[key]
-            self._count(size, node)
+            self._count(size, node, alias=True)
             return value, size
         self.positions.values.setdefault(path, _mark(node))
         self._count(1, node)

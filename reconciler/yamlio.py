@@ -240,7 +240,7 @@ def _parse_exact(text: str, display: str, max_nodes: int) -> tuple[Document | No
     except RecursionError:
         return None, [_deepest(text, display, yaml)]
     except (YAMLError, ValueError) as exc:
-        return None, [error(Position(display), "schema", f"invalid YAML: {str(exc).splitlines()[0]}")]
+        return None, [error(Position(display), "schema", f"invalid YAML: {_cut(str(exc).splitlines()[0])}")]
     if root is None:
         return None, [error(Position(display), "schema", "file is empty: expected a mapping of settings")]
 
@@ -335,11 +335,16 @@ def _syntax_error(exc, text: str, display: str) -> Diagnostic:
             if glued:
                 column = previous.index(glued.group(1)) + 1
                 return error(Position(display, number + 1, column), "schema",
-                             f"invalid YAML: '{glued.group(1)}' needs a space after ':'")
+                             f"invalid YAML: {quoted(glued.group(1))} needs a space after ':'")
             break
         return error(at(mark), "schema", "invalid YAML: unexpected ':' here (a value containing ': ' must be quoted)")
     text_ = f"{context}: {problem}" if context and problem else (problem or context or "invalid YAML")
-    return error(at(mark or context_mark), "schema", f"invalid YAML: {text_}")
+    return error(at(mark or context_mark), "schema", f"invalid YAML: {_cut(text_)}")
+
+
+def _cut(message: str, limit: int = 4 * QUOTE_LIMIT) -> str:
+    """The parser's own words, which may quote the input (an alias name, a token): cut when long."""
+    return message if len(message) <= limit else message[:limit] + "..."
 
 
 def _deepest(text: str, display: str, yaml) -> Diagnostic:

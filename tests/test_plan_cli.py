@@ -8,12 +8,13 @@ import shutil
 import subprocess
 import sys
 
+import jsonschema
 import pytest
 
 from reconciler.cli import main
 from reconciler.plan.saved import checksum
 from reconciler.workflow import decide_today
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, ROOT
 
 LAST_DAY = EXAMPLES / "last-day-decrease"
 
@@ -164,6 +165,8 @@ def test_json_on_invalid_input_is_one_document_with_no_steps_and_the_diagnostics
     assert document["summary"]["errors"] == len(errors) and document["summary"]["steps"] == 0
     assert all(d["file"] and d["line"] for d in errors if d["rule"] != "schema" or where != "state.yaml")
     assert errors[0]["message"] in err  # stderr still says it, for a person
+    schema = json.loads((ROOT / "schemas" / "plan.schema.json").read_text())
+    jsonschema.validate(document, schema)
 
 
 def test_json_on_a_missing_state_file_names_it(repo, capsys):

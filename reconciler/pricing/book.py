@@ -35,6 +35,7 @@ LICENSE_CODES = frozenset(PROFILE_CODES.values())
 FREE_PRODUCT = PROFILE_CODES["service"]  # PBX-SERVICE: free of charge (seed 004)
 HARDWARE_PBX = "WPBX-HW"  # the hardware PBX, bought once (reconciler.plan.build.HARDWARE_PBX_PRODUCT)
 PRICE = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+PRICE_DIGITS = (12, 8)  # before and after the point: sums stay exact within Decimal's 28 digits
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
@@ -207,6 +208,11 @@ class _Rows:
         if not PRICE.match(text):
             hint = " (use a point as the decimal separator)" if re.match(r"^-?[0-9]+,[0-9]+$", text) else ""
             self._error(line, "price", f"price {quoted(text)} is not a number such as 12.50{hint}")
+            return None
+        whole, _, fraction = text.lstrip("-").partition(".")
+        if len(whole.lstrip("0")) > PRICE_DIGITS[0] or len(fraction) > PRICE_DIGITS[1]:
+            self._error(line, "price", f"price {quoted(text)} has too many digits: at most {PRICE_DIGITS[0]} "
+                                       f"before the point and {PRICE_DIGITS[1]} after it")
             return None
         price = Decimal(text)
         if price < 0:

@@ -99,15 +99,15 @@ def _json_failure(args: argparse.Namespace, exc: ReconcilerError) -> None:
     if document is None:
         return
     if args.out:
-        _write_plan_file(Path(args.out), RENDERERS["json"](document))
+        _write_plan_file(Path(args.out), RENDERERS["json"](document), "the plan document (nothing was planned)")
     if args.format == "json":
         sys.stdout.write(RENDERERS["json"](document))
 
 
-def _write_plan_file(out: Path, text: str) -> None:
+def _write_plan_file(out: Path, text: str, what: str = "the plan") -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    print(f"saved the plan to {out}", file=sys.stderr)
+    print(f"saved {what} to {out}", file=sys.stderr)
 
 
 def _step_summary() -> str | None:

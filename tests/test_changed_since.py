@@ -171,7 +171,8 @@ def test_an_invalid_changed_file_stops_the_plan_with_its_position(repo, capsys, 
     edit(repo / "customers" / "umbrella.yaml", "essential: 5", "essentail: 5")
     code, document, err = plan_json(repo, "HEAD", capsys, monkeypatch)
     assert code == 1 and document["steps"] == []
-    assert [(d["file"], d["line"], d["column"]) for d in document["diagnostics"]] == [("customers/umbrella.yaml", 11, 7)]
+    places = [(d["file"], d["line"], d["column"]) for d in document["diagnostics"]]
+    assert places == [("customers/umbrella.yaml", 11, 7)]
     assert "customers/umbrella.yaml:11:7: error[" in err and "did you mean 'essential'" in err
 
 

@@ -240,6 +240,8 @@ def load_repo(target: Path, catalog: set[str] | None = None,
         repo.files += 1 + bool(repo.config.price_book)
         repo.loaded.add(config_file.resolve())
         diagnostics += problems
+    elif not repo.config_path:  # a reconciler.yaml left unread (a link out of the repo) says why
+        diagnostics += problems
     if catalog is None:
         catalog = repo.catalog
     outside: list[Path] = []

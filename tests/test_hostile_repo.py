@@ -127,6 +127,17 @@ def test_the_provider_path_must_stay_inside_the_repo(repo, outside, capsys):
     assert_nothing_outside_was_read(outside, out, err)
 
 
+def test_a_linked_configuration_leading_out_of_the_repo_is_not_read(repo, outside, capsys):
+    (outside / "reconciler.yaml").write_text(f"# {SECRET}\nprovider:\n  kind: snapshot\n  path: state.yaml\n")
+    (repo / "reconciler.yaml").unlink()
+    (repo / "reconciler.yaml").symlink_to(outside / "reconciler.yaml")
+    code, out, err = plan_markdown(capsys, repo)
+    assert code == 1
+    assert (f"{repo}/reconciler.yaml: error[path-outside-repo]: a symbolic link that leads outside the repo: "
+            "not read") in err
+    assert_nothing_outside_was_read(outside, out, err)
+
+
 def test_a_user_may_allow_paths_outside_the_repo(repo, outside, capsys, monkeypatch):
     shutil.copyfile(repo / "pricebook.csv", outside / "pricebook.csv")
     set_price_book(repo, "../outside/pricebook.csv")

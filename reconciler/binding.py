@@ -13,7 +13,7 @@ from typing import Annotated, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from reconciler.diagnostics import Diagnostic, error
+from reconciler.diagnostics import Diagnostic, error, quoted
 from reconciler.yamlio import Document, dotted
 
 M = TypeVar("M", bound=BaseModel)
@@ -63,7 +63,7 @@ def _translate(err: dict, document: Document, model: type[BaseModel]) -> Diagnos
     name = dotted(loc)
     if kind == "extra_forbidden":
         allowed = _allowed_keys(model, loc[:-1])
-        return error(positions.key(loc), "schema", f"unknown key '{loc[-1]}'{_hint(str(loc[-1]), allowed)}")
+        return error(positions.key(loc), "schema", f"unknown key {quoted(loc[-1])}{_hint(str(loc[-1]), allowed)}")
     if kind == "missing":
         parent = loc[:-1]
         where = positions.key(parent) if parent else positions.value(())
@@ -99,7 +99,7 @@ def _translate(err: dict, document: Document, model: type[BaseModel]) -> Diagnos
     if kind == "string_pattern_mismatch":
         field = str(loc[-1]) if loc else ""
         what = PATTERN_HINTS.get(field, f"has an invalid format: {ID_HINT}")
-        return error(where, "schema", f"'{name}': {value!r} {what}")
+        return error(where, "schema", f"'{name}': {quoted(value)} {what}")
     if kind == "string_too_short":
         return error(where, "schema", f"'{name}' must not be empty")
     if kind == "string_too_long":
@@ -120,8 +120,8 @@ def _bad_key_message(key, path, err) -> str:
     owner = next((part for part in reversed(path[:-1]) if isinstance(part, str)), "")
     what, how = KEY_KINDS.get(owner, ("a valid name", ID_HINT))
     if err["type"] == "string_too_long":
-        return f"{key!r} in '{parent}' is too long (at most {err['ctx']['max_length']} characters)"
-    return f"{key!r} in '{parent}' is not {what}: {how}"
+        return f"{quoted(key)} in '{parent}' is too long (at most {err['ctx']['max_length']} characters)"
+    return f"{quoted(key)} in '{parent}' is not {what}: {how}"
 
 
 def _describe(value) -> str:
@@ -132,7 +132,7 @@ def _describe(value) -> str:
     if isinstance(value, (int, float)):
         return f"the number {value}"
     if isinstance(value, str):
-        return f"the text {value!r}"
+        return f"the text {quoted(value)}"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):

@@ -1,7 +1,7 @@
 """The command line: parse arguments, call one function, map failures to exit codes in one place.
 
 Exit codes (FORMAT.md section 5): 0 success or no changes; 1 an error (invalid input,
-a rule error, a failed apply); 2 changes, with --detailed-exitcode. No traceback reaches
+a rule error, a failed apply, a usage error); 2 changes, with --detailed-exitcode. No traceback reaches
 a user for bad input: `ReconcilerError` and OS errors become a message and exit 1.
 """
 
@@ -71,15 +71,14 @@ def _cmd_plan(args: argparse.Namespace) -> int:
                                        changed_since=args.changed_since))
     except ReconcilerError as exc:  # a pull request's comment and summary still say why nothing was planned
         _markdown_failure(args, exc, limit)
+        _json_failure(args, exc)
         raise
     if args.out:
         out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
         root = args.paths[0] if len(args.paths) == 1 and Path(args.paths[0]).is_dir() else "."
         saved = saved_plan(result.document, result.current.model_dump(mode="json"), result.desired_files,
                            repo_root=Path(os.path.relpath(Path(root).resolve(), out.parent.resolve())).as_posix())
-        out.write_text(RENDERERS["json"](saved), encoding="utf-8")
-        print(f"saved the plan to {out}", file=sys.stderr)
+        _write_plan_file(out, RENDERERS["json"](saved))
     markdown = (render_markdown(result.document, limit=limit, **_comment_frame(args.paths, args.out))
                 if (args.format == "markdown" or _step_summary()) and not _touches_no_customer(args, result) else "")
     if args.due:
@@ -139,6 +138,23 @@ def _cmd_show(args: argparse.Namespace) -> int:
         text = RENDERERS[args.format](document, color=_use_color(args))
     sys.stdout.write(text)
     return EXIT_OK
+def _json_failure(args: argparse.Namespace, exc: ReconcilerError) -> None:
+    """`--format json` and `--out` get the plan document of the failure: no steps, the diagnostics (FORMAT.md 6)."""
+    from reconciler.render import RENDERERS
+
+    document = getattr(exc, "document", None)
+    if document is None:
+        return
+    if args.out:
+        _write_plan_file(Path(args.out), RENDERERS["json"](document), "the plan document (nothing was planned)")
+    if args.format == "json":
+        sys.stdout.write(RENDERERS["json"](document))
+
+
+def _write_plan_file(out: Path, text: str, what: str = "the plan") -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"saved {what} to {out}", file=sys.stderr)
 
 
 def _step_summary() -> str | None:
@@ -275,10 +291,18 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits 1 (as Terraform's): 2 means "changes" with --detailed-exitcode."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from reconciler.render import RENDERERS  # `show` offers every registered format
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="reconciler",
         description="Infrastructure as code for Wildix partners: plan and apply customers' PBXs, "
                     "licenses and HWaaS devices from YAML.",
@@ -489,7 +513,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.chdir:
             _chdir(args.chdir)
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # here, not at exit: a reader that went away is a closed pipe, below
+        return code
+    except BrokenPipeError:  # `reconciler validate --format json | head -1`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to write at exit
+        return EXIT_ERROR
     except ReconcilerError as exc:
         for diagnostic in exc.diagnostics:
             print(diagnostic.format(), file=sys.stderr)

@@ -47,20 +47,37 @@ class Diagnostic:
 
     def format(self) -> str:
         """`file:line:column: severity[rule]: message`, the form compilers and editors read."""
+        from reconciler.render.escape import visible  # a newline in a file name must not forge a line
+
         place = ""
         if self.file:
-            place = self.file
+            place = visible(self.file)
             if self.line is not None:
                 place += f":{self.line}"
                 if self.column is not None:
                     place += f":{self.column}"
             place += ": "
-        return f"{place}{self.severity.value}[{self.rule}]: {self.message}"
+        return f"{place}{self.severity.value}[{self.rule}]: {visible(self.message)}"
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["severity"] = self.severity.value
         return {key: value for key, value in data.items() if value is not None}
+
+
+QUOTE_LIMIT = 40  # characters of an unexpected value a message quotes: enough to find it, never a whole file
+
+
+def quoted(value, limit: int = QUOTE_LIMIT) -> str:
+    """An unexpected value as a message quotes it: `'abc'`, or its first characters when it is long.
+
+    A message must identify the value, not echo it: a 5 MB string, or a line of a file that was
+    never meant to be read, is cut to a short prefix and its length.
+    """
+    text = str(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"
 
 
 def error(pos: Position | None, rule: str, message: str, **where) -> Diagnostic:

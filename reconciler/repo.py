@@ -20,7 +20,8 @@ from pydantic import ValidationError
 
 from reconciler.config import CONFIG_FILE, Config, ProviderConfig
 from reconciler.desired import CustomerFile
-from reconciler.diagnostics import Diagnostic, Position, error
+from reconciler.diagnostics import Diagnostic, Position, error, quoted
+from reconciler.paths import check_setting, outside_allowed, outside_file, within
 from reconciler.progress import progress
 from reconciler.rules.validation import check_customer
 from reconciler.yamlio import (PARALLEL_MIN_ITEMS, Document, Positions, is_blank, load_checked, map_parts,
@@ -77,24 +78,50 @@ def is_customer_path(relative: PurePosixPath, config: Config, in_customers_dir: 
     return len(parts) == 1 and relative.name not in (CONFIG_FILE, snapshot)
 
 
-def _customer_files(folder: Path) -> Iterator[Path]:
-    """The YAML files below `folder`, hidden files and folders left out (os.scandir: no stat per file)."""
+def _customer_files(folder: Path, root: Path, outside: list[Path]) -> Iterator[Path]:
+    """The YAML files below `folder`, hidden files and folders left out (os.scandir: no stat per file).
+
+    A symbolic link is followed only when it stays inside the repo at `root` (else it goes to
+    `outside`), and a linked folder only when it is not one the walk is already in (no loop).
+    """
     with os.scandir(folder) as entries:
         for entry in entries:
             if entry.name.startswith("."):
                 continue
+            path = folder / entry.name
+            if entry.is_symlink() and not _linked_inside(path, root, outside):
+                continue
             if entry.is_dir():
-                yield from _customer_files(folder / entry.name)
+                yield from _customer_files(path, root, outside)
             elif entry.name.endswith(YAML_SUFFIXES) and entry.is_file():
-                yield folder / entry.name
+                yield path
 
 
-def discover(directory: Path, config: Config) -> list[Path]:
+def _linked_inside(path: Path, root: Path, outside: list[Path]) -> bool:
+    """Whether to follow the symbolic link `path`: it stays inside `root` and is no loop; `outside` gets it if not."""
+    target = Path(os.path.realpath(path))
+    if not within(target, root) and not outside_allowed():
+        if path.name.endswith(YAML_SUFFIXES) or target.is_dir():
+            outside.append(path)
+        return False
+    return not (target.is_dir() and Path(os.path.realpath(path.parent)).is_relative_to(target))
+
+
+def discover(directory: Path, config: Config, outside: list[Path] | None = None) -> list[Path]:
+    """The customer files of the repo at `directory`; those that are links leading out of it go to `outside`."""
+    outside = [] if outside is None else outside
     customers_dir = directory / CUSTOMERS_DIR
     if customers_dir.is_dir():
-        return sorted(_customer_files(customers_dir))
-    return sorted(p for p in directory.iterdir()
-                  if p.is_file() and is_customer_path(PurePosixPath(p.name), config, in_customers_dir=False))
+        if customers_dir.is_symlink() and not _linked_inside(customers_dir, directory, outside):
+            return []
+        return sorted(_customer_files(customers_dir, directory, outside))
+    found = []
+    for path in directory.iterdir():
+        if is_customer_path(PurePosixPath(path.name), config, in_customers_dir=False) and path.is_file():
+            if path.is_symlink() and not _linked_inside(path, directory, outside):
+                continue
+            found.append(path)
+    return sorted(found)
 
 
 def load_config(path: Path) -> tuple[Config, list[Diagnostic]]:
@@ -109,15 +136,20 @@ def load_config(path: Path) -> tuple[Config, list[Diagnostic]]:
         return Config(), diagnostics
     if is_blank(text):
         return Config(), []
-    config, diagnostics = parse_checked(text, display, _check_config)
+    config, diagnostics = parse_checked(text, display, partial(_check_config, root=path.parent))
     return config if config is not None else Config(), diagnostics
 
 
-def _check_config(document: Document) -> tuple[Config, list[Diagnostic]]:
+def _check_config(document: Document, root: Path) -> tuple[Config, list[Diagnostic]]:
     config, problems = bind(document, Config)
     if config is None:
         return _salvage(document.data), problems
-    return config, _check_timezone(config, document.positions)
+    positions = document.positions
+    outside = check_setting(root, "price_book", config.price_book, positions.value(("price_book",)))
+    if outside:  # never read: the price book is left out
+        config = config.model_copy(update={"price_book": None})
+    outside += check_setting(root, "provider.path", config.provider.path, positions.value(("provider", "path")))
+    return config, _check_timezone(config, positions) + outside
 
 
 def _salvage(data) -> Config:
@@ -135,7 +167,7 @@ def _check_timezone(config: Config, positions: Positions) -> list[Diagnostic]:
         ZoneInfo(config.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         return [error(positions.value(("timezone",)), "schema",
-                      f"unknown timezone '{config.timezone}': use an IANA name such as Europe/Rome or UTC")]
+                      f"unknown timezone {quoted(config.timezone)}: use an IANA name such as Europe/Rome or UTC")]
     return []
 
 
@@ -144,6 +176,8 @@ def load_settings(repo: Repo, root: Path) -> list[Diagnostic]:
     config_file = root / CONFIG_FILE
     if not config_file.is_file():
         return []
+    if config_file.is_symlink() and not within(config_file, root) and not outside_allowed():
+        return [outside_file(config_file)]
     repo.config_path = _display(config_file)
     repo.config, problems = load_config(config_file)
     return problems + load_repo_price_book(repo, root)
@@ -206,12 +240,16 @@ def load_repo(target: Path, catalog: set[str] | None = None,
         repo.files += 1 + bool(repo.config.price_book)
         repo.loaded.add(config_file.resolve())
         diagnostics += problems
+    elif not repo.config_path:  # a reconciler.yaml left unread (a link out of the repo) says why
+        diagnostics += problems
     if catalog is None:
         catalog = repo.catalog
-    files = discover(target, repo.config)
+    outside: list[Path] = []
+    files = discover(target, repo.config, outside)
+    diagnostics += [outside_file(path) for path in outside]
     if skip:
         files = [path for path in files if path.resolve() not in skip]
-    if not files and not skip:
+    if not files and not skip and not outside:
         where = f"{target}/{CUSTOMERS_DIR}" if (target / CUSTOMERS_DIR).is_dir() else str(target)
         diagnostics.append(error(Position(where), "schema",
                                  "no customer files found (expected *.yaml files, each with a 'customer:' key)"))

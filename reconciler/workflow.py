@@ -126,8 +126,60 @@ def fingerprint_state(snapshot: Snapshot) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
+class PlanFailed(ReconcilerError):
+    """Nothing was planned: the error, its diagnostics, and the plan document that says so (no steps)."""
+
+    def __init__(self, cause: ReconcilerError, document: dict):
+        super().__init__(str(cause), cause.diagnostics)
+        self.document = document
+
+
 def make_plan(request: PlanRequest, provider=None) -> PlanResult:
-    """Plan the request; `provider` (already chosen, e.g. by apply under its lock) overrides the repo's."""
+    """Plan the request; `provider` (already chosen, e.g. by apply under its lock) overrides the repo's.
+
+    Any failure is a `PlanFailed`, which carries the plan document of the failure (FORMAT.md
+    section 6: `plan --format json` always prints one document).
+    """
+    known: dict = {}
+    try:
+        return _make_plan(request, provider, known)
+    except ReconcilerError as exc:
+        raise PlanFailed(exc, failure_document(exc, request, **known)) from None
+
+
+def failure_document(exc: ReconcilerError, request: PlanRequest, timezone: str = "UTC",
+                     today: dt.date | None = None) -> dict:
+    """The plan document of a run that planned nothing: no steps, the diagnostics that say why, the summary.
+
+    An error without diagnostics of its own (a missing state file, a bad --today) is the one diagnostic.
+    """
+    from reconciler import __version__
+    from reconciler.plan.model import Plan, PlanDiagnostic, summarize
+
+    if today is None:
+        try:
+            today = decide_today(request.today, timezone)
+        except ReconcilerError:
+            today = today_in(timezone, dt.datetime.now(dt.timezone.utc))
+    found = exc.diagnostics or [error(None, "schema", str(exc))]
+    diagnostics = [PlanDiagnostic(**d.to_dict()) for d in found]
+    plan = Plan(tool_version=__version__, today=today, timezone=timezone, diagnostics=diagnostics,
+                summary=summarize([], diagnostics))
+    return plan.model_dump(mode="json")
+
+
+def _valid_timezone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "UTC"
+    return name
+
+
+def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
+    """make_plan's work; `known` collects the timezone and the date as soon as they are known."""
     from reconciler.plan.planner import plan
 
     if request.changed_since:
@@ -137,8 +189,9 @@ def make_plan(request: PlanRequest, provider=None) -> PlanResult:
         complete, diagnostics = scope.complete, scope.diagnostics
     else:
         (repo, complete, diagnostics), scope = load_desired(request.paths, request.settings_root), None
+    known["timezone"] = _valid_timezone(repo.config.timezone)
     _stop_on_errors(diagnostics)
-    today = decide_today(request.today, repo.config.timezone)
+    today = known["today"] = decide_today(request.today, repo.config.timezone)
     current = provider.read(today) if provider is not None else read_current(repo, request.state, today)
     if scope is not None:
         _stop_on_errors(scope.reach(repo, current))

@@ -22,13 +22,14 @@ from __future__ import annotations
 import gc
 import os
 import re
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TypeVar
 
-from reconciler.diagnostics import Diagnostic, Position, error
+from reconciler.diagnostics import QUOTE_LIMIT, Diagnostic, Position, error, quoted
 
 R = TypeVar("R")
 
@@ -124,7 +125,8 @@ def dotted(path: Path_) -> str:
     """A path as a user reads it: pbxes.acme.licenses.premium, contacts[0].email."""
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else ("." if text else "") + str(part)
+        name = str(part) if len(str(part)) <= QUOTE_LIMIT else str(part)[:QUOTE_LIMIT] + "..."  # a key, not a file
+        text += f"[{part}]" if isinstance(part, int) else ("." if text else "") + name
     return text
 
 
@@ -135,12 +137,23 @@ def _mark(node) -> tuple[int, int]:
 def read_text(path: Path, display: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[str | None, list[Diagnostic]]:
     """The file's text, or the diagnostics that say why it cannot be read as YAML text."""
     where = Position(display)
+    limit = f"{max_bytes // (1024 * 1024)} MiB" if max_bytes >= 1024 * 1024 else f"{max_bytes} bytes"
+    too_large = [error(where, "schema", f"file is larger than {limit}")]
+    special = [error(where, "schema", "not a regular file (a directory, a FIFO or a device): not read")]
     try:
-        if path.stat().st_size > max_bytes:
-            return None, [error(where, "schema", f"file is larger than {max_bytes // (1024 * 1024)} MiB")]
-        raw = path.read_bytes()
+        found = path.stat()
+        if not stat.S_ISREG(found.st_mode):  # a FIFO or /dev/zero would hang the tool or never end
+            return None, special
+        if found.st_size > max_bytes:
+            return None, too_large
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:  # swapped for a FIFO: no wait
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None, special
+            raw = handle.read(max_bytes + 1)  # never more than the limit and one byte, if the file grew
     except OSError as exc:
         return None, [error(where, "schema", f"cannot read file: {exc.strerror or exc}")]
+    if len(raw) > max_bytes:
+        return None, too_large
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or (b"\x00" in raw[:4] and len(raw) >= 4 and (
             raw[1:4:2] == b"\x00\x00" or raw[0:4:2] == b"\x00\x00")):
         return None, [error(where, "schema", "not UTF-8 text: the file is UTF-16 (save the file as UTF-8)")]
@@ -174,7 +187,8 @@ def parse(text: str, display: str, exact: bool = False, max_nodes: int | None = 
     """
     if is_blank(text):
         return None, [error(Position(display), "schema", "file is empty: expected a mapping of settings")]
-    problem = _control_character(text, display) or _flow_nesting_problem(text, display)
+    problem = (_control_character(text, display) or _flow_nesting_problem(text, display)
+               or (max_nodes is not None and _too_many_values(text, display, max_nodes)))
     if problem:
         return None, [problem]
     if not exact and (max_nodes is None or len(text) <= 2 * max_nodes):  # (a value takes two characters or more)
@@ -226,7 +240,7 @@ def _parse_exact(text: str, display: str, max_nodes: int) -> tuple[Document | No
     except RecursionError:
         return None, [_deepest(text, display, yaml)]
     except (YAMLError, ValueError) as exc:
-        return None, [error(Position(display), "schema", f"invalid YAML: {str(exc).splitlines()[0]}")]
+        return None, [error(Position(display), "schema", f"invalid YAML: {_cut(str(exc).splitlines()[0])}")]
     if root is None:
         return None, [error(Position(display), "schema", "file is empty: expected a mapping of settings")]
 
@@ -248,6 +262,32 @@ def load(path: Path, display: str | None = None) -> tuple[Document | None, list[
 
 CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 COLON_NO_SPACE = re.compile(r"^\s*(?:-\s+)?([A-Za-z0-9_-]+:[^\s:][^#]*?)\s*(?:#.*)?$")
+
+
+def too_many_values(max_nodes: int) -> str:
+    return f"too many values: the document has more than {max_nodes} (a desired-state file has far fewer): " \
+           "refusing to read it"
+
+
+def _too_many_values(text: str, display: str, max_nodes: int) -> Diagnostic | None:
+    """Refuse, in a fraction of a second, a document that certainly holds more than `max_nodes` values.
+
+    libyaml counts the document's events without building anything. Each value is one event,
+    a mapping or a list one more (its end), an alias one, plus four for the stream and the
+    document: so the values are at least half of what remains once the aliases (at most one per
+    `*`) are taken away. Anything the count cannot say is left to the exact path.
+    """
+    if len(text) <= 2 * max_nodes:  # a value takes two characters or more: it cannot hold more
+        return None
+    try:
+        from yaml._yaml import CParser
+
+        events = CParser(text).raw_parse()
+    except Exception:  # no libyaml, or a syntax error: the exact path says it in a partner's words
+        return None
+    if (events - 4 - text.count("*")) / 2 > max_nodes:
+        return error(Position(display), "schema", too_many_values(max_nodes))
+    return None
 
 
 def _control_character(text: str, display: str) -> Diagnostic | None:
@@ -295,11 +335,16 @@ def _syntax_error(exc, text: str, display: str) -> Diagnostic:
             if glued:
                 column = previous.index(glued.group(1)) + 1
                 return error(Position(display, number + 1, column), "schema",
-                             f"invalid YAML: '{glued.group(1)}' needs a space after ':'")
+                             f"invalid YAML: {quoted(glued.group(1))} needs a space after ':'")
             break
         return error(at(mark), "schema", "invalid YAML: unexpected ':' here (a value containing ': ' must be quoted)")
     text_ = f"{context}: {problem}" if context and problem else (problem or context or "invalid YAML")
-    return error(at(mark or context_mark), "schema", f"invalid YAML: {text_}")
+    return error(at(mark or context_mark), "schema", f"invalid YAML: {_cut(text_)}")
+
+
+def _cut(message: str, limit: int = 4 * QUOTE_LIMIT) -> str:
+    """The parser's own words, which may quote the input (an alias name, a token): cut when long."""
+    return message if len(message) <= limit else message[:limit] + "..."
 
 
 def _deepest(text: str, display: str, yaml) -> Diagnostic:
@@ -386,15 +431,22 @@ class _Walker:
         self.diagnostics = diagnostics
         self.yaml = yaml
         self.max_nodes = max_nodes
-        self.expanded = 0
+        self.values = 0  # the document's own values
+        self.expanded = 0  # what its aliases add: the alias budget
         self.done: dict[int, tuple[object, int]] = {}  # id(node) -> (value, values it stands for)
         self.active: set[int] = set()
 
-    def _count(self, size: int, node) -> None:
+    def _count(self, size: int, node, alias: bool = False) -> None:
+        """Count `size` values at `node`: one of the document's own, or (`alias`) what an alias repeats."""
+        if not alias:
+            self.values += size
+            if self.values > self.max_nodes:
+                raise _Stop(error(self._where(node), "schema", too_many_values(self.max_nodes)))
+            return
         self.expanded += size
         if self.expanded > self.max_nodes:
             raise _Stop(error(self._where(node), "schema",
-                              f"the document expands to more than {self.max_nodes} values "
+                              f"the document's aliases expand to more than {self.max_nodes} values "
                               "(YAML aliases repeating each other?): refusing to read it"))
 
     def _where(self, node) -> Position:
@@ -411,7 +463,7 @@ class _Walker:
                               f"'{dotted(path)}' is an alias inside its own anchor (a recursive alias)"))
         if key in self.done:
             value, size = self.done[key]
-            self._count(size, node)
+            self._count(size, node, alias=True)
             return value, size
         self.positions.values.setdefault(path, _mark(node))
         self._count(1, node)
@@ -480,7 +532,7 @@ def _scalar(node, path: Path_, where: Position, yaml):
     try:
         value = yaml.constructor.construct_object(node, deep=True)
     except (ValueError, OverflowError, YAMLError) as exc:
-        raise _Stop(error(where, "schema", f"cannot read value {node.value!r}: {exc}")) from None
+        raise _Stop(error(where, "schema", f"cannot read value {quoted(node.value)}: {exc}")) from None
     return value
 
 

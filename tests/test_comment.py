@@ -114,6 +114,6 @@ def test_an_invalid_repo_still_gets_a_comment_and_a_summary_saying_why(tmp_path,
     assert main(["plan", "--format", "markdown"]) == 1
     out, err = capsys.readouterr()
     assert out.startswith("<!-- reconciler-plan:. -->\n## reconciler plan: nothing was planned")
-    assert f"`customers/{stark.name}:" in out and "did you mean 'term'?" in out
+    assert f"<code>customers/{stark.name}:" in out and "did you mean 'term'?" in out
     assert summary.read_text() == out + "\n"
     assert "error: the desired state is not valid" in err  # the log says it too

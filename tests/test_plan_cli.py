@@ -8,12 +8,13 @@ import shutil
 import subprocess
 import sys
 
+import jsonschema
 import pytest
 
 from reconciler.cli import main
 from reconciler.plan.saved import checksum
 from reconciler.workflow import decide_today
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, ROOT
 
 LAST_DAY = EXAMPLES / "last-day-decrease"
 
@@ -139,3 +140,38 @@ def test_python_dash_m_runs_the_same_cli(repo):
     assert result.returncode == 0, result.stderr
     assert "Plan: 1 ready, 1 blocked until 2026-12-01, 0 manual." in result.stdout
     assert "\033[" not in result.stdout
+
+
+@pytest.mark.parametrize("breakage, rule", [
+    (("customers", "    region: eu-central\n", ""), "cloud-needs-region"),
+    (("reconciler.yaml", "timezone: Europe/Rome", "timezone: Mars/Olympus"), "schema"),
+    (("state.yaml", "as_of:", "as_of: [1]\nx:"), "schema"),
+])
+def test_json_on_invalid_input_is_one_document_with_no_steps_and_the_diagnostics(repo, capsys, breakage, rule):
+    where, old, new = breakage
+    for path in ([repo / where] if where != "customers" else sorted((repo / "customers").glob("*.yaml"))):
+        text = path.read_text()
+        assert old in text
+        path.write_text(text.replace(old, new, 1))
+    out_file = repo / "out" / "plan.json"
+    code, out, err = plan(capsys, repo, "--today", "2026-11-30", "--format", "json", "--out", out_file)
+    assert code == 1
+    document = json.loads(out)
+    assert json.loads(out_file.read_text()) == document
+    assert document["steps"] == [] and document["format_version"] == "1"
+    assert document["today"] == "2026-11-30"
+    errors = [d for d in document["diagnostics"] if d["severity"] == "error"]
+    assert errors and rule in {d["rule"] for d in errors}
+    assert document["summary"]["errors"] == len(errors) and document["summary"]["steps"] == 0
+    assert all(d["file"] and d["line"] for d in errors if d["rule"] != "schema" or where != "state.yaml")
+    assert errors[0]["message"] in err  # stderr still says it, for a person
+    schema = json.loads((ROOT / "schemas" / "plan.schema.json").read_text())
+    jsonschema.validate(document, schema)
+
+
+def test_json_on_a_missing_state_file_names_it(repo, capsys):
+    code, out, _ = plan(capsys, repo, "--today", "2026-11-30", "--format", "json", "--state", repo / "nope.yaml")
+    assert code == 1
+    document = json.loads(out)
+    assert document["steps"] == [] and document["summary"]["errors"] == 1
+    assert "nope.yaml" in document["diagnostics"][0]["message"]

@@ -82,6 +82,16 @@ CASES = {
     "PBX-SERVICE is free": (
         HEADER + "PBX-SERVICE,licenses,1y,1.00,EUR\n",
         [(2, 4, "PBX-SERVICE is free of charge: its price is 0, not 1.00")]),
+    "a price too large to compute with (the fuzz target's case 3666)": (
+        HEADER + "PBX-BASIC,licenses,1y,9999999999999999999999999999999999999999,EUR\n"
+                 "PBX-BASIC,licenses,1m,1.123456789,EUR\n",
+        [(2, 4, "price '9999999999999999999999999999999999999999' has too many digits: at most 12 before the "
+                "point and 8 after it"),
+         (3, 4, "price '1.123456789' has too many digits: at most 12 before the point and 8 after it")]),
+    "a header line that is no price book's is not quoted": (
+        "root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n",
+        [(1, None, "the first line is not a price book's header: expected the columns "
+                   "product,category,term,price,currency")]),
     "every problem of every row": (
         HEADER + "PBX-BASIC,licenses,weekly,-1,EUR\n",
         [(2, 3, "unknown term 'weekly': expected one of 1m, 1y, 5y, lifetime, once"),

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from reconciler.diagnostics import Diagnostic, Position, error
+from reconciler.diagnostics import Diagnostic, Position, error, quoted
 from reconciler.domain import PROFILE_CODES
 from reconciler.yamlio import read_text
 
@@ -35,6 +35,7 @@ LICENSE_CODES = frozenset(PROFILE_CODES.values())
 FREE_PRODUCT = PROFILE_CODES["service"]  # PBX-SERVICE: free of charge (seed 004)
 HARDWARE_PBX = "WPBX-HW"  # the hardware PBX, bought once (reconciler.plan.build.HARDWARE_PBX_PRODUCT)
 PRICE = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+PRICE_DIGITS = (12, 8)  # before and after the point: sums stay exact within Decimal's 28 digits
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
@@ -119,19 +120,22 @@ def _header(header: list[str], line: int, display: str) -> tuple[dict[str, int],
     if len(names) == 1 and ";" in names[0]:
         return {}, [error(Position(display, line, 1), RULE,
                           "the header has one column: separate the columns with commas, not semicolons")]
+    if not set(names) & set(COLUMNS):  # not a price book at all: say so, and quote nothing of the line
+        return {}, [error(Position(display, line), RULE, "the first line is not a price book's header: expected "
+                                                         f"the columns {','.join(COLUMNS)}")]
     index: dict[str, int] = {}
     problems, suggested = [], set()
     for number, name in enumerate(names):
         where = Position(display, line, number + 1)
         if name in index:
-            problems.append(error(where, RULE, f"duplicate column '{name}'"))
+            problems.append(error(where, RULE, f"duplicate column {quoted(name)}"))
         elif name in COLUMNS:
             index[name] = number
         else:
             close = difflib.get_close_matches(name, [c for c in COLUMNS if c not in names], n=1, cutoff=0.6)
             suggested.update(close)
             hint = f": did you mean '{close[0]}'?" if close else f" (the columns are {', '.join(COLUMNS)})"
-            problems.append(error(where, RULE, f"unknown column '{name}'{hint}"))
+            problems.append(error(where, RULE, f"unknown column {quoted(name)}{hint}"))
     problems += [error(Position(display, line), RULE, f"missing column '{name}' (the header names "
                                                       f"{', '.join(COLUMNS)})")
                  for name in COLUMNS if name not in index and name not in suggested]
@@ -189,7 +193,7 @@ class _Rows:
         if term not in TERMS:
             close = difflib.get_close_matches(term, TERMS, n=1, cutoff=0.5)
             hint = f": did you mean '{close[0]}'?" if close else f": expected one of {', '.join(TERMS)}"
-            self._error(line, "term", f"unknown term '{term}'{hint}")
+            self._error(line, "term", f"unknown term {quoted(term)}{hint}")
             return False
         if product in LICENSE_CODES and term == "once":
             self._error(line, "term", f"{product} is a license: its term is one of {', '.join(SUBSCRIPTION_TERMS)}, "
@@ -203,7 +207,12 @@ class _Rows:
     def _price(self, line: int, product: str, text: str) -> Decimal | None:
         if not PRICE.match(text):
             hint = " (use a point as the decimal separator)" if re.match(r"^-?[0-9]+,[0-9]+$", text) else ""
-            self._error(line, "price", f"price '{text}' is not a number such as 12.50{hint}")
+            self._error(line, "price", f"price {quoted(text)} is not a number such as 12.50{hint}")
+            return None
+        whole, _, fraction = text.lstrip("-").partition(".")
+        if len(whole.lstrip("0")) > PRICE_DIGITS[0] or len(fraction) > PRICE_DIGITS[1]:
+            self._error(line, "price", f"price {quoted(text)} has too many digits: at most {PRICE_DIGITS[0]} "
+                                       f"before the point and {PRICE_DIGITS[1]} after it")
             return None
         price = Decimal(text)
         if price < 0:
@@ -216,7 +225,7 @@ class _Rows:
 
     def _currency(self, line: int, currency: str) -> bool:
         if not CURRENCY.match(currency):
-            self._error(line, "currency", f"currency '{currency}' is not a three-letter code such as EUR")
+            self._error(line, "currency", f"currency {quoted(currency)} is not a three-letter code such as EUR")
             return False
         if self.currency is None:
             self.currency, self.currency_line = currency, line

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.config import Config
-from reconciler.diagnostics import ReconcilerError
+from reconciler.config import CONFIG_FILE, Config
+from reconciler.diagnostics import Position, ReconcilerError
+from reconciler.paths import check_setting
 from reconciler.providers import Provider
 
 DEFAULT_SANDBOX = Path(".reconciler") / "sandbox.db"
@@ -19,6 +20,9 @@ def provider_for(config: Config, root: Path | None, state: str | None = None) ->
     if state:
         return SnapshotProvider(Path(state))
     kind, path = config.provider.kind, config.provider.path
+    outside = check_setting(base, "provider.path", path, Position(str(base / CONFIG_FILE)))
+    if outside:
+        raise ReconcilerError("the repo's provider is not used", outside)
     if kind == "snapshot":
         if not path:
             raise ReconcilerError("provider kind 'snapshot' needs a 'path' to the state file in reconciler.yaml")

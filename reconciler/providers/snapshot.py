@@ -10,8 +10,10 @@ from reconciler.diagnostics import Diagnostic, ReconcilerError, error
 from reconciler.snapshot import Snapshot
 from reconciler.yamlio import SPLIT_MIN_BYTES, Document, Positions, load_checked, paused_gc
 
-# A partner's whole portal in one file: thousands of customers are tens of MB (a customer file stops at 10 MiB).
-MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024
+# A partner's whole portal in one file: 5,000 customers are about 4 MB (a customer file stops at 10 MiB).
+# Reading takes about 20 times the file's size in memory (the parsed values, then the models), so a
+# snapshot stops at 64 MiB, some 75,000 customers and 1.3 GB of memory, rather than exhaust a CI runner.
+MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
 
 
 class SnapshotProvider:
@@ -25,6 +27,11 @@ class SnapshotProvider:
         """The file as it is; `today` is not used (a snapshot does not move on its own)."""
         if not self.path.is_file():
             raise ReconcilerError(f"state file {self.display} not found")
+        size = self.path.stat().st_size
+        if size > MAX_SNAPSHOT_BYTES:
+            raise ReconcilerError(f"state file {self.display} is {size / 1024 / 1024:,.0f} MiB: a snapshot may have "
+                                  f"at most {MAX_SNAPSHOT_BYTES // 1024 // 1024} MiB (reading one takes about 20 "
+                                  "times its size in memory); read the portal through its provider instead")
         with paused_gc(keep=self.path.stat().st_size >= SPLIT_MIN_BYTES):
             snapshot, diagnostics = load_checked(self.path, self.display, _check, max_bytes=MAX_SNAPSHOT_BYTES,
                                                  max_nodes=None, split="customers")

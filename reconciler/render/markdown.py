@@ -23,6 +23,7 @@ from __future__ import annotations
 from reconciler.render.common import (NO_CHANGES, SYMBOLS, by_customer, counts, customers_in, changes, charged_now,
                                       costs_line, costs_of, needs_attention, per_renewal, renewal_lines, status,
                                       summary_line, tally, unpriced, WHY_UNKNOWN)
+from reconciler.render.escape import escaped, markdown
 
 OPEN_UP_TO = 5  # customers: a plan this small has every section open
 ICONS = {"error": "❌", "warning": "⚠️", "info": "ℹ️"}
@@ -39,7 +40,7 @@ def size(text: str) -> int:
 
 def marker(directory: str) -> str:
     """The hidden first line a pipeline finds its own comment by, one per repo directory planned."""
-    return f"<!-- reconciler-plan:{directory} -->"
+    return f"<!-- reconciler-plan:{directory.replace('--', '-&#45;').replace('>', '&gt;')} -->"  # cannot end early
 
 
 def footer_lines(doc: dict, footer: dict) -> list[str]:
@@ -65,6 +66,7 @@ def render(doc: dict, color: bool = False, limit: int | None = None, directory: 
 
 def _body(doc: dict, limit: int | None, said: int | None = None) -> str:
     """The summary and the sections, within `limit`; `said`: the comment's limit the note names."""
+    doc = escaped(doc, markdown)  # user data reads as itself: no markup, no mention, no hidden step
     steps = doc.get("steps", [])
     diagnostics = doc.get("diagnostics", [])
     customers = customers_in(doc)
@@ -184,10 +186,11 @@ def render_failure(message: str, diagnostics: list[dict], limit: int | None = No
                    directory: str | None = None) -> str:
     """The comment for a run that planned nothing (invalid desired state, a bad ref): why, with each place."""
     lines = ([marker(directory)] if directory is not None else []) + [
-        "## reconciler plan: nothing was planned", "", f"**error: {_cell(message)}**", ""]
-    for d in diagnostics:
+        "## reconciler plan: nothing was planned", "", f"**error: {markdown(message)}**", ""]
+    for d in escaped(diagnostics, markdown):
         where = ":".join(str(d[key]) for key in ("file", "line", "column") if d.get(key) is not None)
-        lines.append(f"- {ICONS[d['severity']]} {f'`{where}` ' if where else ''}{_cell(d['message'])} `{d['rule']}`")
+        lines.append(f"- {ICONS[d['severity']]} {f'<code>{where}</code> ' if where else ''}{_cell(d['message'])} "
+                     f"`{d['rule']}`")
     text = _join(lines, [])
     while limit is not None and size(text) > limit and len(lines) > 4 + (directory is not None):
         lines.pop()

@@ -83,7 +83,7 @@ def test_the_comment_shows_every_name_exactly_and_every_step(hostile_repo, capsy
     comment = _plan(capsys, hostile_repo, "markdown")
     html = gfm(comment)
     text, comments = shown(html)
-    assert comments == []  # no `<!--` of a name opened a comment that hides the steps after it
+    assert comments == [f" reconciler-plan:{hostile_repo} "]  # the marker only: no `<!--` of a name hides steps
     for company in HOSTILE_COMPANIES.values():
         assert company in text
     assert visible(HOSTILE_CONTACT) in text
@@ -139,3 +139,13 @@ def test_json_keeps_the_data_as_it_is(hostile_repo, capsys):
     document = json.loads(_plan(capsys, hostile_repo, "json"))
     companies = {s["changes"]["company"] for s in document["steps"] if s["action"] == "create-customer"}
     assert companies <= set(HOSTILE_COMPANIES.values()) and companies
+
+
+def test_the_due_view_gets_no_raw_control_character():
+    from reconciler.render.due import render as render_due
+
+    step = {"id": 1, "customer": "acme", "pbx": None, "action": "create-customer", "status": "blocked",
+            "changes": {"company": [None, "Acme \x1b[2J\u202eGmbH"]}, "not_before": "2026-12-01", "rules": []}
+    out = render_due({"today": TODAY, "timezone": "UTC", "steps": [step]})
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "Acme \\x1b[2J\\u202eGmbH" in out

@@ -142,6 +142,8 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     from reconciler.workflow import decide_today
 
     sandbox, repo = sandbox_for(args.repo)
+    if args.action == "serve":
+        return _serve(args, sandbox)
     if args.action == "load":
         snapshot = SnapshotProvider(Path(args.state)).read()
         sandbox.load(snapshot)
@@ -153,6 +155,19 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     else:
         snapshot = sandbox.read(decide_today(args.today, repo.config.timezone))
         sys.stdout.write(dump(snapshot.model_dump(mode="python")))
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace, sandbox) -> int:
+    from reconciler.api.auth import load_tokens
+    from reconciler.api.faults import parse_faults
+    from reconciler.api.server import serve
+
+    tokens, faults = load_tokens(args.tokens), parse_faults(args.fault)
+    print(f"serving the sandbox {sandbox.target} at http://{args.host}:{args.port}/v1 "
+          f"({len(tokens)} token(s); Ctrl-C stops)", file=sys.stderr, flush=True)
+    serve(sandbox.path, tokens, args.host, args.port, latency_ms=args.latency_ms, faults=faults,
+          fault_delay=args.fault_delay)
     return EXIT_OK
 
 
@@ -223,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     unlock.add_argument("--repo", default=".", metavar="DIR", help="the repo root (default: .)")
     unlock.set_defaults(func=_cmd_force_unlock)
 
-    sandbox = commands.add_parser("sandbox", help="load, reset or show the embedded sandbox portal",
+    sandbox = commands.add_parser("sandbox", help="load, reset, show or serve the embedded sandbox portal",
                                   description="The sandbox: an emulation of the partner portal in a SQLite file "
                                               "(default .reconciler/sandbox.db), to rehearse before a real customer.")
     sandbox_actions = sandbox.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -232,7 +247,21 @@ def build_parser() -> argparse.ArgumentParser:
     reset = sandbox_actions.add_parser("reset", help="empty the sandbox: no customers")
     show = sandbox_actions.add_parser("show", help="print the sandbox's state as a snapshot")
     show.add_argument("--today", metavar="YYYY-MM-DD", help="the date to read it on (default: today)")
-    for action in (load, reset, show):
+    serve = sandbox_actions.add_parser("serve", help="serve the sandbox over HTTP (the portal API, /v1)",
+                                       description="Serve the sandbox as a portal over HTTP, for the http provider. "
+                                                   "Tokens (read:TOKEN, write:TOKEN) come from --tokens FILE or "
+                                                   "the RECONCILER_SERVE_TOKENS variable.")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8377, help="the port (default: 8377)")
+    serve.add_argument("--tokens", metavar="FILE", help="the tokens file (default: RECONCILER_SERVE_TOKENS)")
+    serve.add_argument("--latency-ms", type=float, default=0.0, metavar="MS",
+                       help="add this much latency to every request, as a distant portal has")
+    serve.add_argument("--fault", action="append", default=[], metavar="KIND[:COUNT]",
+                       help="make the next COUNT requests fail: 503, 429, drop-after-commit, timeout-after-commit "
+                            "(rehearsals and tests; repeatable)")
+    serve.add_argument("--fault-delay", type=float, default=10.0, metavar="SECONDS",
+                       help="how long timeout-after-commit holds the answer (default: 10)")
+    for action in (load, reset, show, serve):
         action.add_argument("--repo", default=".", metavar="DIR", help="the repo root (default: .)")
     sandbox.set_defaults(func=_cmd_sandbox)
 

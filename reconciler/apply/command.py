@@ -18,7 +18,8 @@ from pathlib import Path
 
 from reconciler.apply.engine import apply_plan, render_result, run_token_for
 from reconciler.apply.journal import journal_path, unfinished_run
-from reconciler.apply.lock import acquire, force_unlock
+from reconciler.apply.hold import check_covered, hold, plan_customers
+from reconciler.apply.lock import force_unlock
 from reconciler.apply.run import apply_saved
 from reconciler.plan.saved import DESIRED_FILES
 from reconciler.config import Config
@@ -90,9 +91,12 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
         raise ReconcilerError("apply needs a confirmation and there is no terminal to ask on (or CI=true): "
                               "review the plan, then run apply with --auto-approve, or apply a saved plan "
                               "(plan --out FILE; apply FILE)")
-    with acquire(provider.target, "apply", request.lock_timeout, provider=provider.name):
-        planned = make_plan(PlanRequest(paths=[request.repo], today=today.isoformat()), provider=provider)
+    plan_request = PlanRequest(paths=[request.repo], today=today.isoformat())
+    customers = lambda: plan_customers(make_plan(plan_request, provider=provider).document)  # noqa: E731
+    with hold(provider, "apply", request.lock_timeout, customers) as held:
+        planned = make_plan(plan_request, provider=provider)
         document = planned.document
+        check_covered(held, document)
         sys.stdout.write(RENDERERS["text"](document, color=request.color))
         if planned.has_errors:
             print("\nThe plan has errors: nothing was applied.")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from reconciler.apply.engine import ApplyResult, apply_plan, run_token_for
 from reconciler.apply.journal import UnfinishedRun, journal_path, unfinished_run
-from reconciler.apply.lock import acquire
+from reconciler.apply.hold import hold, plan_customers
 from reconciler.apply.verify import resume_fingerprints, verify_saved_plan
 from reconciler.providers import Executor
 
@@ -38,7 +38,7 @@ def apply_saved(saved: dict, provider: Executor, *, today: dt.date, desired_fing
     from reconciler.workflow import fingerprint_state
 
     path = journal if journal is not None else journal_path(provider.target)
-    with acquire(provider.target, command, lock_timeout, provider=getattr(provider, "name", None)):
+    with hold(provider, command, lock_timeout, lambda: plan_customers(saved)):
         current = provider.read(today)
         fingerprint = fingerprint_state(current)
         unfinished = unfinished_run(path)

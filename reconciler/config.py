@@ -27,6 +27,8 @@ class ProviderConfig(Strict):
     ca_file: str | None = Field(None, min_length=1, description="http: a PEM file of CA certificates to trust "
                                                                "besides the system's, relative to the repo root.")
     timeout_seconds: float = Field(30.0, gt=0, le=600, description="http: how long to wait for an answer.")
+    retry_seconds: float = Field(30.0, ge=0, le=600, description="http: how long to keep retrying a request the "
+                                                                "network or a busy portal failed (0: never).")
     lease_seconds: float = Field(60.0, gt=0, le=3600, description="http: how long the portal's lease on a run's "
                                                                  "customers lasts unless renewed (renewed "
                                                                  "every third of it while the run lives).")

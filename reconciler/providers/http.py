@@ -41,7 +41,7 @@ from reconciler.snapshot import Snapshot
 RETRY_STATUSES = {429, 502, 503, 504}
 NOT_DONE_STATUSES = {429, 503}  # the portal did nothing: safe to send any request again
 CONNECT_TIMEOUT = 5.0
-RETRY_ATTEMPTS, RETRY_SECONDS = 6, 30.0
+RETRY_ATTEMPTS, RETRY_SECONDS, MAX_RETRY_AFTER = 8, 30.0, 30.0
 LEASE_POLL_SECONDS = 0.5
 
 
@@ -57,7 +57,7 @@ class _Transient(Exception):
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("Retry-After", "")
     try:
-        return min(max(float(value), 0.0), RETRY_SECONDS)
+        return min(max(float(value), 0.0), MAX_RETRY_AFTER)
     except ValueError:
         return None
 
@@ -92,10 +92,11 @@ class HttpProvider:
     name = "http"
 
     def __init__(self, url: str, *, token_env: str = "RECONCILER_PORTAL_TOKEN", ca_file: Path | None = None,
-                 timeout: float = 30.0, lease_seconds: float = 60.0, root: Path | None = None):
+                 timeout: float = 30.0, lease_seconds: float = 60.0, retry_seconds: float = RETRY_SECONDS,
+                 root: Path | None = None):
         self.url = base_url(url)
         self.token_env, self.timeout, self.lease_seconds = token_env, timeout, lease_seconds
-        self.ca_file = ca_file
+        self.ca_file, self.retry_seconds, self.page_size = ca_file, retry_seconds, PAGE_MAX
         self.root = root or Path(".")
         self._client: httpx.Client | None = None
         self._held: LeaseHandle | None = None
@@ -131,7 +132,7 @@ class HttpProvider:
     def read(self, today: dt.date) -> Snapshot:
         """The portal's state on `today`, page by page; restarted (twice at most) if it moves meanwhile."""
         for _ in range(3):
-            pages, params = [], {"date": today.isoformat(), "limit": PAGE_MAX}
+            pages, params = [], {"date": today.isoformat(), "limit": self.page_size}
             while True:
                 response = self._send("GET", "/state", params=params, allow={412})
                 if response.status_code == 412:
@@ -215,7 +216,8 @@ class HttpProvider:
             return safe and isinstance(exc, httpx.TransportError)
 
         try:
-            for attempt in stamina.retry_context(on=retry, attempts=RETRY_ATTEMPTS, timeout=RETRY_SECONDS,
+            for attempt in stamina.retry_context(on=retry, attempts=RETRY_ATTEMPTS if self.retry_seconds else 1,
+                                                 timeout=self.retry_seconds or None,
                                                  wait_initial=0.2, wait_max=5.0, wait_jitter=0.5):
                 with attempt:
                     response = client.request(method, path, json=json, params=params, headers=headers)

@@ -34,4 +34,5 @@ def provider_for(config: Config, root: Path | None, state: str | None = None) ->
         raise ReconcilerError("provider kind 'http' needs a 'url' in reconciler.yaml, e.g. https://portal.example/v1")
     return HttpProvider(settings.url, token_env=settings.token_env, timeout=settings.timeout_seconds,
                         ca_file=base / settings.ca_file if settings.ca_file else None,
-                        lease_seconds=settings.lease_seconds, root=base)
+                        lease_seconds=settings.lease_seconds, retry_seconds=settings.retry_seconds,
+                        root=base)

@@ -125,7 +125,7 @@ def _cmd_apply(args: argparse.Namespace) -> int:
 
     return apply_command(ApplyRequest(plan_file=args.plan_file, repo=args.repo, today=args.today,
                                       auto_approve=args.auto_approve, lock_timeout=args.lock_timeout,
-                                      color=_use_color(args)))
+                                      color=_use_color(args), parallelism=args.parallelism))
 
 
 def _cmd_force_unlock(args: argparse.Namespace) -> int:
@@ -179,6 +179,12 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reconciler",
@@ -228,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
     apply.add_argument("--lock-timeout", type=float, default=0.0, metavar="SECONDS",
                        help="wait this long for another apply's lock (default: 0, fail at once)")
+    apply.add_argument("--parallelism", type=_positive, default=10, metavar="N",
+                       help="carry out up to N independent steps at once on a portal over the network (default: "
+                            "10); a customer's steps keep their order, transfers wait for both sides")
     apply.add_argument("--no-color", action="store_true", help="no colors (also: the NO_COLOR variable)")
     apply.set_defaults(func=_cmd_apply)
 

@@ -31,6 +31,8 @@ from reconciler.repo import Repo
 from reconciler.workflow import (PlanRequest, decide_today, fingerprint_files, fingerprint_paths, load_desired,
                                  make_plan)
 
+DEFAULT_PARALLELISM = 10  # Terraform's default
+
 PROMPT = ("Do you want to perform these actions?\n"
           "  Only 'yes' will be accepted to approve.\n\n"
           "  Enter a value: ")
@@ -44,6 +46,7 @@ class ApplyRequest:
     auto_approve: bool = False
     lock_timeout: float = 0.0
     color: bool = False
+    parallelism: int = DEFAULT_PARALLELISM
 
 
 def executor_for(repo: Repo) -> Executor:
@@ -83,7 +86,7 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
         desired = (fingerprint_paths(files) if isinstance(files, list) and all(isinstance(f, str) for f in files)
                    else fingerprint_files(repo.customers, repo.config_path))
         outcome = apply_saved(saved, provider, today=today, lock_timeout=request.lock_timeout,
-                              desired_fingerprint=desired)
+                              desired_fingerprint=desired, parallelism=request.parallelism)
         print(render_result(outcome.result))
         return 0 if outcome.result.ok else 1
 
@@ -109,7 +112,8 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
             if not confirm():
                 print("\nApply cancelled: nothing was changed.")
                 return 1
-        result = apply_plan(document, provider, today, journal, run_token=run_token_for(document))
+        result = apply_plan(document, provider, today, journal, run_token=run_token_for(document),
+                            parallelism=request.parallelism)
     print()
     print(render_result(result))
     return 0 if result.ok else 1

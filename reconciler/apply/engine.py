@@ -90,37 +90,29 @@ def run_token_for(document: dict) -> str:
     return uuid.uuid4().hex
 
 
-def apply_plan(document: dict, provider: Executor, today: dt.date, journal_path, *, run_token: str) -> ApplyResult:
-    """Execute the document's ready steps in order; stop at the first failure. Never raises for a refused step."""
+def apply_plan(document: dict, provider: Executor, today: dt.date, journal_path, *, run_token: str,
+               parallelism: int = 1) -> ApplyResult:
+    """Execute the document's ready steps in order; stop at the first failure. Never raises for a refused step.
+
+    With `parallelism` > 1 and a provider that takes concurrent steps, independent steps run at once
+    (reconciler.apply.parallel); the order within each customer stays the plan's.
+    """
     steps = [Step.model_validate(data) for data in document.get("steps", [])]
     ready = sum(step.status is Status.READY for step in steps)
+    if not getattr(provider, "concurrent", False):
+        parallelism = 1
     with Journal(journal_path) as journal, progress(ready, "applying steps") as advance:
         return _apply_steps(steps, provider, today, journal, run_token, document.get("checksum") or INTERACTIVE,
-                            advance)
+                            advance, parallelism)
 
 
 def _apply_steps(steps: list[Step], provider: Executor, today: dt.date, journal: Journal, run_token: str,
-                 plan: str, advance: Callable[[], None]) -> ApplyResult:
+                 plan: str, advance: Callable[[], None], parallelism: int = 1) -> ApplyResult:
     crash = _crash_hook()
     run = uuid.uuid4().hex
     journal.run_start(run, plan, run_token, len(steps))
-    done: set[int] = set()
-    failed_at: int | None = None
-    outcomes: list[StepOutcome] = []
-    for step in steps:
-        if step.status is Status.BLOCKED:
-            outcomes.append(StepOutcome(step, "blocked", step.instruction))
-            continue
-        if step.status is Status.MANUAL:
-            outcomes.append(StepOutcome(step, "manual", step.instruction))
-            continue
-        if failed_at is not None:
-            outcomes.append(StepOutcome(step, "not-run", f"apply stopped at step {failed_at}"))
-            continue
-        missing = [d for d in step.depends_on if d not in done]
-        if missing:
-            outcomes.append(StepOutcome(step, "not-run", "waits for " + _steps_phrase(missing)))
-            continue
+
+    def carry_out(step: Step) -> StepOutcome:
         token = step_token(run_token, step.id)
         journal.step_start(run, step.id, token, step.action.value, step.address)
         if crash == ("before", step.id):
@@ -130,18 +122,50 @@ def _apply_steps(steps: list[Step], provider: Executor, today: dt.date, journal:
         except ReconcilerError as exc:  # StepRefused, or the provider could not reach the portal
             reason = str(exc) or type(exc).__name__
             journal.step_failed(run, step.id, token, reason)
-            outcomes.append(StepOutcome(step, "failed", reason))
-            failed_at = step.id
-            continue
+            return StepOutcome(step, "failed", reason)
         # Anything else (a bug, Ctrl-C) propagates and leaves the step in doubt in the journal.
         if crash == ("after", step.id):
             os._exit(137)
         journal.step_done(run, step.id, token)
-        done.add(step.id)
-        outcomes.append(StepOutcome(step, "done"))
         advance()
-    journal.run_end(run, "complete" if failed_at is None else "failed")
+        return StepOutcome(step, "done")
+
+    if parallelism > 1:
+        from reconciler.apply.parallel import run_parallel
+
+        outcomes = run_parallel(steps, carry_out, parallelism)
+    else:
+        outcomes = _run_in_order(steps, carry_out)
+    journal.run_end(run, "complete" if all(o.outcome != "failed" for o in outcomes) else "failed")
     return ApplyResult(run, run_token, tuple(outcomes))
+
+
+def _run_in_order(steps: list[Step], carry_out: Callable[[Step], StepOutcome]) -> list[StepOutcome]:
+    done: set[int] = set()
+    failed_at: int | None = None
+    outcomes: list[StepOutcome] = []
+    for step in steps:
+        outcome = skipped(step, done, failed_at) or carry_out(step)
+        outcomes.append(outcome)
+        if outcome.outcome == "failed":
+            failed_at = step.id
+        elif outcome.outcome == "done":
+            done.add(step.id)
+    return outcomes
+
+
+def skipped(step: Step, done: set[int], failed_at: int | None) -> StepOutcome | None:
+    """Why `step` is not carried out (blocked, manual, the run stopped, a prerequisite not done), or None."""
+    if step.status is Status.BLOCKED:
+        return StepOutcome(step, "blocked", step.instruction)
+    if step.status is Status.MANUAL:
+        return StepOutcome(step, "manual", step.instruction)
+    if failed_at is not None:
+        return StepOutcome(step, "not-run", f"apply stopped at step {failed_at}")
+    missing = [d for d in step.depends_on if d not in done]
+    if missing:
+        return StepOutcome(step, "not-run", "waits for " + _steps_phrase(missing))
+    return None
 
 
 def _crash_hook() -> tuple[str, int] | None:

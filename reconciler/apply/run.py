@@ -29,7 +29,7 @@ class SavedApply:
 
 def apply_saved(saved: dict, provider: Executor, *, today: dt.date, desired_fingerprint: str,
                 command: str = "apply", lock_timeout: float = 0.0,
-                journal: str | os.PathLike | None = None) -> SavedApply:
+                journal: str | os.PathLike | None = None, parallelism: int = 1) -> SavedApply:
     """Apply a saved plan (the `plan --out` file's JSON) to `provider`'s portal.
 
     Raises LockHeld, a PlanRejected (altered, unknown format, other date, stale) or the
@@ -47,5 +47,5 @@ def apply_saved(saved: dict, provider: Executor, *, today: dt.date, desired_fing
             accept = resume_fingerprints(saved, unfinished)
         verify_saved_plan(saved, current=current, current_fingerprint=fingerprint,
                           desired_fingerprint=desired_fingerprint, today=today, also_accept=accept)
-        result = apply_plan(saved, provider, today, path, run_token=run_token_for(saved))
+        result = apply_plan(saved, provider, today, path, run_token=run_token_for(saved), parallelism=parallelism)
     return SavedApply(result, unfinished if fingerprint in accept else None)

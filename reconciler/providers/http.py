@@ -90,6 +90,7 @@ class LeaseHandle:
 
 class HttpProvider:
     name = "http"
+    concurrent = True  # steps may be sent at once (apply --parallelism); the portal serializes what it must
 
     def __init__(self, url: str, *, token_env: str = "RECONCILER_PORTAL_TOKEN", ca_file: Path | None = None,
                  timeout: float = 30.0, lease_seconds: float = 60.0, retry_seconds: float = RETRY_SECONDS,
@@ -99,6 +100,7 @@ class HttpProvider:
         self.ca_file, self.retry_seconds, self.page_size = ca_file, retry_seconds, PAGE_MAX
         self.root = root or Path(".")
         self._client: httpx.Client | None = None
+        self._client_lock = threading.Lock()
         self._held: LeaseHandle | None = None
 
     @property
@@ -109,6 +111,10 @@ class HttpProvider:
         return str((self.root / ".reconciler" / f"portal-{stem}").resolve())
 
     def client(self) -> httpx.Client:
+        with self._client_lock:
+            return self._client or self._connect()
+
+    def _connect(self) -> httpx.Client:
         if self._client is None:
             token = os.environ.get(self.token_env)
             if not token:

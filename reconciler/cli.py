@@ -266,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--latency-ms", type=float, default=0.0, metavar="MS",
                        help="add this much latency to every request, as a distant portal has")
     serve.add_argument("--fault", action="append", default=[], metavar="KIND[:COUNT]",
-                       help="make the next COUNT requests fail: 503, 429, drop-after-commit, timeout-after-commit "
+                       help="make the next COUNT step requests fail: 503, 429, drop-after-commit, timeout-after-commit "
                             "(rehearsals and tests; repeatable)")
     serve.add_argument("--fault-delay", type=float, default=10.0, metavar="SECONDS",
                        help="how long timeout-after-commit holds the answer (default: 10)")

@@ -1,8 +1,8 @@
 """Added latency and injected failures, for rehearsals and the fault-injection tests.
 
 `sandbox serve --latency-ms 100` makes every request (but health) take 100 ms longer, as
-a portal across the internet does. `--fault KIND:COUNT` makes the next COUNT requests of
-that kind fail in one way the network fails in production:
+a portal across the internet does. `--fault KIND:COUNT` makes the next COUNT step requests
+(`POST /v1/steps`, where a failure costs most) fail in one way the network fails in production:
 
 - `503`, `429`: answered at once with that status (429 with `Retry-After: 1`); nothing done;
 - `drop-after-commit`: a step is carried out and committed, then the connection drops
@@ -58,11 +58,12 @@ class Faults:
             return await self.app(scope, receive, send)
         if self.latency:
             await asyncio.sleep(self.latency)
+        if scope["method"] != "POST" or scope["path"] != f"{PREFIX}/steps":
+            return await self.app(scope, receive, send)
         for status in (503, 429):
             if self._take(str(status)):
                 return await _problem(send, status)
-        is_step = scope["method"] == "POST" and scope["path"] == f"{PREFIX}/steps"
-        kind = next((k for k in STEP_KINDS if is_step and self._take(k)), None)
+        kind = next((k for k in STEP_KINDS if self._take(k)), None)
         if kind is None:
             return await self.app(scope, receive, send)
         messages = []

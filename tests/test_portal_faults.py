@@ -41,7 +41,7 @@ def test_a_step_the_network_failed_is_done_once(tmp_path, options, settings):
         result = apply_over_http(repo, today, *saved)
         assert result.returncode == 0 and "Apply complete: 4 done." in result.stdout, result.stdout + result.stderr
         if "drop-after-commit:2" in options:
-            assert server.log.read_text().count("the connection drops after the step was committed") == 2
+            assert server.log.read_text().count("ConnectionDropped: injected fault") == 2
         assert_converged(tmp_path, server, repo, today)
     finally:
         server.stop()

@@ -48,12 +48,17 @@ class ProblemError(Exception):
 
 @dataclass(frozen=True)
 class View:
-    """The state of one date, as the pages are cut from it."""
+    """The state of one date, as the pages are cut from it: every customer serialized once, ids in order."""
 
     stamp: tuple
-    document: dict
+    head: dict
+    customers: dict[str, str]  # id -> the customer's JSON (keys sorted)
     version: str
     ids: list[str]
+
+
+def _compact(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 class States:
@@ -71,10 +76,17 @@ class States:
             view = self._views.get(today)
             if view is not None and view.stamp == self._stamp():
                 return view
-            document = self.sandbox.read(today).model_dump(mode="json")
-            canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
-            view = View(self._stamp(), document, "sha256:" + hashlib.sha256(canonical.encode()).hexdigest(),
-                        sorted(document["customers"]))
+            head = self.sandbox.read(today).model_dump(mode="json")
+            everyone = head.pop("customers")
+            ids = sorted(everyone)
+            customers = {i: _compact(everyone[i]) for i in ids}
+            # The version is the state's fingerprint (reconciler.workflow.fingerprint_state), built from the
+            # pieces: the canonical JSON of the whole state, its keys in order, without a second serialization.
+            parts = {key: _compact(value) for key, value in head.items()}
+            parts["customers"] = "{" + ",".join(f"{json.dumps(i)}:{customers[i]}" for i in ids) + "}"
+            canonical = "{" + ",".join(f"{json.dumps(key)}:{parts[key]}" for key in sorted(parts)) + "}"
+            view = View(self._stamp(), head, customers, "sha256:" + hashlib.sha256(canonical.encode()).hexdigest(),
+                        ids)
             self._views = {today: view}
             return view
 
@@ -129,13 +141,11 @@ def create_app(sandbox: SandboxProvider, tokens: dict[str, str]) -> FastAPI:
                                "read it again from the first page")
         start = bisect.bisect_right(view.ids, cursor) if cursor else 0
         ids = view.ids[start:start + limit]
-        document = view.document
-        page = {"as_of": document["as_of"], "version": view.version, "partner": document["partner"],
-                "stock": document["stock"], "catalog": document["catalog"],
-                "customers": {i: document["customers"][i] for i in ids}, "total": len(view.ids),
+        page = {**view.head, "version": view.version, "total": len(view.ids),
                 "next_cursor": ids[-1] if start + limit < len(view.ids) else None}
-        return Response(json.dumps(page, separators=(",", ":")), media_type="application/json",
-                        headers={"ETag": f'"{view.version}"'})
+        customers = ",".join(f"{json.dumps(i)}:{view.customers[i]}" for i in ids)
+        body = _compact(page)[:-1] + ',"customers":{' + customers + "}}"
+        return Response(body, media_type="application/json", headers={"ETag": f'"{view.version}"'})
 
     @app.post(f"{PREFIX}/steps", response_model=StepResult, responses=PROBLEMS, dependencies=[scope("write")])
     def carry_out(body: StepRequest,

@@ -20,6 +20,7 @@ import getpass
 import os
 import socket
 import ssl
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -102,6 +103,7 @@ class HttpProvider:
         self._client: httpx.Client | None = None
         self._client_lock = threading.Lock()
         self._held: LeaseHandle | None = None
+        stamina.instrumentation.set_on_retry_hooks([])  # each retry is one readable note on stderr instead
 
     @property
     def target(self) -> str:
@@ -213,13 +215,12 @@ class HttpProvider:
         url = f"{self.url}{path}"
 
         def retry(exc: Exception):
-            if isinstance(exc, _Transient):
-                if not safe and exc.response.status_code not in NOT_DONE_STATUSES:
-                    return False
-                return exc.retry_after if exc.retry_after is not None else True
-            if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
-                return not _tls_failure(exc)
-            return safe and isinstance(exc, httpx.TransportError)
+            decision = _should_retry(exc, safe)
+            if decision is not False:
+                what = f"{exc.response.status_code} {exc.response.reason_phrase}" if isinstance(exc, _Transient) \
+                    else (str(exc) or type(exc).__name__)
+                print(f"note: the portal at {url}: {what}; retrying", file=sys.stderr, flush=True)
+            return decision
 
         try:
             for attempt in stamina.retry_context(on=retry, attempts=RETRY_ATTEMPTS if self.retry_seconds else 1,
@@ -262,6 +263,17 @@ class HttpProvider:
                                     pbx=problem.get("pbx"))
             return StepRefused(detail, [diagnostic])
         return ReconcilerError(f"the portal at {url} answered {status} {response.reason_phrase}: {detail}")
+
+
+def _should_retry(exc: Exception, safe: bool) -> bool | float:
+    """Whether (or after how long: a Retry-After) to send again; `safe`: the request may be sent twice."""
+    if isinstance(exc, _Transient):
+        if not safe and exc.response.status_code not in NOT_DONE_STATUSES:
+            return False
+        return exc.retry_after if exc.retry_after is not None else True
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return not _tls_failure(exc)
+    return safe and isinstance(exc, httpx.TransportError)
 
 
 def _problem(response: httpx.Response) -> dict:

@@ -164,10 +164,13 @@ def _serve(args: argparse.Namespace, sandbox) -> int:
     from reconciler.api.server import serve
 
     tokens, faults = load_tokens(args.tokens), parse_faults(args.fault)
-    print(f"serving the sandbox {sandbox.target} at http://{args.host}:{args.port}/v1 "
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise ReconcilerError("--tls-cert and --tls-key go together: the certificate and its private key (PEM)")
+    scheme = "https" if args.tls_cert else "http"
+    print(f"serving the sandbox {sandbox.target} at {scheme}://{args.host}:{args.port}/v1 "
           f"({len(tokens)} token(s); Ctrl-C stops)", file=sys.stderr, flush=True)
     serve(sandbox.path, tokens, args.host, args.port, latency_ms=args.latency_ms, faults=faults,
-          fault_delay=args.fault_delay)
+          fault_delay=args.fault_delay, tls=(args.tls_cert, args.tls_key) if args.tls_cert else None)
     return EXIT_OK
 
 
@@ -263,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8377, help="the port (default: 8377)")
     serve.add_argument("--tokens", metavar="FILE", help="the tokens file (default: RECONCILER_SERVE_TOKENS)")
+    serve.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (with --tls-key)")
+    serve.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
     serve.add_argument("--latency-ms", type=float, default=0.0, metavar="MS",
                        help="add this much latency to every request, as a distant portal has")
     serve.add_argument("--fault", action="append", default=[], metavar="KIND[:COUNT]",

@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -35,14 +36,14 @@ def free_port() -> int:
 class Server:
     """`reconciler sandbox serve` over the sandbox in `home` (its .reconciler/sandbox.db)."""
 
-    def __init__(self, home: Path, *options: str):
-        self.home, self.options, self.port = home, options, free_port()
+    def __init__(self, home: Path, *options: str, ca: Path | None = None):
+        self.home, self.options, self.port, self.ca = home, options, free_port(), ca  # ca: serve HTTPS
         self.process: subprocess.Popen | None = None
         self.log = home / "server.log"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"{'https' if self.ca else 'http'}://127.0.0.1:{self.port}/v1"
 
     def start(self, *options: str) -> Server:
         env = {**os.environ, "RECONCILER_SERVE_TOKENS": TOKENS}
@@ -55,7 +56,8 @@ class Server:
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log.read_text()
             try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                verify = ssl.create_default_context(cafile=str(self.ca)) if self.ca else True
+                if httpx.get(f"{self.url}/health", timeout=1, verify=verify).status_code == 200:
                     return self
             except httpx.TransportError:
                 time.sleep(0.1)

@@ -144,3 +144,30 @@ def test_an_unreachable_portal_is_one_clear_message(tmp_path):
     assert result.returncode == 1
     assert f"cannot reach the portal at {url}/state" in result.stderr
     assert "provider.url in reconciler.yaml" in result.stderr
+
+
+def test_tls_is_verified_and_ca_file_adds_a_ca(tmp_path):
+    import trustme
+
+    from tests.portal_support import Server
+
+    authority = trustme.CA()
+    issued = authority.issue_cert("127.0.0.1")
+    certificate, key, ca = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    issued.cert_chain_pems[0].write_to_path(str(certificate))
+    issued.private_key_pem.write_to_path(str(key))
+    authority.cert_pem.write_to_path(str(ca))
+    home = tmp_path / "portal"
+    home.mkdir()
+    server = Server(home, "--tls-cert", str(certificate), "--tls-key", str(key), ca=ca).start()
+    try:
+        untrusted = http_repo(tmp_path / "untrusted", NAME, server.url)
+        refused = reconciler(untrusted, "plan", "--today", "2026-11-22", env=as_writer(READ_TOKEN))
+        assert refused.returncode == 1
+        assert f"the portal at {server.url}/state has a TLS certificate that cannot be verified" in refused.stderr
+        assert "add its CA with provider.ca_file" in refused.stderr
+        trusted = http_repo(tmp_path / "trusted", NAME, server.url, ca_file=str(ca))
+        assert "Plan: 7 ready" in reconciler(trusted, "plan", "--today", "2026-11-22", env=as_writer(READ_TOKEN),
+                                             check=True).stdout
+    finally:
+        server.stop()

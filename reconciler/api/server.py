@@ -206,11 +206,13 @@ def _problem_response(problem: Problem, headers: dict | None = None) -> JSONResp
 
 
 def serve(sandbox_path: Path, tokens: dict[str, str], host: str, port: int, *, latency_ms: float = 0.0,
-          faults: dict[str, int] | None = None, fault_delay: float = 10.0) -> None:
+          faults: dict[str, int] | None = None, fault_delay: float = 10.0, tls: tuple[str, str] | None = None) -> None:
     """Serve the sandbox until interrupted (Ctrl-C, SIGTERM)."""
     import uvicorn
 
     from reconciler.api.faults import Faults
 
     app = Faults(create_app(SandboxProvider(sandbox_path), tokens), latency_ms, faults, fault_delay)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    certificate, key = tls or (None, None)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, ssl_certfile=certificate,
+                ssl_keyfile=key)

@@ -171,3 +171,19 @@ def test_tls_is_verified_and_ca_file_adds_a_ca(tmp_path):
                                              check=True).stdout
     finally:
         server.stop()
+
+
+def test_serve_needs_tokens_and_refuses_short_ones(tmp_path, monkeypatch, capsys):
+    from reconciler.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RECONCILER_SERVE_TOKENS", raising=False)
+    assert main(["sandbox", "serve"]) == 1
+    assert "the portal needs at least one token" in capsys.readouterr().err
+    monkeypatch.setenv("RECONCILER_SERVE_TOKENS", "write:tiny-secret")
+    assert main(["sandbox", "serve"]) == 1
+    error = capsys.readouterr().err
+    assert "the token of entry 1 is shorter than 16 characters" in error and "tiny-secret" not in error
+    (tmp_path / "tokens").write_text("# the CI tokens\nread:" + "r" * 20 + "\nadmin:" + "a" * 20 + "\n")
+    assert main(["sandbox", "serve", "--tokens", "tokens"]) == 1
+    assert "tokens: entry 2 is not read:TOKEN or write:TOKEN" in capsys.readouterr().err

@@ -89,7 +89,7 @@ def bench_read(customers: int, work: Path) -> dict:
     try:
         day = dt.date.fromisoformat(TODAY)
         days = [day + dt.timedelta(days=i) for i in range(3)]
-        client = HttpProvider(served.url)
+        client = HttpProvider(served.url, timeout=600)  # a cold read of a big portal on a busy machine
         sandbox = SandboxProvider(home / ".reconciler" / "sandbox.db")
         cold, direct = [], []
         for day in days:  # over HTTP first: the server's read also moves the portal's clock to the new day

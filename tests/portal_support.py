@@ -6,6 +6,7 @@ the same port; every wait is bounded.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import signal
@@ -17,6 +18,10 @@ import time
 from pathlib import Path
 
 import httpx
+
+from reconciler.export import dump
+from reconciler.providers.sandbox import SandboxProvider
+from reconciler.providers.snapshot import SnapshotProvider
 
 from tests.test_apply_e2e import EXAMPLES, reconciler
 from scripts.render_examples import as_of
@@ -80,8 +85,7 @@ class Server:
 def served_example(tmp_path: Path, name: str, *options: str, **settings) -> tuple[Server, Path, str]:
     """The example's state loaded into a sandbox, a server started on it, and a copy of the repo that uses it."""
     home = tmp_path / "portal"
-    home.mkdir()
-    reconciler(home, "sandbox", "load", str(EXAMPLES[name] / "state.yaml"), check=True)
+    load_sandbox(home, EXAMPLES[name] / "state.yaml")
     server = Server(home, *options).start()
     repo = http_repo(tmp_path / "repo", name, server.url, **settings)
     return server, repo, as_of(EXAMPLES[name])
@@ -98,9 +102,19 @@ def as_writer(token: str = WRITE_TOKEN) -> dict:
     return {"RECONCILER_PORTAL_TOKEN": token}
 
 
+def sandbox_file(home: Path) -> SandboxProvider:
+    return SandboxProvider(home / ".reconciler" / "sandbox.db")
+
+
+def load_sandbox(home: Path, state: Path) -> None:
+    """What `reconciler sandbox load STATE` does in `home`, in this process (the tests start enough processes)."""
+    home.mkdir(parents=True, exist_ok=True)
+    sandbox_file(home).load(SnapshotProvider(state).read())
+
+
 def exported(home: Path, today: str) -> str:
-    """The portal's state as the sandbox file holds it (read directly, not over HTTP)."""
-    return reconciler(home, "sandbox", "show", "--today", today, check=True).stdout
+    """The portal's state as the sandbox file holds it (read directly, not over HTTP), as `sandbox show` prints it."""
+    return dump(sandbox_file(home).read(dt.date.fromisoformat(today)).model_dump(mode="python"))
 
 
 _REFERENCE: dict[str, str] = {}

@@ -12,7 +12,7 @@ from tests.conftest import ROOT
 from tests.portal_support import READ_TOKEN, Server, as_writer, exported, http_repo, load_sandbox
 from tests.test_apply_e2e import EXAMPLES, ready, reconciler
 
-CUSTOMERS, LATENCY_MS = 60, 200
+CUSTOMERS, LATENCY_MS = 30, 200
 
 
 def test_a_transfer_waits_for_both_sides_and_a_customer_for_its_earlier_steps():

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The project's tasks, runnable on a fresh machine with only Python 3.11+.
 
-    python3 tasks.py demo      the main job: plan and apply an example on the sandbox
+    python3 tasks.py demo      the main job: plan and apply an example on the sandbox, then over HTTP
     python3 tasks.py test      the test suite
     python3 tasks.py schemas   regenerate schemas/ from the models
     python3 tasks.py plans     regenerate plans/: the rendered plans of the examples
@@ -68,6 +68,54 @@ def demo() -> None:
     for command in (("plan", *today), ("apply", *today, "--auto-approve"), ("plan", *today)):
         say("reconciler " + " ".join(command))
         run(BIN / "reconciler", *command, cwd=repo)
+    served_demo(example, today)
+
+
+def served_demo(example: Path, today: tuple[str, str]) -> None:
+    """The same story over the network: the sandbox served over HTTP, a repo with `provider: {kind: http}`."""
+    import secrets
+    import shutil
+    import socket
+    import time
+    import urllib.request
+
+    home, repo = ROOT / ".reconciler" / "demo-portal", ROOT / ".reconciler" / "demo-http"
+    for folder in (home, repo):
+        shutil.rmtree(folder, ignore_errors=True)
+    home.mkdir(parents=True)
+    shutil.copytree(example / "customers", repo / "customers")
+    with socket.socket() as probe:  # a free port, so the demo runs beside anything else on the machine
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    (repo / "reconciler.yaml").write_text(f"provider:\n  kind: http\n  url: {url}\n", encoding="utf-8")
+    read, write = secrets.token_hex(24), secrets.token_hex(24)
+    say(f"cd .reconciler/demo-portal; reconciler sandbox load examples/{DEMO_EXAMPLE}/state.yaml")
+    run(BIN / "reconciler", "sandbox", "load", example / "state.yaml", cwd=home)
+    say(f"RECONCILER_SERVE_TOKENS='read:... write:...' reconciler sandbox serve --port {port} &")
+    server = subprocess.Popen([str(BIN / "reconciler"), "sandbox", "serve", "--port", str(port)], cwd=home,
+                              env={**os.environ, "RECONCILER_SERVE_TOKENS": f"read:{read} write:{write}"})
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/health", timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    sys.exit(f"the served sandbox did not start on port {port}")
+                time.sleep(0.2)
+        say(f"cd .reconciler/demo-http   # customers/ of examples/{DEMO_EXAMPLE}, provider: {{kind: http, url: {url}}}")
+        for token, command in ((read, ("plan", *today)), (write, ("apply", *today, "--auto-approve")),
+                               (read, ("plan", *today))):
+            scope = "read" if token == read else "write"
+            say(f"RECONCILER_PORTAL_TOKEN=<{scope} token> reconciler " + " ".join(command))
+            os.environ["RECONCILER_PORTAL_TOKEN"] = token
+            run(BIN / "reconciler", *command, cwd=repo)
+    finally:
+        os.environ.pop("RECONCILER_PORTAL_TOKEN", None)
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def say(command: str) -> None:

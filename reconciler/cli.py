@@ -242,7 +242,7 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     _to_plan_repo(args)
     return apply_command(ApplyRequest(plan_file=args.plan_file, repo=args.repo, today=args.today,
                                       auto_approve=args.auto_approve, lock_timeout=args.lock_timeout,
-                                      color=_use_color(args), replan=args.replan))
+                                      color=_use_color(args), replan=args.replan, parallelism=args.parallelism))
 
 
 def _cmd_force_unlock(args: argparse.Namespace) -> int:
@@ -260,6 +260,8 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     from reconciler.workflow import decide_today, parse_date
 
     sandbox, repo = sandbox_for(args.repo)
+    if args.action == "serve":
+        return _serve(args, sandbox)
     if args.action == "load":
         snapshot = SnapshotProvider(Path(args.state)).read()
         with acquire(sandbox.target, "sandbox load", provider=sandbox.name):  # never under a running apply
@@ -283,6 +285,22 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _serve(args: argparse.Namespace, sandbox) -> int:
+    from reconciler.api.auth import load_tokens
+    from reconciler.api.faults import parse_faults
+    from reconciler.api.server import serve
+
+    tokens, faults = load_tokens(args.tokens), parse_faults(args.fault)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise ReconcilerError("--tls-cert and --tls-key go together: the certificate and its private key (PEM)")
+    scheme = "https" if args.tls_cert else "http"
+    print(f"serving the sandbox {sandbox.target} at {scheme}://{args.host}:{args.port}/v1 "
+          f"({len(tokens)} token(s); Ctrl-C stops)", file=sys.stderr, flush=True)
+    serve(sandbox.path, tokens, args.host, args.port, latency_ms=args.latency_ms, faults=faults,
+          fault_delay=args.fault_delay, tls=(args.tls_cert, args.tls_key) if args.tls_cert else None)
+    return EXIT_OK
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from reconciler.schema import write_all
 
@@ -297,6 +315,10 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         self.print_usage(sys.stderr)
         self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -358,6 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
     apply.add_argument("--lock-timeout", type=float, default=0.0, metavar="SECONDS",
                        help="wait this long for another apply's lock (default: 0, fail at once)")
+    apply.add_argument("--parallelism", type=_positive, default=10, metavar="N",
+                       help="carry out up to N independent steps at once on a portal over the network (default: "
+                            "10); a customer's steps keep their order, transfers wait for both sides")
     apply.add_argument("--no-color", action="store_true", help="no colors (also: the NO_COLOR variable)")
     apply.add_argument("--replan", action="store_true",
                        help="with PLAN_FILE: if the saved plan no longer holds (made on another day, or the portal "
@@ -386,7 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="break the lock even when its holder is still running on this host")
     unlock.set_defaults(func=_cmd_force_unlock)
 
-    sandbox = commands.add_parser("sandbox", help="load, reset, show or advance the embedded sandbox portal",
+    sandbox = commands.add_parser("sandbox", help="load, reset, show, advance or serve the embedded sandbox portal",
                                   description="The sandbox: an emulation of the partner portal in a SQLite file "
                                               "(default .reconciler/sandbox.db), to rehearse before a real customer.")
     sandbox_actions = sandbox.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -405,7 +430,23 @@ def build_parser() -> argparse.ArgumentParser:
                                          description="Let time pass in the sandbox: renewals and the deletion "
                                                      "schedule up to DATE happen in the file (reads never do).")
     advance.add_argument("--to", required=True, metavar="YYYY-MM-DD", help="the portal's new date")
-    for action in (load, reset, show, advance):
+    serve = sandbox_actions.add_parser("serve", help="serve the sandbox over HTTP (the portal API, /v1)",
+                                       description="Serve the sandbox as a portal over HTTP, for the http provider. "
+                                                   "Tokens (read:TOKEN, write:TOKEN) come from --tokens FILE or "
+                                                   "the RECONCILER_SERVE_TOKENS variable.")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8377, help="the port (default: 8377)")
+    serve.add_argument("--tokens", metavar="FILE", help="the tokens file (default: RECONCILER_SERVE_TOKENS)")
+    serve.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (with --tls-key)")
+    serve.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
+    serve.add_argument("--latency-ms", type=float, default=0.0, metavar="MS",
+                       help="add this much latency to every request, as a distant portal has")
+    serve.add_argument("--fault", action="append", default=[], metavar="KIND[:COUNT]",
+                       help="make the next COUNT step requests fail: 503, 429, drop-after-commit, timeout-after-commit "
+                            "(rehearsals and tests; repeatable)")
+    serve.add_argument("--fault-delay", type=float, default=10.0, metavar="SECONDS",
+                       help="how long timeout-after-commit holds the answer (default: 10)")
+    for action in (load, reset, show, advance, serve):
         action.add_argument("--repo", default=".", metavar="DIR", help="the repo root (default: .)")
     sandbox.set_defaults(func=_cmd_sandbox)
 
@@ -459,6 +500,8 @@ EXAMPLES = {  # the end of each command's --help, by the command's words after `
     "sandbox reset": ["reconciler sandbox reset"],
     "sandbox show": ["reconciler sandbox show", "reconciler sandbox show --format json --today 2026-11-22"],
     "sandbox advance": ["reconciler sandbox advance --to 2026-12-15"],
+    "sandbox serve": ["reconciler sandbox serve --tokens tokens.txt",
+                      "reconciler sandbox serve --port 8377 --tokens tokens.txt --latency-ms 100"],
     "export": ["reconciler export --out onboarded", "reconciler export --state state.yaml --out onboarded"],
     "fmt": ["reconciler fmt", "reconciler fmt --check --diff", "reconciler fmt customers/acme.yaml"],
     "schema": ["reconciler schema", "reconciler schema --out /tmp/schemas"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from reconciler.domain import Strict
 
@@ -19,6 +19,27 @@ class ProviderConfig(Strict):
                              description="sandbox: the SQLite file (default .reconciler/sandbox.db); "
                                          "snapshot: the state file. Relative to the repo root.",
                              examples=[".reconciler/sandbox.db"])
+    url: str | None = Field(None, pattern=r"^https?://[^\s/]+", description="http: the portal API's base URL "
+                            "(its /v1 is added when missing).", examples=["https://portal.example/v1"])
+    token_env: str = Field("RECONCILER_PORTAL_TOKEN", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                           description="http: the environment variable holding the bearer token (the token "
+                                       "itself is never written in a file).")
+    ca_file: str | None = Field(None, min_length=1, description="http: a PEM file of CA certificates to trust "
+                                                               "besides the system's, relative to the repo root.")
+    timeout_seconds: float = Field(30.0, gt=0, le=600, description="http: how long to wait for an answer.")
+    retry_seconds: float = Field(30.0, ge=0, le=600, description="http: how long to keep retrying a request the "
+                                                                "network or a busy portal failed (0: never).")
+    lease_seconds: float = Field(60.0, gt=0, le=3600, description="http: how long the portal's lease on a run's "
+                                                                 "customers lasts unless renewed (renewed "
+                                                                 "every third of it while the run lives).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_token(cls, data):
+        if isinstance(data, dict) and any(key in data for key in ("token", "password", "secret")):
+            raise ValueError("a token is never written in reconciler.yaml: put it in the environment variable "
+                             "named by token_env (default RECONCILER_PORTAL_TOKEN)")
+        return data
 
 
 class Policy(Strict):

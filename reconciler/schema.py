@@ -62,4 +62,8 @@ def write_all(out: Path) -> list[Path]:
         path = out / name
         path.write_text(render(model, name), encoding="utf-8")
         written.append(path)
-    return written
+    from reconciler.api import openapi  # the portal API's contract, generated from its models too
+
+    path = out / openapi.OPENAPI_FILE
+    path.write_text(openapi.render(), encoding="utf-8")
+    return [*written, path]

@@ -90,3 +90,13 @@ def test_every_input_schema_has_an_id_a_title_and_a_description_on_every_propert
     schema = json.loads((SCHEMAS / name).read_text())
     assert schema["$id"].endswith(name) and schema["title"]
     assert _undescribed(schema) == []
+def test_committed_portal_api_is_current():
+    from reconciler.api import openapi
+
+    committed = (SCHEMAS / openapi.OPENAPI_FILE).read_text(encoding="utf-8")
+    assert committed == openapi.render(), "schemas/portal-api.json is stale: run `python3 tasks.py schemas`"
+    document = json.loads(committed)
+    assert document["openapi"].startswith("3.1")
+    assert {"/v1/health", "/v1/state", "/v1/steps", "/v1/leases", "/v1/leases/{lease_id}"} <= set(document["paths"])
+    step = document["paths"]["/v1/steps"]["post"]
+    assert any(p["name"] == "Idempotency-Key" and p["required"] for p in step["parameters"])

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from reconciler.apply.engine import apply_plan, render_result, run_token_for
 from reconciler.apply.journal import journal_path, unfinished_run
-from reconciler.apply.lock import acquire, force_unlock
+from reconciler.apply.hold import check_covered, hold, plan_customers
+from reconciler.apply.lock import force_unlock
 from reconciler.apply.run import apply_saved
 from reconciler.plan.saved import DESIRED_FILES
 from reconciler.config import Config
@@ -29,6 +30,8 @@ from reconciler.render import RENDERERS
 from reconciler.repo import Repo
 from reconciler.workflow import (PlanRequest, decide_today, fingerprint_files, fingerprint_paths, load_desired,
                                  make_plan, repo_relative)
+
+DEFAULT_PARALLELISM = 10  # Terraform's default
 
 PROMPT = ("Do you want to perform these actions?\n"
           "  Only 'yes' will be accepted to approve.\n\n"
@@ -44,6 +47,7 @@ class ApplyRequest:
     lock_timeout: float = 0.0
     color: bool = False
     replan: bool = False  # a saved plan that no longer holds: plan again today, apply only identical steps
+    parallelism: int = DEFAULT_PARALLELISM
 
 
 def executor_for(repo: Repo) -> Executor:
@@ -83,7 +87,7 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
 
         def carry_out() -> int:
             outcome = apply_saved(saved, provider, today=today, lock_timeout=request.lock_timeout,
-                                  desired_fingerprint=desired, notify=note,
+                                  desired_fingerprint=desired, notify=note, parallelism=request.parallelism,
                                   replan=lambda plan: replan_saved(plan, request.repo, repo))
             print(render_result(outcome.result))
             return outcome.result.exit_code
@@ -100,12 +104,15 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
         raise ReconcilerError("apply needs a confirmation and there is no terminal to ask on (or CI=true): "
                               "review the plan, then run apply with --auto-approve, or apply a saved plan "
                               "(plan --out FILE; apply FILE)")
-    with acquire(provider.target, "apply", request.lock_timeout, provider=provider.name):
+    plan_request = PlanRequest(paths=[request.repo], today=today.isoformat())
+    customers = lambda: plan_customers(make_plan(plan_request, provider=provider).document)  # noqa: E731
+    with hold(provider, "apply", request.lock_timeout, customers) as held:
         unfinished = unfinished_run(journal)  # read under the lock: its process is gone, not still running
         if unfinished is not None:
             note(unfinished.message())
-        planned = make_plan(PlanRequest(paths=[request.repo], today=today.isoformat()), provider=provider)
+        planned = make_plan(plan_request, provider=provider)
         document = planned.document
+        check_covered(held, document)
         sys.stdout.write(RENDERERS["text"](document, color=request.color))
         if planned.has_errors:
             print("\nThe plan has errors: nothing was applied.")
@@ -118,7 +125,8 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
             if not confirm():
                 print("\nApply cancelled: nothing was changed.")
                 return 1
-        result = apply_plan(document, provider, today, journal, run_token=run_token_for(document))
+        result = apply_plan(document, provider, today, journal, run_token=run_token_for(document),
+                            parallelism=request.parallelism)
     print()
     print(render_result(result))
     return result.exit_code

@@ -37,6 +37,7 @@ from typing import Literal
 from pydantic import ValidationError
 
 from reconciler.apply.journal import Journal
+from reconciler.apply.parallel import run_parallel
 from reconciler.diagnostics import ReconcilerError
 from reconciler.plan.model import Status, Step
 from reconciler.progress import progress
@@ -111,16 +112,23 @@ def run_token_for(document: dict) -> str:
     return uuid.uuid4().hex
 
 
-def apply_plan(document: dict, provider: Executor, today: dt.date, journal_path, *, run_token: str) -> ApplyResult:
-    """Execute the document's ready steps in order; stop at the first failure. Never raises for a refused step."""
+def apply_plan(document: dict, provider: Executor, today: dt.date, journal_path, *, run_token: str,
+               parallelism: int = 1) -> ApplyResult:
+    """Execute the document's ready steps in order; stop at the first failure. Never raises for a refused step.
+
+    With `parallelism` > 1 and a provider that takes concurrent steps, independent steps run at once
+    (reconciler.apply.parallel); the order within each customer stays the plan's.
+    """
     try:
         steps = [Step.model_validate(data) for data in document.get("steps", [])]
     except (ValidationError, TypeError) as exc:  # a malformed step: refused before any runs, never a traceback
         raise ReconcilerError(f"the plan's steps are not valid, nothing was applied ({exc}); plan again") from None
     ready = sum(step.status is Status.READY for step in steps)
+    if not getattr(provider, "concurrent", False):
+        parallelism = 1
     with Journal(journal_path) as journal, progress(ready, "applying steps") as advance, stop_signals() as stop:
         return _apply_steps(steps, provider, today, journal, run_token, document.get("checksum") or INTERACTIVE,
-                            advance, stop)
+                            advance, stop, parallelism)
 
 
 @contextmanager
@@ -143,31 +151,14 @@ def stop_signals() -> Iterator[list[str]]:
 
 
 def _apply_steps(steps: list[Step], provider: Executor, today: dt.date, journal: Journal, run_token: str,
-                 plan: str, advance: Callable[[], None], stop: list[str] | None = None) -> ApplyResult:
+                 plan: str, advance: Callable[[], None], stop: list[str] | None = None,
+                 parallelism: int = 1) -> ApplyResult:
     stop = stop if stop is not None else []
     crash = _crash_hook()
     run = uuid.uuid4().hex
     journal.run_start(run, plan, run_token, len(steps))
-    done: set[int] = set()
-    failed_at: int | None = None
-    outcomes: list[StepOutcome] = []
-    for step in steps:
-        if step.status is Status.BLOCKED:
-            outcomes.append(StepOutcome(step, "blocked", step.instruction))
-            continue
-        if step.status is Status.MANUAL:
-            outcomes.append(StepOutcome(step, "manual", step.instruction))
-            continue
-        if failed_at is not None:
-            outcomes.append(StepOutcome(step, "not-run", f"apply stopped at step {failed_at}"))
-            continue
-        if stop:
-            outcomes.append(StepOutcome(step, "not-run", f"apply was stopped by {stop[0]}"))
-            continue
-        missing = [d for d in step.depends_on if d not in done]
-        if missing:
-            outcomes.append(StepOutcome(step, "not-run", "waits for " + _steps_phrase(missing)))
-            continue
+
+    def carry_out(step: Step) -> StepOutcome:
         token = step_token(run_token, step.id)
         journal.step_start(run, step.id, token, step.action.value, step.address)
         if crash == ("before", step.id):
@@ -177,9 +168,7 @@ def _apply_steps(steps: list[Step], provider: Executor, today: dt.date, journal:
         except ReconcilerError as exc:  # StepRefused, or the provider could not reach the portal
             reason = str(exc) or type(exc).__name__
             journal.step_failed(run, step.id, token, reason)
-            outcomes.append(StepOutcome(step, "failed", reason))
-            failed_at = step.id
-            continue
+            return StepOutcome(step, "failed", reason)
         # Anything else (a bug, Ctrl-C) propagates and leaves the step in doubt in the journal.
         if crash == ("after", step.id):
             os._exit(137)
@@ -187,13 +176,52 @@ def _apply_steps(steps: list[Step], provider: Executor, today: dt.date, journal:
             os.kill(os.getpid(), signal.SIGTERM)
         skipped = carried_out is False  # the token was already carried out: nothing happened now
         journal.step_done(run, step.id, token, skipped=skipped)
-        done.add(step.id)
-        outcomes.append(StepOutcome(step, "skipped", "already carried out by this run before it stopped")
-                        if skipped else StepOutcome(step, "done"))
         advance()
-    interrupted = stop[0] if stop and failed_at is None else None
-    journal.run_end(run, "failed" if failed_at is not None else "interrupted" if interrupted else "complete")
+        return (StepOutcome(step, "skipped", "already carried out by this run before it stopped")
+                if skipped else StepOutcome(step, "done"))
+
+    def why_not(step: Step, done: set[int], failed_at: int | None) -> StepOutcome | None:
+        return not_carried_out(step, done, failed_at, stop)
+
+    if parallelism > 1:
+        outcomes = run_parallel(steps, carry_out, why_not, parallelism)
+    else:
+        outcomes = _run_in_order(steps, carry_out, why_not)
+    failed = any(o.outcome == "failed" for o in outcomes)
+    interrupted = stop[0] if stop and not failed else None
+    journal.run_end(run, "failed" if failed else "interrupted" if interrupted else "complete")
     return ApplyResult(run, run_token, tuple(outcomes), interrupted)
+
+
+def _run_in_order(steps: list[Step], carry_out: Callable[[Step], StepOutcome], why_not) -> list[StepOutcome]:
+    done: set[int] = set()
+    failed_at: int | None = None
+    outcomes: list[StepOutcome] = []
+    for step in steps:
+        outcome = why_not(step, done, failed_at) or carry_out(step)
+        outcomes.append(outcome)
+        if outcome.outcome == "failed":
+            failed_at = step.id
+        elif outcome.outcome in ("done", "skipped"):
+            done.add(step.id)
+    return outcomes
+
+
+def not_carried_out(step: Step, done: set[int], failed_at: int | None, stop: list[str]) -> StepOutcome | None:
+    """Why `step` is not carried out (blocked, manual, the run failed or was stopped, a prerequisite
+    not done), or None."""
+    if step.status is Status.BLOCKED:
+        return StepOutcome(step, "blocked", step.instruction)
+    if step.status is Status.MANUAL:
+        return StepOutcome(step, "manual", step.instruction)
+    if failed_at is not None:
+        return StepOutcome(step, "not-run", f"apply stopped at step {failed_at}")
+    if stop:
+        return StepOutcome(step, "not-run", f"apply was stopped by {stop[0]}")
+    missing = [d for d in step.depends_on if d not in done]
+    if missing:
+        return StepOutcome(step, "not-run", "waits for " + _steps_phrase(missing))
+    return None
 
 
 def _crash_hook() -> tuple[str, int] | None:

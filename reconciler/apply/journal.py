@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,7 @@ class Journal:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self._handle = None
+        self._lock = threading.Lock()  # parallel steps append from several threads, one whole line at a time
 
     def _open(self):
         created = not self.path.exists()
@@ -68,10 +70,11 @@ class Journal:
     def append(self, record: dict) -> dict:
         record = {**record, "at": record.get("at") or now_iso()}
         line = json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n"
-        if self._handle is None or self._handle.closed:
-            self._handle = self._open()
-        self._handle.write(line.encode("utf-8"))
-        _sync(self._handle)
+        with self._lock:
+            if self._handle is None or self._handle.closed:
+                self._handle = self._open()
+            self._handle.write(line.encode("utf-8"))
+            _sync(self._handle)
         return record
 
     def _rotate(self) -> None:

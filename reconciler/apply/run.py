@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from reconciler.apply.engine import ApplyResult, apply_plan, run_token_for
 from reconciler.apply.journal import UnfinishedRun, journal_path, unfinished_run
-from reconciler.apply.lock import acquire
+from reconciler.apply.hold import hold, plan_customers
 from reconciler.apply.proof import check_schema, prove_steps
 from reconciler.apply.verify import StalePlan, resume_fingerprints, verify_saved_plan
 from reconciler.plan.saved import CHECKSUM
@@ -35,7 +35,7 @@ class SavedApply:
 def apply_saved(saved: dict, provider: Executor, *, today: dt.date, desired_fingerprint: str,
                 command: str = "apply", lock_timeout: float = 0.0,
                 journal: str | os.PathLike | None = None, notify: Callable[[str], None] | None = None,
-                replan: Callable[[dict], list[dict]] | None = None) -> SavedApply:
+                replan: Callable[[dict], list[dict]] | None = None, parallelism: int = 1) -> SavedApply:
     """Apply a saved plan (the `plan --out` file's JSON) to `provider`'s portal.
 
     Raises LockHeld, a PlanRejected (altered, unknown format, other date, stale) or the
@@ -48,7 +48,7 @@ def apply_saved(saved: dict, provider: Executor, *, today: dt.date, desired_fing
 
     check_schema(saved)  # before anything: a malformed file is refused, never a traceback
     path = journal if journal is not None else journal_path(provider.target)
-    with acquire(provider.target, command, lock_timeout, provider=getattr(provider, "name", None)):
+    with hold(provider, command, lock_timeout, lambda: plan_customers(saved)):
         unfinished = unfinished_run(path)
         if unfinished is not None and notify is not None:
             notify(unfinished.message())
@@ -71,5 +71,8 @@ def apply_saved(saved: dict, provider: Executor, *, today: dt.date, desired_fing
             prove_steps(saved, replan(saved))
         resuming = unfinished is not None and unfinished.plan == saved.get(CHECKSUM) and unfinished.token
         token = unfinished.token if resuming else run_token_for(saved)
-        result = apply_plan(saved, provider, today, path, run_token=token)
+        result = apply_plan(saved, provider, today, path, run_token=token, parallelism=parallelism)
+        verify_saved_plan(saved, current=current, current_fingerprint=fingerprint,
+                          desired_fingerprint=desired_fingerprint, today=today, also_accept=accept)
+        result = apply_plan(saved, provider, today, path, run_token=run_token_for(saved), parallelism=parallelism)
     return SavedApply(result, unfinished if fingerprint in accept else None)

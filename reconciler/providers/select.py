@@ -31,5 +31,12 @@ def provider_for(config: Config, root: Path | None, state: str | None = None) ->
         from reconciler.providers.sandbox import SandboxProvider
 
         return SandboxProvider(base / (path or DEFAULT_SANDBOX))
-    raise ReconcilerError(f"the '{kind}' provider is not available in this version: "
-                          "use the sandbox, or a snapshot with --state FILE")
+    from reconciler.providers.http import HttpProvider
+
+    settings = config.provider
+    if not settings.url:
+        raise ReconcilerError("provider kind 'http' needs a 'url' in reconciler.yaml, e.g. https://portal.example/v1")
+    return HttpProvider(settings.url, token_env=settings.token_env, timeout=settings.timeout_seconds,
+                        ca_file=base / settings.ca_file if settings.ca_file else None,
+                        lease_seconds=settings.lease_seconds, retry_seconds=settings.retry_seconds,
+                        root=base)

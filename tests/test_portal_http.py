@@ -8,6 +8,7 @@ server; each test that changes the portal has its own.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import httpx
@@ -102,7 +103,7 @@ def test_a_refused_step_is_a_problem_document_with_its_rule(shared):
 def test_the_state_is_paged_under_one_version_that_a_saved_plan_records(shared):
     from reconciler.providers.http import HttpProvider
     from reconciler.providers.sandbox import SandboxProvider
-    import datetime as dt
+
     import os
 
     server, repo, today = shared
@@ -187,3 +188,23 @@ def test_serve_needs_tokens_and_refuses_short_ones(tmp_path, monkeypatch, capsys
     (tmp_path / "tokens").write_text("# the CI tokens\nread:" + "r" * 20 + "\nadmin:" + "a" * 20 + "\n")
     assert main(["sandbox", "serve", "--tokens", "tokens"]) == 1
     assert "tokens: entry 2 is not read:TOKEN or write:TOKEN" in capsys.readouterr().err
+
+
+def test_a_step_carried_out_by_an_earlier_call_is_skipped_never_done_again(served, monkeypatch):
+    # a resumed run sends a step it had carried out before it stopped: the portal answers "replayed", the
+    # provider says nothing happened now (apply reports it skipped), even when the server restarted between
+    from reconciler.plan.model import Step
+    from reconciler.providers.http import HttpProvider
+
+    server, repo, today = served
+    assert apply_over_http(repo, today).returncode == 0  # the customer and its PBX exist
+    monkeypatch.setenv("RECONCILER_PORTAL_TOKEN", WRITE_TOKEN)
+    step = Step.model_validate({"id": 1, "customer": "initech", "action": "order-hwaas", "pbx": "initech",
+                                "changes": {"product": "DuoLED", "quantity": 1}})
+    day = dt.date.fromisoformat(today)
+    assert HttpProvider(server.url).execute(step, day, "run-1:1") is True
+    once = exported(server.home, today)
+    server.stop()
+    server.start()  # the server's own record of answers is gone; the portal still knows the key
+    assert HttpProvider(server.url).execute(step, day, "run-1:1") is False
+    assert exported(server.home, today) == once

@@ -158,13 +158,13 @@ def create_app(sandbox: SandboxProvider, tokens: dict[str, str]) -> FastAPI:
                                    f"the key {key} was used for another request: nothing was done")
             return StepResult(key=key, replayed=True)
         try:
-            sandbox.execute(body.step, body.today, key)
+            carried_out = sandbox.execute(body.step, body.today, key)  # False: the sandbox had this key already
         except StepRefused as exc:
             first = exc.diagnostics[0] if exc.diagnostics else None
             raise ProblemError(422, "step-refused", "The portal refused the step", str(exc),
                                rule=first.rule if first else None, customer=body.step.customer,
                                pbx=body.step.pbx) from None
-        result = StepResult(key=key, replayed=False)
+        result = StepResult(key=key, replayed=carried_out is False)
         records.record(key, digest, result.model_dump_json())
         return result
 

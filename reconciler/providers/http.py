@@ -32,7 +32,7 @@ import httpx
 import stamina
 
 from reconciler.api.contract import (IDEMPOTENCY_HEADER, PAGE_MAX, PREFIX, Lease, LeaseGranted, StatePage,
-                                     StepRequest)
+                                     StepRequest, StepResult)
 from reconciler.apply.lock import LockHeld
 from reconciler.diagnostics import Diagnostic, ReconcilerError, Severity
 from reconciler.plan.model import Step
@@ -155,12 +155,16 @@ class HttpProvider:
                 params = {**params, "cursor": page.next_cursor, "version": pages[0].version}
         raise ReconcilerError(f"the portal at {self.url} kept changing while it was read: try again")
 
-    def execute(self, step: Step, today: dt.date, token: str) -> None:
+    def execute(self, step: Step, today: dt.date, token: str) -> bool:
+        """Carry out `step` once per `token`; False when an earlier call had carried it out (nothing happened now)."""
         if self._held is not None and self._held.lost:
             raise ReconcilerError(f"the lease on the portal at {self.url} was lost ({self._held.lost}): "
                                   "stopped before this step; apply again")
         body = StepRequest(today=today, step=step).model_dump(mode="json")
-        self._send("POST", "/steps", json=body, key=token)
+        tries: list[int] = []
+        response = self._send("POST", "/steps", json=body, key=token, tries=tries)
+        replayed = StepResult.model_validate_json(response.content).replayed
+        return not (replayed and len(tries) == 1)  # replaying the answer this call lost is this call's own work
 
     @contextmanager
     def lease(self, customers: list[str], operation: str, timeout: float = 0.0):
@@ -207,8 +211,11 @@ class HttpProvider:
                 return
 
     def _send(self, method: str, path: str, *, json=None, params=None, key: str | None = None,
-              allow: set[int] = frozenset()) -> httpx.Response:
-        """One request, retried as the module says; any failure left is a ReconcilerError naming the URL."""
+              allow: set[int] = frozenset(), tries: list[int] | None = None) -> httpx.Response:
+        """One request, retried as the module says; any failure left is a ReconcilerError naming the URL.
+
+        `tries`, when given, gets each attempt's number: how many times the request was sent.
+        """
         client = self.client()
         headers = {IDEMPOTENCY_HEADER: key} if key else None
         safe = method == "GET" or key is not None
@@ -227,6 +234,8 @@ class HttpProvider:
                                                  timeout=self.retry_seconds or None,
                                                  wait_initial=0.2, wait_max=5.0, wait_jitter=0.5):
                 with attempt:
+                    if tries is not None:
+                        tries.append(attempt.num)
                     response = client.request(method, path, json=json, params=params, headers=headers)
                     if response.status_code in RETRY_STATUSES:
                         raise _Transient(response)

@@ -131,7 +131,7 @@ def _cmd_apply(args: argparse.Namespace) -> int:
 def _cmd_force_unlock(args: argparse.Namespace) -> int:
     from reconciler.apply.command import unlock_command
 
-    print(unlock_command(args.repo, args.lock_id), file=sys.stderr)
+    print(unlock_command(args.repo, args.lock_id, force=args.force), file=sys.stderr)
     return EXIT_OK
 
 
@@ -221,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
                                              "it), e.g. after an apply was killed.")
     unlock.add_argument("lock_id", metavar="ID")
     unlock.add_argument("--repo", default=".", metavar="DIR", help="the repo root (default: .)")
+    unlock.add_argument("--force", action="store_true",
+                        help="postgres backend: break the lease even though it is live (its apply renews it)")
     unlock.set_defaults(func=_cmd_force_unlock)
 
     sandbox = commands.add_parser("sandbox", help="load, reset or show the embedded sandbox portal",

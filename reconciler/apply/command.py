@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.apply.engine import apply_plan, render_result, run_token_for
-from reconciler.apply.journal import journal_path, unfinished_run
-from reconciler.apply.lock import acquire, force_unlock
 from reconciler.apply.run import apply_saved
+from reconciler.backends import backend_for
+from reconciler.backends.session import apply_session, customer_ids, touched_customers
 from reconciler.plan.saved import DESIRED_FILES
 from reconciler.config import Config
 from reconciler.diagnostics import ReconcilerError, has_errors, sorted_diagnostics
@@ -71,10 +71,7 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
         raise ReconcilerError("the desired state is not valid; nothing was applied", sorted_diagnostics(diagnostics))
     provider = executor_for(repo)
     today = decide_today(request.today, repo.config.timezone)
-    journal = journal_path(provider.target)
-    unfinished = unfinished_run(journal)
-    if unfinished is not None:
-        print(f"note: {unfinished.message()}", file=sys.stderr)
+    backend = backend_for(repo.config, provider.target)  # reports an earlier unfinished run once it holds the lock
 
     if request.plan_file:
         saved = read_saved_plan(Path(request.plan_file))
@@ -82,7 +79,7 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
         desired = (fingerprint_paths(files) if isinstance(files, list) and all(isinstance(f, str) for f in files)
                    else fingerprint_files(repo.customers, repo.config_path))
         outcome = apply_saved(saved, provider, today=today, lock_timeout=request.lock_timeout,
-                              desired_fingerprint=desired)
+                              desired_fingerprint=desired, backend=backend)
         print(render_result(outcome.result))
         return 0 if outcome.result.ok else 1
 
@@ -90,9 +87,14 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
         raise ReconcilerError("apply needs a confirmation and there is no terminal to ask on (or CI=true): "
                               "review the plan, then run apply with --auto-approve, or apply a saved plan "
                               "(plan --out FILE; apply FILE)")
-    with acquire(provider.target, "apply", request.lock_timeout, provider=provider.name):
-        planned = make_plan(PlanRequest(paths=[request.repo], today=today.isoformat()), provider=provider)
+    def plan():
+        return make_plan(PlanRequest(paths=[request.repo], today=today.isoformat()), provider=provider)
+
+    with apply_session(backend, provider, "apply", request.lock_timeout,
+                       lambda: touched_customers(plan().document, customer_ids(repo))) as session:
+        planned = plan()
         document = planned.document
+        session.check(document)
         sys.stdout.write(RENDERERS["text"](document, color=request.color))
         if planned.has_errors:
             print("\nThe plan has errors: nothing was applied.")
@@ -105,7 +107,8 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
             if not confirm():
                 print("\nApply cancelled: nothing was changed.")
                 return 1
-        result = apply_plan(document, provider, today, journal, run_token=run_token_for(document))
+        result = apply_plan(document, provider, today, session.journal, run_token=run_token_for(document))
+        session.finish(result, document, today)
     print()
     print(render_result(result))
     return 0 if result.ok else 1
@@ -123,10 +126,10 @@ def read_saved_plan(path: Path) -> dict:
     return data
 
 
-def unlock_command(repo_dir: str, lock_id: str) -> str:
+def unlock_command(repo_dir: str, lock_id: str, force: bool = False) -> str:
     repo, _, _ = load_desired([repo_dir])
     provider = executor_for(repo)
-    removed = force_unlock(provider.target, lock_id)
+    removed = backend_for(repo.config, provider.target).force_unlock(lock_id, force)
     return (f"unlocked {provider.target} (the lock of {removed.get('command', '?')}, pid {removed.get('pid', '?')}, "
             f"since {removed.get('since', '?')})")
 

@@ -94,7 +94,8 @@ def apply_plan(document: dict, provider: Executor, today: dt.date, journal_path,
     """Execute the document's ready steps in order; stop at the first failure. Never raises for a refused step."""
     steps = [Step.model_validate(data) for data in document.get("steps", [])]
     ready = sum(step.status is Status.READY for step in steps)
-    with Journal(journal_path) as journal, progress(ready, "applying steps") as advance:
+    journal = journal_path if hasattr(journal_path, "step_start") else Journal(journal_path)  # a backend's writer
+    with journal, progress(ready, "applying steps") as advance:
         return _apply_steps(steps, provider, today, journal, run_token, document.get("checksum") or INTERACTIVE,
                             advance)
 

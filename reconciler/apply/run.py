@@ -15,9 +15,11 @@ import os
 from dataclasses import dataclass
 
 from reconciler.apply.engine import ApplyResult, apply_plan, run_token_for
-from reconciler.apply.journal import UnfinishedRun, journal_path, unfinished_run
-from reconciler.apply.lock import acquire
+from reconciler.apply.journal import UnfinishedRun, unfinished_run
 from reconciler.apply.verify import resume_fingerprints, verify_saved_plan
+from reconciler.backends import Backend
+from reconciler.backends.local import LocalBackend
+from reconciler.backends.session import apply_session, touched_customers
 from reconciler.providers import Executor
 
 
@@ -29,7 +31,7 @@ class SavedApply:
 
 def apply_saved(saved: dict, provider: Executor, *, today: dt.date, desired_fingerprint: str,
                 command: str = "apply", lock_timeout: float = 0.0,
-                journal: str | os.PathLike | None = None) -> SavedApply:
+                journal: str | os.PathLike | None = None, backend: Backend | None = None) -> SavedApply:
     """Apply a saved plan (the `plan --out` file's JSON) to `provider`'s portal.
 
     Raises LockHeld, a PlanRejected (altered, unknown format, other date, stale) or the
@@ -37,15 +39,17 @@ def apply_saved(saved: dict, provider: Executor, *, today: dt.date, desired_fing
     """
     from reconciler.workflow import fingerprint_state
 
-    path = journal if journal is not None else journal_path(provider.target)
-    with acquire(provider.target, command, lock_timeout, provider=getattr(provider, "name", None)):
+    backend = backend if backend is not None else LocalBackend(provider.target)
+    with apply_session(backend, provider, command, lock_timeout, lambda: touched_customers(saved)) as session:
+        path = journal if journal is not None else session.journal
         current = provider.read(today)
         fingerprint = fingerprint_state(current)
-        unfinished = unfinished_run(path)
+        unfinished = unfinished_run(journal) if journal is not None else session.unfinished
         accept = set()
         if unfinished is not None and fingerprint != (saved.get("fingerprints") or {}).get("current"):
             accept = resume_fingerprints(saved, unfinished)
         verify_saved_plan(saved, current=current, current_fingerprint=fingerprint,
                           desired_fingerprint=desired_fingerprint, today=today, also_accept=accept)
         result = apply_plan(saved, provider, today, path, run_token=run_token_for(saved))
+        session.finish(result, saved, today)
     return SavedApply(result, unfinished if fingerprint in accept else None)

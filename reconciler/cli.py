@@ -156,6 +156,13 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_history(args: argparse.Namespace) -> int:
+    from reconciler.backends.history import history_command
+
+    sys.stdout.write(history_command(args.repo, args.customer, args.since, args.format))
+    return EXIT_OK
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from reconciler.schema import write_all
 
@@ -249,6 +256,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--today", metavar="YYYY-MM-DD", help="the date to read the portal on (default: today)")
     export.add_argument("--schema", metavar="URL", help="add a yaml-language-server $schema line to each file")
     export.set_defaults(func=_cmd_export)
+
+    history = commands.add_parser("history", help="list past applies (from the backend)",
+                                  description="List past applies from the configured backend: who, where, when, "
+                                              "the plan's checksum, and the steps done, failed and skipped.")
+    history.add_argument("--repo", default=".", metavar="DIR", help="the repo root (default: .)")
+    history.add_argument("--customer", metavar="ID", help="only the applies that touched this customer")
+    history.add_argument("--since", metavar="YYYY-MM-DD", help="only the applies started on or after this date")
+    history.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    history.set_defaults(func=_cmd_history)
 
     schema = commands.add_parser("schema", help="write the JSON Schemas of the file formats",
                                  description="Write the JSON Schemas (customer file, repo configuration) "

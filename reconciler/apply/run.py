@@ -13,14 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reconciler.apply.engine import ApplyResult, apply_plan, run_token_for
 from reconciler.apply.journal import UnfinishedRun, unfinished_run
 from reconciler.apply.verify import resume_fingerprints, verify_saved_plan
-from reconciler.backends import Backend
-from reconciler.backends.local import LocalBackend
-from reconciler.backends.session import apply_session, touched_customers
 from reconciler.providers import Executor
+
+if TYPE_CHECKING:
+    from reconciler.backends import Backend
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ def apply_saved(saved: dict, provider: Executor, *, today: dt.date, desired_fing
     Raises LockHeld, a PlanRejected (altered, unknown format, other date, stale) or the
     provider's ReconcilerError from `read`; a refused step is not raised, it is in the result.
     """
+    from reconciler.backends.local import LocalBackend
+    from reconciler.backends.session import apply_session, touched_customers
     from reconciler.workflow import fingerprint_state
 
     backend = backend if backend is not None else LocalBackend(provider.target)

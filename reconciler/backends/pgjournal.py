@@ -75,15 +75,16 @@ class PostgresJournalMixin:
         return PostgresJournal(self, held, customers)
 
     def unfinished_run(self, customers: Sequence[str], held: Held | None = None) -> UnfinishedRun | None:
+        """The last run touching these customers, unless it finished or still runs (its lease is live)."""
         row = self._sql(
-            "SELECT run, plan, token, started_at, steps FROM reconciler_runs r WHERE ended_at IS NULL "
-            "AND customers && %s::text[] AND lock_id <> %s AND NOT EXISTS (SELECT 1 FROM reconciler_leases l "
+            "SELECT run, plan, token, started_at, steps, ended_at FROM reconciler_runs r "
+            "WHERE customers && %s::text[] AND lock_id <> %s AND NOT EXISTS (SELECT 1 FROM reconciler_leases l "
             "WHERE l.lock_id = r.lock_id AND l.expires_at > now() AND l.lock_id <> %s) "
             "ORDER BY started_at DESC LIMIT 1",
             [sorted(set(customers)), held.id if held else "", held.id if held else ""]).fetchone()
-        if row is None:
+        if row is None or row[5] is not None:  # the last run touching them finished: nothing in doubt
             return None
-        run, plan, token, started, steps = row
+        run, plan, token, started, steps, _ = row
         records = self._sql("SELECT type, step, action, address, token FROM reconciler_journal WHERE run = %s "
                             "ORDER BY id", [run]).fetchall()
         started_steps: dict[int, dict] = {}

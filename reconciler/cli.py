@@ -61,7 +61,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     limit = args.comment_limit or None
     try:
         result = make_plan(PlanRequest(paths=args.paths, state=args.state, today=args.today,
-                                       changed_since=args.changed_since))
+                                       changed_since=args.changed_since, drift=True))
     except ReconcilerError as exc:  # a pull request's comment and summary still say why nothing was planned
         _markdown_failure(args, exc, limit)
         raise

@@ -19,6 +19,7 @@ from reconciler.apply.lock import LockError
 from reconciler.backends import BackendError
 from reconciler.backends.postgres import PostgresBackend
 from reconciler.backends.pgschema import LATEST, TABLES
+from tests.test_backend_drift import assert_drift_reported
 from tests.test_apply_e2e import planned, portal, ready, reconciler, sandbox_repo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,6 +126,7 @@ def test_apply_on_postgres_then_history_lists_it(tmp_path, pg_dsn):
     assert entry["run"] in text and f"done {steps}" in text
     assert "No applies" in reconciler(repo, "history", "--customer", "nobody", env=env, check=True).stdout
     assert pg_dsn not in applied.stdout + applied.stderr + text
+    assert_drift_reported(repo, today, env)
 
 
 def test_eight_applies_at_once_one_at_a_time_and_nothing_doubled(tmp_path, pg_dsn):

@@ -189,3 +189,26 @@ def test_the_server_stopped_mid_apply_stops_it_clearly_and_the_next_apply_contin
         assert portal(repo, today) == converged
     finally:
         remove(cluster)
+
+
+def test_a_lease_is_renewed_while_its_holder_runs(pg_dsn):
+    holder, other = PostgresBackend(pg_dsn, lease_seconds=0.6), PostgresBackend(pg_dsn)
+    with holder.acquire(["acme"], "apply", 0):
+        time.sleep(1.5)  # more than twice its length: only renewal keeps it
+        with pytest.raises(LockError, match="customer acme is locked by apply"):
+            other.acquire(["acme"], "apply", 0)
+    with other.acquire(["acme"], "apply", 0) as lease:
+        assert lease.stale == []  # released, not expired
+    holder.close(), other.close()
+
+
+def test_a_saved_plan_applied_on_postgres_is_in_the_history_with_its_checksum(tmp_path, pg_dsn):
+    repo, today = sandbox_repo(tmp_path, "term-change")
+    use_postgres(repo)
+    env = {"RECONCILER_BACKEND_DSN": pg_dsn}
+    reconciler(repo, "plan", "--today", today, "--out", "plan.json", env=env, check=True)
+    checksum = json.loads((repo / "plan.json").read_text())["checksum"]
+    applied = reconciler(repo, "apply", "plan.json", "--today", today, env=env)
+    assert applied.returncode == 0 and "Apply complete" in applied.stdout, applied.stdout + applied.stderr
+    [entry] = json.loads(reconciler(repo, "history", "--format", "json", env=env, check=True).stdout)["applies"]
+    assert (entry["plan"], entry["outcome"], entry["customers"]) == (checksum, "complete", ["globex"])

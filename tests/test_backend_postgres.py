@@ -114,9 +114,9 @@ def test_apply_on_postgres_then_history_lists_it(tmp_path, pg_dsn):
     repo, today = sandbox_repo(tmp_path, "term-change")
     use_postgres(repo)
     env = {"RECONCILER_BACKEND_DSN": pg_dsn}
-    steps = len(ready(planned(repo, today)))
     applied = reconciler(repo, "apply", "--today", today, "--auto-approve", env=env)
-    assert applied.returncode == 0 and "Apply complete" in applied.stdout, applied.stdout + applied.stderr
+    assert applied.returncode == 0 and "Apply complete: 3 done." in applied.stdout, applied.stdout + applied.stderr
+    steps = 3
     assert not (repo / ".reconciler" / "sandbox.db.lock").exists()
     assert not (repo / ".reconciler" / "sandbox.db.journal").exists()  # the journal is in the database
     listed = json.loads(reconciler(repo, "history", "--format", "json", env=env, check=True).stdout)
@@ -129,11 +129,16 @@ def test_apply_on_postgres_then_history_lists_it(tmp_path, pg_dsn):
     assert_drift_reported(repo, today, env)
 
 
-def test_eight_applies_at_once_one_at_a_time_and_nothing_doubled(tmp_path, pg_dsn):
-    base, today = sandbox_repo(tmp_path / "base", "hwaas-orders-returns")
+@pytest.fixture(scope="module")
+def converged(tmp_path_factory) -> str:
+    """The portal a single apply of hwaas-orders-returns leaves, on the local backend."""
+    base, today = sandbox_repo(tmp_path_factory.mktemp("base"), "hwaas-orders-returns")
     reconciler(base, "apply", "--today", today, "--auto-approve", check=True)
-    converged = portal(base, today)
-    repo, _ = sandbox_repo(tmp_path / "shared", "hwaas-orders-returns")
+    return portal(base, today)
+
+
+def test_eight_applies_at_once_one_at_a_time_and_nothing_doubled(tmp_path, pg_dsn, converged):
+    repo, today = sandbox_repo(tmp_path / "shared", "hwaas-orders-returns")
     use_postgres(repo)
     env = {"RECONCILER_BACKEND_DSN": pg_dsn}
     steps = len(ready(planned(repo, today)))
@@ -151,15 +156,13 @@ def test_eight_applies_at_once_one_at_a_time_and_nothing_doubled(tmp_path, pg_ds
     assert [done for _, _, done in spans] == [steps] and leases == 0
 
 
-def test_the_server_stopped_mid_apply_stops_it_clearly_and_the_next_apply_continues(tmp_path, capsys, monkeypatch):
+def test_the_server_stopped_mid_apply_stops_it_clearly_and_the_next_apply_continues(tmp_path, capsys, monkeypatch,
+                                                                                      converged):
     from reconciler.cli import main
     from reconciler.providers.sandbox import SandboxProvider
     from tests.pgserver import remove, start_cluster
 
-    base, today = sandbox_repo(tmp_path / "base", "hwaas-orders-returns")
-    reconciler(base, "apply", "--today", today, "--auto-approve", check=True)
-    converged = portal(base, today)
-    repo, _ = sandbox_repo(tmp_path / "repo", "hwaas-orders-returns")
+    repo, today = sandbox_repo(tmp_path / "repo", "hwaas-orders-returns")
     use_postgres(repo, lease_seconds=1)
     cluster = start_cluster()  # its own server: this test stops it
     try:

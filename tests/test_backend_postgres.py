@@ -4,7 +4,6 @@ eight applies at once, and the server stopping mid-apply."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -68,7 +68,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     limit = args.comment_limit or None
     try:
         result = make_plan(PlanRequest(paths=args.paths, state=args.state, today=args.today,
-                                       changed_since=args.changed_since))
+                                       changed_since=args.changed_since, drift=True))
     except ReconcilerError as exc:  # a pull request's comment and summary still say why nothing was planned
         _markdown_failure(args, exc, limit)
         _json_failure(args, exc)
@@ -301,6 +301,13 @@ def _serve(args: argparse.Namespace, sandbox) -> int:
     return EXIT_OK
 
 
+def _cmd_history(args: argparse.Namespace) -> int:
+    from reconciler.backends.history import history_command
+
+    sys.stdout.write(history_command(args.repo, args.customer, args.since, args.format))
+    return EXIT_OK
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from reconciler.schema import write_all
 
@@ -408,7 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     unlock.add_argument("lock_id", metavar="ID")
     unlock.add_argument("--repo", default=".", metavar="DIR", help="the repo root (default: .)")
     unlock.add_argument("--force", action="store_true",
-                        help="break the lock even when its holder is still running on this host")
+                        help="break the lock even when its holder is still running on this host (postgres: "
+                             "even though its lease is live)")
     unlock.set_defaults(func=_cmd_force_unlock)
 
     sandbox = commands.add_parser("sandbox", help="load, reset, show, advance or serve the embedded sandbox portal",
@@ -472,6 +480,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write nothing; exit 1 and name the files that are not in the canonical form")
     fmt.add_argument("--diff", action="store_true", help="print the changes as a unified diff")
     fmt.set_defaults(func=_cmd_fmt)
+    history = commands.add_parser("history", help="list past applies (from the backend)",
+                                  description="List past applies from the configured backend: who, where, when, "
+                                              "the plan's checksum, and the steps done, failed and skipped.")
+    history.add_argument("--repo", default=".", metavar="DIR", help="the repo root (default: .)")
+    history.add_argument("--customer", metavar="ID", help="only the applies that touched this customer")
+    history.add_argument("--since", metavar="YYYY-MM-DD", help="only the applies started on or after this date")
+    history.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    history.set_defaults(func=_cmd_history)
 
     schema = commands.add_parser("schema", help="write the JSON Schemas of the file formats",
                                  description="Write the JSON Schemas (customer file, repo configuration) "
@@ -504,6 +520,7 @@ EXAMPLES = {  # the end of each command's --help, by the command's words after `
                       "reconciler sandbox serve --port 8377 --tokens tokens.txt --latency-ms 100"],
     "export": ["reconciler export --out onboarded", "reconciler export --state state.yaml --out onboarded"],
     "fmt": ["reconciler fmt", "reconciler fmt --check --diff", "reconciler fmt customers/acme.yaml"],
+    "history": ["reconciler history", "reconciler history --customer acme --since 2026-11-01 --format json"],
     "schema": ["reconciler schema", "reconciler schema --out /tmp/schemas"],
     "completion": ["reconciler completion bash > ~/.local/share/bash-completion/completions/reconciler",
                    'reconciler completion zsh > "${fpath[1]}/_reconciler"',

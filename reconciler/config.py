@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from reconciler.domain import Strict
 
@@ -42,6 +43,34 @@ class ProviderConfig(Strict):
         return data
 
 
+class BackendConfig(Strict):
+    kind: Literal["local", "postgres"] = Field(
+        "local", description="Where locks, the apply journal and the history live: local (files beside the "
+                             "sandbox, default) or postgres (one database shared by every runner).")
+    dsn_env: str = Field("RECONCILER_BACKEND_DSN", min_length=1,
+                         description="postgres: the environment variable holding the connection string "
+                                     "(the string itself is never written in a file, nor printed).")
+    lease_seconds: float = Field(60, gt=0, le=86400,
+                                 description="postgres: how long a lock lasts unless its apply renews it "
+                                             "(it renews every third of this while it runs).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_dsn_in_file(cls, data):
+        if isinstance(data, dict) and any(key in data for key in ("dsn", "url", "password", "connection")):
+            raise ValueError("the backend's connection string is never written in reconciler.yaml: put it in "
+                             "the environment variable that dsn_env names (default RECONCILER_BACKEND_DSN)")
+        return data
+
+    @field_validator("dsn_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):  # never echo it: it may be the DSN itself
+            raise ValueError("dsn_env is the name of an environment variable (such as RECONCILER_BACKEND_DSN), "
+                             "not the connection string")
+        return value
+
+
 class Policy(Strict):
     deletions: Literal["guarded", "allow", "deny"] = Field(
         "guarded", description="guarded: only a PBX marked allow_deletion may go to zero licenses; "
@@ -56,6 +85,8 @@ class Config(Strict):
 
     provider: ProviderConfig = Field(default_factory=ProviderConfig,
                                      description="Where current state comes from and where apply goes.")
+    backend: BackendConfig = Field(default_factory=BackendConfig,
+                                   description="Where apply's locks, its journal and the history of applies live.")
     timezone: str = Field("UTC", min_length=1,
                           description="IANA timezone in which calendar rules (the last day of the month) are judged.",
                           examples=["Europe/Rome"])

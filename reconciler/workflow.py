@@ -29,6 +29,7 @@ class PlanRequest:
     today: str | None = None
     changed_since: str | None = None  # a Git ref: plan only the customers whose files changed since it
     settings_root: str | None = None  # customer files: the repo directory whose reconciler.yaml applies (default .)
+    drift: bool = False  # report what changed in the portal since the last apply (asks the backend)
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,11 @@ def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
     known["timezone"] = _valid_timezone(repo.config.timezone)
     _stop_on_errors(diagnostics)
     today = known["today"] = decide_today(request.today, repo.config.timezone)
-    current = provider.read(today) if provider is not None else read_current(repo, request.state, today)
+    if provider is None:
+        from reconciler.providers.select import provider_for
+
+        provider = provider_for(repo.config, repo.root, request.state)
+    current = provider.read(today)
     if scope is not None:
         _stop_on_errors(scope.reach(repo, current))
     result = plan([s.model for s in repo.customers], current, today, repo.config.policy,
@@ -204,6 +209,12 @@ def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
         notes = [{**dict.fromkeys(("customer", "pbx", "file", "line", "column")), **d.to_dict()} for d in scope.notes]
         document["diagnostics"] = notes + document["diagnostics"]
         document["summary"]["warnings"] += sum(d["severity"] == "warning" for d in notes)
+    if request.drift:
+        from reconciler.backends.drift import drift_for
+
+        changed = drift_for(repo.config, getattr(provider, "target", None), current, [s.model.customer for s in repo.customers])
+        if changed:
+            document["drift"] = changed
     document["fingerprints"] = {
         "desired": fingerprint_files(repo.customers, repo.config_path, repo.root),
         "current": fingerprint_state(current),

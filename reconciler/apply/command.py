@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.apply.engine import apply_plan, render_result, run_token_for
-from reconciler.apply.journal import journal_path, unfinished_run
-from reconciler.apply.hold import check_covered, hold, plan_customers
-from reconciler.apply.lock import force_unlock
 from reconciler.apply.run import apply_saved
+from reconciler.backends import backend_for
+from reconciler.backends.session import apply_session, customer_ids, touched_customers
 from reconciler.plan.saved import DESIRED_FILES
 from reconciler.config import Config
 from reconciler.diagnostics import ReconcilerError, has_errors, sorted_diagnostics
@@ -76,7 +75,7 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
         raise ReconcilerError("the desired state is not valid; nothing was applied", sorted_diagnostics(diagnostics))
     provider = executor_for(repo)
     today = decide_today(request.today, repo.config.timezone)
-    journal = journal_path(provider.target)
+    backend = backend_for(repo.config, provider.target)  # reports an earlier unfinished run once it holds the lock
 
     if request.plan_file:
         saved = read_saved_plan(Path(request.plan_file))
@@ -87,7 +86,7 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
 
         def carry_out() -> int:
             outcome = apply_saved(saved, provider, today=today, lock_timeout=request.lock_timeout,
-                                  desired_fingerprint=desired, notify=note, parallelism=request.parallelism,
+                                  desired_fingerprint=desired, parallelism=request.parallelism, backend=backend,
                                   replan=lambda plan: replan_saved(plan, request.repo, repo))
             print(render_result(outcome.result))
             return outcome.result.exit_code
@@ -104,15 +103,14 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
         raise ReconcilerError("apply needs a confirmation and there is no terminal to ask on (or CI=true): "
                               "review the plan, then run apply with --auto-approve, or apply a saved plan "
                               "(plan --out FILE; apply FILE)")
-    plan_request = PlanRequest(paths=[request.repo], today=today.isoformat())
-    customers = lambda: plan_customers(make_plan(plan_request, provider=provider).document)  # noqa: E731
-    with hold(provider, "apply", request.lock_timeout, customers) as held:
-        unfinished = unfinished_run(journal)  # read under the lock: its process is gone, not still running
-        if unfinished is not None:
-            note(unfinished.message())
-        planned = make_plan(plan_request, provider=provider)
+    def plan():
+        return make_plan(PlanRequest(paths=[request.repo], today=today.isoformat()), provider=provider)
+
+    with apply_session(backend, provider, "apply", request.lock_timeout,
+                       lambda: touched_customers(plan().document, customer_ids(repo))) as session:
+        planned = plan()
         document = planned.document
-        check_covered(held, document)
+        session.check(document)
         sys.stdout.write(RENDERERS["text"](document, color=request.color))
         if planned.has_errors:
             print("\nThe plan has errors: nothing was applied.")
@@ -125,8 +123,9 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
             if not confirm():
                 print("\nApply cancelled: nothing was changed.")
                 return 1
-        result = apply_plan(document, provider, today, journal, run_token=run_token_for(document),
+        result = apply_plan(document, provider, today, session.journal, run_token=run_token_for(document),
                             parallelism=request.parallelism)
+        session.finish(result, document, today)
     print()
     print(render_result(result))
     return result.exit_code
@@ -151,10 +150,6 @@ def covered_paths(saved: dict, repo_dir: str, repo: Repo) -> list[str]:
     return [str(root / f) for f in files if f != config] or [repo_dir]
 
 
-def note(message: str) -> None:
-    print(f"note: {message}", file=sys.stderr)
-
-
 def read_saved_plan(path: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -170,7 +165,7 @@ def read_saved_plan(path: Path) -> dict:
 def unlock_command(repo_dir: str, lock_id: str, force: bool = False) -> str:
     repo, _, _ = load_desired([repo_dir])
     provider = executor_for(repo)
-    removed = force_unlock(provider.target, lock_id, force)
+    removed = backend_for(repo.config, provider.target).force_unlock(lock_id, force)
     return (f"unlocked {provider.target} (the lock of {removed.get('command', '?')}, pid {removed.get('pid', '?')}, "
             f"since {removed.get('since', '?')})")
 

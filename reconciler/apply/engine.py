@@ -126,7 +126,8 @@ def apply_plan(document: dict, provider: Executor, today: dt.date, journal_path,
     ready = sum(step.status is Status.READY for step in steps)
     if not getattr(provider, "concurrent", False):
         parallelism = 1
-    with Journal(journal_path) as journal, progress(ready, "applying steps") as advance, stop_signals() as stop:
+    journal = journal_path if hasattr(journal_path, "step_start") else Journal(journal_path)  # a backend's writer
+    with journal, progress(ready, "applying steps") as advance, stop_signals() as stop:
         return _apply_steps(steps, provider, today, journal, run_token, document.get("checksum") or INTERACTIVE,
                             advance, stop, parallelism)
 

@@ -16,14 +16,17 @@ import datetime as dt
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from reconciler.apply.engine import ApplyResult, apply_plan, run_token_for
-from reconciler.apply.journal import UnfinishedRun, journal_path, unfinished_run
-from reconciler.apply.hold import hold, plan_customers
+from reconciler.apply.journal import UnfinishedRun, unfinished_run
 from reconciler.apply.proof import check_schema, prove_steps
 from reconciler.apply.verify import StalePlan, resume_fingerprints, verify_saved_plan
 from reconciler.plan.saved import CHECKSUM
 from reconciler.providers import Executor
+
+if TYPE_CHECKING:
+    from reconciler.backends import Backend
 
 
 @dataclass(frozen=True)
@@ -34,24 +37,25 @@ class SavedApply:
 
 def apply_saved(saved: dict, provider: Executor, *, today: dt.date, desired_fingerprint: str,
                 command: str = "apply", lock_timeout: float = 0.0,
-                journal: str | os.PathLike | None = None, notify: Callable[[str], None] | None = None,
-                replan: Callable[[dict], list[dict]] | None = None, parallelism: int = 1) -> SavedApply:
+                journal: str | os.PathLike | None = None, replan: Callable[[dict], list[dict]] | None = None, parallelism: int = 1,
+                backend: Backend | None = None) -> SavedApply:
     """Apply a saved plan (the `plan --out` file's JSON) to `provider`'s portal.
 
     Raises LockHeld, a PlanRejected (altered, unknown format, other date, stale) or the
     provider's ReconcilerError from `read`; a refused step is not raised, it is in the result.
-    `notify` is told about an unfinished earlier run, once the lock is ours. `replan` plans
-    the file's own inputs again (its recorded state, desired files and date) and returns the
-    steps; apply goes on only if they are the file's, field by field (proof.PlanForged).
+    An unfinished earlier run is reported by the backend's session, once the lock is ours. `replan` plans the file's own inputs again (its
+    recorded state, desired files and date) and returns the steps; apply goes on only if
+    they are the file's, field by field (proof.PlanForged).
     """
+    from reconciler.backends.local import LocalBackend
+    from reconciler.backends.session import apply_session, touched_customers
     from reconciler.workflow import fingerprint_state
 
     check_schema(saved)  # before anything: a malformed file is refused, never a traceback
-    path = journal if journal is not None else journal_path(provider.target)
-    with hold(provider, command, lock_timeout, lambda: plan_customers(saved)):
-        unfinished = unfinished_run(path)
-        if unfinished is not None and notify is not None:
-            notify(unfinished.message())
+    backend = backend if backend is not None else LocalBackend(provider.target)
+    with apply_session(backend, provider, command, lock_timeout, lambda: touched_customers(saved)) as session:
+        path = journal if journal is not None else session.journal
+        unfinished = unfinished_run(journal) if journal is not None else session.unfinished
         current = provider.read(today)
         fingerprint = fingerprint_state(current)
         accept = set()
@@ -72,7 +76,5 @@ def apply_saved(saved: dict, provider: Executor, *, today: dt.date, desired_fing
         resuming = unfinished is not None and unfinished.plan == saved.get(CHECKSUM) and unfinished.token
         token = unfinished.token if resuming else run_token_for(saved)
         result = apply_plan(saved, provider, today, path, run_token=token, parallelism=parallelism)
-        verify_saved_plan(saved, current=current, current_fingerprint=fingerprint,
-                          desired_fingerprint=desired_fingerprint, today=today, also_accept=accept)
-        result = apply_plan(saved, provider, today, path, run_token=run_token_for(saved), parallelism=parallelism)
+        session.finish(result, saved, today)
     return SavedApply(result, unfinished if fingerprint in accept else None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 
 SYMBOLS = {
@@ -171,3 +172,14 @@ def renewal_lines(customer_costs: dict) -> list[str]:
             text += ": the plan's changes fall within its renewal window [renewal-window]"
         lines.append(text)
     return lines
+
+
+DRIFT_TITLE = "Changed in the portal outside reconciler since the last apply"
+
+
+def drift_lines(doc: dict) -> list[str]:
+    """One line per drifted field ("acme: pbxes.acme.licenses.basic: 5 -> 7"); none when the plan has no drift."""
+    def shown(value) -> str:
+        return json.dumps(value) if isinstance(value, (dict, list)) or value is None else str(value)
+
+    return [f"{d['customer']}: {d['field']}: {shown(d['last'])} -> {shown(d['now'])}" for d in doc.get("drift", [])]

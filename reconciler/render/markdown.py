@@ -20,9 +20,9 @@ the others as fit, and says how many were left out and where the full plan is.
 
 from __future__ import annotations
 
-from reconciler.render.common import (NO_CHANGES, SYMBOLS, by_customer, counts, customers_in, changes, charged_now,
-                                      costs_line, costs_of, needs_attention, per_renewal, renewal_lines, status,
-                                      summary_line, tally, unpriced, WHY_UNKNOWN)
+from reconciler.render.common import (DRIFT_TITLE, NO_CHANGES, SYMBOLS, by_customer, counts, customers_in, changes,
+                                      charged_now, costs_line, costs_of, drift_lines, needs_attention, per_renewal,
+                                      renewal_lines, status, summary_line, tally, unpriced, WHY_UNKNOWN)
 from reconciler.render.escape import escaped, markdown
 
 OPEN_UP_TO = 5  # customers: a plan this small has every section open
@@ -78,6 +78,9 @@ def _body(doc: dict, limit: int | None, said: int | None = None) -> str:
     head += [f"- {ICONS[d['severity']]} {_cell(d['message'])} `{d['rule']}`" for d in general]
     if general:
         head.append("")
+    drifted = drift_lines(doc)
+    if drifted:
+        head += [f"**{DRIFT_TITLE}:**", "", *[f"- {_cell(line)}" for line in drifted], ""]
     sections = []
     for customer in customers:
         totals = costs["by_customer"].get(customer) if costs else None

@@ -10,8 +10,9 @@ plan's total after the summary line.
 
 from __future__ import annotations
 
-from reconciler.render.common import (NO_CHANGES, SYMBOLS, address, by_customer, changes, charged_now, costs_line,
-                                      costs_of, per_renewal, renewal_lines, status, summary_line, unpriced)
+from reconciler.render.common import (DRIFT_TITLE, NO_CHANGES, SYMBOLS, address, by_customer, changes, charged_now,
+                                      costs_line, costs_of, drift_lines, per_renewal, renewal_lines, status,
+                                      summary_line, unpriced)
 from reconciler.render.escape import escaped, visible
 
 COLORS = {"+": "32", "-": "31", "~": "33", ">": "36", "error": "1;31", "warning": "33", "blocked": "33",
@@ -31,6 +32,10 @@ def render(doc: dict, color: bool = False) -> str:
             lines.append(paint(f"{severity.capitalize()}s:", severity))
             lines += [f"  {_diagnostic(d)}" for d in found]
             lines.append("")
+
+    drifted = drift_lines(doc)
+    if drifted:
+        lines += [paint(f"{DRIFT_TITLE}:", "warning"), *[f"  ~ {line}" for line in drifted], ""]
 
     steps = doc.get("steps", [])
     if not steps:

@@ -247,6 +247,33 @@ def test_hwaas_needs_subscription_silent_on_a_licensed_pbx():
     assert not diagnostics(result, "hwaas-needs-subscription") and not tagged(result, "hwaas-needs-subscription")
 
 
+def licensed_by_a_move(new_pbx: dict, desired: dict):
+    """acme moves its licenses from acme-old to acme-new (the portal licenses one PBX of a customer)."""
+    current = snapshot({"acme": {"acme-old": CURRENT_PBX, "acme-new": merged(CURRENT_PBX, **new_pbx)}})
+    return plan([customer_file(pbxes={"acme-new": merged(DESIRED_PBX, **desired)})], current, TODAY,
+                Policy(deletions="allow"))
+
+
+@pytest.mark.parametrize("devices, desired, action", [
+    ([], {"hwaas": {"WorkForce": 1}}, Action.ORDER_HWAAS),
+    ([device("9C0001", billing="capex")], {"hwaas": {"WorkForce": 1}, "pinned": {"9C0001": "hwaas"}},
+     Action.CONVERT_TO_HWAAS),
+])
+def test_hwaas_needs_subscription_devices_wait_for_the_licenses_of_a_move(devices, desired, action):
+    """Judged as the PBX is when the step runs: after the add that licenses it, itself after the old PBX's removal."""
+    result = licensed_by_a_move({"licenses": {}, "devices": devices}, desired)
+    assert actions(result) == ["remove-licenses", "add-licenses", action.value]
+    remove, add, acquire = result.steps
+    assert add.depends_on == [remove.id] and acquire.depends_on == [add.id]
+    assert "hwaas-needs-subscription" in acquire.rules and acquire.status is Status.READY
+
+
+def test_hwaas_needs_subscription_no_wait_on_a_pbx_already_licensed():
+    result = licensed_by_a_move({}, {"hwaas": {"WorkForce": 1}})
+    order = one(result, Action.ORDER_HWAAS)
+    assert order.depends_on == [] and "hwaas-needs-subscription" not in order.rules
+
+
 def to_lifetime(*devices):
     return scene(current={**VIRTUAL, "devices": list(devices)}, desired={**VIRTUAL, "term": "lifetime"})
 

@@ -12,7 +12,8 @@ import difflib
 from collections.abc import Iterable
 
 from reconciler.calendar import add_business_days, add_months
-from reconciler.plan.context import (CustomerContext, Edge, PlanContext, RuleSet, Stage, Verdict, error, info)
+from reconciler.plan.context import (CustomerContext, Edge, PlanContext, RuleSet, Stage, Verdict, error, info,
+                                     license_totals)
 from reconciler.plan.model import Action, Status, Step
 from reconciler.snapshot import Device
 
@@ -82,6 +83,20 @@ def returns_before_lifetime(ctx: CustomerContext):
             continue  # devices coming to a lifetime PBX are an error already (and they wait for its term)
         for step in view.of(Action.RETURN_HWAAS):
             yield Edge(start.id, step.id, "hwaas-needs-subscription")
+
+
+@rule("hwaas-needs-subscription", Stage.ORDER)
+def devices_wait_for_licenses(ctx: CustomerContext):
+    """The portal judges a PBX as it is when the step runs: on a PBX with no licenses yet, devices come once the
+    step that licenses it has run (licenses moved from another PBX of the customer come after its removal)."""
+    for view in ctx.pbxes:
+        if view.current is None or view.current.licenses.total() > 0:
+            continue  # a new PBX's steps wait for create-pbx; a term change's for its add (hwaas-follows-pbx-term)
+        licensing = next((step for step, total in license_totals(view) if total > 0), None)
+        if licensing is None:
+            continue
+        for step in view.of(*ACQUIRING):
+            yield Edge(step.id, licensing.id, "hwaas-needs-subscription")
 
 
 @rule("transfer-conditions", Stage.ORDER)

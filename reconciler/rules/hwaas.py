@@ -12,9 +12,10 @@ import difflib
 from collections.abc import Iterable
 
 from reconciler.calendar import add_business_days, add_months
-from reconciler.plan.context import (CustomerContext, Edge, PlanContext, RuleSet, Stage, Verdict, error, info,
-                                     license_totals)
+from reconciler.plan.context import (CustomerContext, Edge, Located, PlanContext, RuleSet, Stage, Verdict, error,
+                                     info, license_totals, warning)
 from reconciler.plan.model import Action, Status, Step
+from reconciler.rules.licenses import DELETED_AFTER
 from reconciler.snapshot import Device
 
 RULES = RuleSet()
@@ -99,6 +100,31 @@ def devices_wait_for_licenses(ctx: CustomerContext):
             yield Edge(step.id, licensing.id, "hwaas-needs-subscription")
 
 
+def _decommissioned(view) -> bool:
+    """Removed from its file, pruned, or left with no licenses for good: its devices go back."""
+    return view.current is not None and view.licenses_after() == 0
+
+
+def _emptying(view) -> Step | None:
+    """The removal that leaves a decommissioned PBX with no licenses (None if it has none already)."""
+    return next((step for step, total in license_totals(view)
+                 if step.action is Action.REMOVE_LICENSES and total == 0), None)
+
+
+@rule("decommission-returns-hwaas", Stage.ORDER)
+def returns_before_decommission(ctx: CustomerContext):
+    """A decommissioned PBX's devices go back while it still has its subscription: the removal of its last
+    licenses waits for the returns that can go now (not for a blocked or manual one: see the warning below)."""
+    for view in ctx.pbxes:
+        if not _decommissioned(view):
+            continue
+        removal = _emptying(view)
+        for step in view.of(Action.RETURN_HWAAS):
+            yield Verdict(step.id, "decommission-returns-hwaas")
+            if removal is not None and step.status is Status.READY:
+                yield Edge(removal.id, step.id, "decommission-returns-hwaas")
+
+
 @rule("transfer-conditions", Stage.ORDER)
 def transfer_before_source_term_change(ctx: CustomerContext):
     """An automatic transfer was judged on today's terms: it runs before its source's term change starts, so they
@@ -172,6 +198,21 @@ def _source(ctx: CustomerContext, step):
     return ctx.devices.get(serials[0]) if serials else None
 
 
+def _mismatch(source: Located, target, here: str) -> str | None:
+    """Exactly which of the two conditions of an automatic transfer fails (same term, same expiry), or None."""
+    giver = source.current
+    if giver.term != target.term:
+        also = " and the expiry dates" if giver.expires_on != target.expires_on else ""
+        return (f"the terms{also} differ ({source.address}: {giver.term} until {giver.expires_on}, "
+                f"{here}: {target.term} until {target.expires_on})")
+    unknown = [address for address, pbx in ((source.address, giver), (here, target)) if pbx.expires_on is None]
+    if unknown:
+        return f"the expiry date of {' and '.join(unknown)} is not known"
+    if giver.expires_on != target.expires_on:
+        return f"the expiry dates differ ({giver.expires_on} and {target.expires_on})"
+    return None
+
+
 @rule("transfer-conditions", Stage.GATE)
 def transfer_conditions(ctx: CustomerContext):
     """Automatic only between PBXs with the same term and expiry; otherwise a Customer Care ticket."""
@@ -189,15 +230,64 @@ def transfer_conditions(ctx: CustomerContext):
                 reason = f"{view.name} is new: its expiry is not known until it is created"
             elif view.desired is not None and view.desired.term != view.current.term:
                 reason = f"the term of {view.name} changes in this plan, and its expiry with it"
-            elif (source.current.term, source.current.expires_on) != (view.current.term, view.current.expires_on) \
-                    or view.current.expires_on is None:
-                reason = (f"terms differ ({source.address}: {source.current.term} until {source.current.expires_on}, "
-                          f"{here}: {view.current.term} until {view.current.expires_on})")
-            else:
+            elif (reason := _mismatch(source, view.current, here)) is None:
                 yield Verdict(step.id, "transfer-conditions")
                 continue
             yield Verdict(step.id, "transfer-conditions", Status.MANUAL,
                           instruction=f"{ticket}: automatic transfer needs the same term and expiry; {reason}")
+
+
+@rule("decommission-returns-hwaas", Stage.NOTE)
+def devices_still_billed(ctx: CustomerContext):
+    """The returns of a decommissioned PBX that cannot go now: the devices stay billed, and a cloud PBX's vanish
+    with it when the portal deletes it (D+14 from its last license's removal)."""
+    for view in ctx.pbxes:
+        waiting = [s for s in view.of(Action.RETURN_HWAAS) if s.status is not Status.READY]
+        if not waiting or not _decommissioned(view):
+            continue
+        serials = ", ".join(serial for step in waiting for serial in step.changes["serials"])
+        text = (f"{view.name} is left with no licenses, but its HWaaS devices {serials} cannot be returned now: "
+                "they stay billed until returned (see their return steps)")
+        removal = _emptying(view)
+        d = ctx.date_of(removal) if removal is not None else None
+        if view.current.model == "cloud" and d is not None:
+            text += f", and vanish with the PBX when it is deleted on {d + dt.timedelta(days=DELETED_AFTER)}"
+        yield warning("decommission-returns-hwaas", text, **ctx.where(view.name))
+
+
+@rule("hwaas-unmanaged", Stage.NOTE)
+def hwaas_unmanaged(ctx: CustomerContext):
+    """No `hwaas` key: the PBX's rented devices are left alone (FORMAT.md), and the plan says so."""
+    for view in ctx.pbxes:
+        if view.desired is None or view.desired.manages_hwaas or view.current is None:
+            continue
+        rented = sorted(d.serial for d in view.current.devices
+                        if d.billing == "hwaas" and d.serial not in view.desired.pinned)
+        if rented:
+            yield info("hwaas-unmanaged",
+                       f"HWaaS on {view.name} is not managed (its file has no 'hwaas' key): {len(rented)} "
+                       f"device(s) left alone ({', '.join(rented)}); write 'hwaas: {{}}' to return them",
+                       **ctx.where(view.name))
+
+
+@rule("pinned-within-count", Stage.NOTE)
+def pinned_within_count(ctx: CustomerContext):
+    """Counts include pinned devices (FORMAT.md): a count below the devices pinned of that product is a mistake
+    (the product of a pinned serial is known from the portal, so the planner judges it)."""
+    for view in ctx.pbxes:
+        desired = view.desired
+        if desired is None or "hwaas" not in desired.model_fields_set:
+            continue  # no count to compare with: the pins are all that is managed
+        pinned: dict[str, list[str]] = {}
+        for serial in sorted(desired.pinned):
+            if serial in ctx.devices:
+                pinned.setdefault(ctx.devices[serial].device.product, []).append(serial)
+        for product, serials in sorted(pinned.items()):
+            count = desired.hwaas.get(product, 0)
+            if count < len(serials):
+                yield error("pinned-within-count",
+                            f"PBX '{view.name}' pins {len(serials)} {product} ({', '.join(serials)}) but its hwaas "
+                            f"count of {product} is {count}: counts include pinned devices", **ctx.where(view.name))
 
 
 @rule("transfer-conditions", Stage.NOTE)

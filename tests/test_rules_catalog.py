@@ -22,7 +22,7 @@ PLANNER_RULES = {
     "hwaas-follows-pbx-term", "hwaas-agreement", "hwaas-minimum-term", "commitment-return-manual",
     "return-oldest-first", "convert-preconditions", "conversion-effects", "transfer-conditions", "negative-stock",
     "overdue-blocks-hardware", "hwaas-unmanaged", "decommission-returns-hwaas",
-    "pinned-within-count",
+    "pinned-within-count", "transfer-effects",
     # Validation, judged again with the catalog the planner is given, and in the order of the plan's steps
     "known-product", "hwaas-needs-subscription", "one-licensed-pbx-per-customer",
 }

@@ -190,6 +190,40 @@ def test_transfer_conditions_a_ticket_says_which_condition_fails(giver, receiver
     assert step.instruction.endswith(reason)
 
 
+@pytest.mark.parametrize("giver, status", [({"expires_on": "2027-06-14"}, Status.MANUAL), ({}, Status.READY)])
+def test_transfer_conditions_a_replacement_order_waits_for_the_ticket(giver, status):
+    """globex keeps one WorkForce while 9C0009 leaves for acme: it orders one to replace it."""
+    result = two_customers(giver, giver_desired={"hwaas": {"WorkForce": 1}})
+    transfer, order = one(result, Action.TRANSFER_HWAAS), one(result, Action.ORDER_HWAAS)
+    assert (transfer.status, order.pbx, order.status) == (status, "globex", Status.READY)
+    notes = [d for d in diagnostics(result, "transfer-conditions") if "waits for the Customer Care" in d.message]
+    if status is Status.MANUAL:
+        assert transfer.id in order.depends_on and "transfer-conditions" in order.rules
+        assert [(d.severity, d.customer, d.pbx) for d in notes] == [("info", "globex", "globex")]
+        assert "globex keeps the device it replaces" in notes[0].message
+    else:
+        assert order.depends_on == [] and notes == []
+
+
+@pytest.mark.parametrize("giver", [{}, {"expires_on": "2027-06-14"}])   # automatic; a ticket
+def test_transfer_effects_credit_note_billing_and_a_new_minimum(giver):
+    result = two_customers(giver, giver_desired={"hwaas": {}})
+    transfer = one(result, Action.TRANSFER_HWAAS)
+    (note,) = diagnostics(result, "transfer-effects")
+    assert note.severity == "info" and "transfer-effects" in transfer.rules
+    assert "billing follows the licenses of acme (1y, until 2027-05-14)" in note.message
+    if transfer.status is Status.READY:   # D is known: the dates are printed
+        assert "credit note is issued to globex/globex by 2026-11-25" in note.message
+        assert "kept at least until 2027-05-18" in note.message
+    else:                                 # a ticket: it runs when Customer Care acts
+        assert "within 5 business days of the transfer" in note.message
+
+
+def test_transfer_effects_silent_without_a_transfer():
+    result = scene(desired={"hwaas": {"WorkForce": 1}})
+    assert not diagnostics(result, "transfer-effects") and not tagged(result, "transfer-effects")
+
+
 def test_transfer_to_a_lifetime_pbx_is_an_error():
     virtual = {"model": "virtual", "region": None, "storage_gb": None, "static_ip": None, "ssh": None,
                "term": "lifetime"}

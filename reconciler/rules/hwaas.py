@@ -139,6 +139,38 @@ def transfer_before_source_term_change(ctx: CustomerContext):
             yield Edge(start.id, step.id, "transfer-conditions")
 
 
+def _replacements(ctx: CustomerContext, transfer: Step) -> list[Step]:
+    """Orders on a transfer's source PBX of the product it moves: the source counts the device as gone already."""
+    source = _source(ctx, transfer)
+    if source is None:
+        return []
+    return [s for s in ctx.plan_steps if (s.customer, s.pbx) == (source.customer, source.pbx)
+            and s.action is Action.ORDER_HWAAS and s.changes["product"] == transfer.changes["product"]]
+
+
+@rule("transfer-conditions", Stage.ORDER)
+def replacement_waits_for_ticket(ctx: CustomerContext):
+    """A manual transfer happens when Customer Care acts: the order that replaces the device on its source waits
+    for it, so the source never holds one device more (and pays for it) in between."""
+    for step in ctx.steps:
+        if step.action is Action.TRANSFER_HWAAS and step.status is Status.MANUAL:
+            for order in _replacements(ctx, step):
+                yield Edge(order.id, step.id, "transfer-conditions")
+
+
+@rule("transfer-conditions", Stage.NOTE)
+def replacement_note(ctx: CustomerContext):
+    for step in ctx.steps:
+        if step.action is not Action.TRANSFER_HWAAS or step.status is not Status.MANUAL:
+            continue
+        for order in _replacements(ctx, step):
+            yield info("transfer-conditions",
+                       f"the order of {order.changes['quantity']} {order.changes['product']} for {order.address} "
+                       f"waits for the Customer Care transfer of {', '.join(step.changes['serials'])} to "
+                       f"{step.address}: until then {order.pbx} keeps the device it replaces",
+                       customer=order.customer, pbx=order.pbx)
+
+
 @rule("hwaas-needs-subscription", Stage.GATE)
 def hwaas_needs_subscription(ctx: CustomerContext):
     """HWaaS only for subscription PBXs (seed 000): an order for a PBX left without licenses cannot go."""
@@ -328,6 +360,32 @@ def conversion_effects(ctx: CustomerContext):
             yield info("conversion-effects",
                        f"converting {step.changes['quantity']} {step.changes['product']} on {view.name}: {when}; "
                        f"their billing follows the PBX term ({view.term_after})", **ctx.where(view.name))
+
+
+@rule("transfer-effects", Stage.NOTE)
+def transfer_effects(ctx: CustomerContext):
+    """Seed 003, step 4: the sender gets a credit note within 5 business days, the device is billed with the
+    receiving PBX's licenses (its term and expiry), and it is kept 6 months from the transfer."""
+    for view in ctx.pbxes:
+        for step in view.of(Action.TRANSFER_HWAAS):
+            source = _source(ctx, step)
+            if source is None or source.device.billing != "hwaas":
+                continue
+            d = ctx.date_of(step) if step.status is not Status.MANUAL else None
+            if d:
+                note = add_business_days(d, CREDIT_NOTE_BUSINESS_DAYS)
+                when = (f"a credit note is issued to {source.address} by {note}, "
+                        f"and the devices are kept at least until {add_months(d, MINIMUM_MONTHS)}")
+            else:
+                when = (f"a credit note is issued to {source.address} within {CREDIT_NOTE_BUSINESS_DAYS} business days "
+                        f"of the transfer, and the devices are kept at least {MINIMUM_MONTHS} months from it")
+            expires = view.current.expires_on if view.current else None
+            billed = f"{view.term_after}" + (f", until {expires}" if expires else "")
+            yield Verdict(step.id, "transfer-effects")
+            yield info("transfer-effects",
+                       f"transferring {', '.join(step.changes['serials'])} from {source.address} to {view.name}: "
+                       f"{when}; their billing follows the licenses of {view.name} ({billed})",
+                       **ctx.where(view.name))
 
 
 @rule("hwaas-follows-pbx-term", Stage.NOTE)

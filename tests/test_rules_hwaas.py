@@ -506,3 +506,18 @@ def test_pinned_within_count(hwaas, fires):
     if fires:
         assert found[0].severity == "error" and found[0].pbx == "acme" and result.has_errors
         assert "pins 1 WorkForce (9C0001)" in found[0].message
+
+
+# --- hwaas-follows-pbx-term: a term change moves the devices that stay -------------------------------------
+
+@pytest.mark.parametrize("devices, hwaas, moving", [
+    ([device("9C0001"), device("9C0002")], {"WorkForce": 1}, "(9C0002) follow its term change to 1m, expiring with "
+                                                             "it on 2026-12-18"),   # 9C0001, the oldest, goes back
+    ([device("9C0001")], {"WorkForce": 1}, "(9C0001) follow its term change to 1m"),
+    ([device("9C0001")], {}, None),                                                 # returned: nothing moves
+    ([], {}, None),
+])
+def test_hwaas_follows_pbx_term_names_the_devices_a_term_change_moves(devices, hwaas, moving):
+    result = scene(current={"devices": devices}, desired={"term": "1m", "hwaas": hwaas})
+    found = [d for d in diagnostics(result, "hwaas-follows-pbx-term") if "term change" in d.message]
+    assert [moving in d.message for d in found] == ([True] if moving else [])

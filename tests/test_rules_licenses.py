@@ -297,6 +297,23 @@ def test_cloud_deletion_schedule_for_a_new_cloud_pbx_created_without_licenses(mo
         assert "stopped on 2026-11-23" in found[0].message and "deleted on 2026-12-02" in found[0].message
 
 
+# --- term-change-through-zero: the new expiry --------------------------------------------------------
+
+@pytest.mark.parametrize("today, term, fragment", [
+    ("2026-11-18", "1m", "changes from 1y to 1m from 2026-11-18: it renews, and is invoiced, on 2026-12-18 "
+                         "instead of 2027-05-14"),
+    ("2026-11-30", "5y", "from 2026-12-01: it renews, and is invoiced, on 2031-12-01"),   # blocked: from its D
+])
+def test_term_change_through_zero_says_the_new_expiry(today, term, fragment):
+    result = scene(desired={"term": term}, today=D(today), as_of=today)
+    notes = [d for d in diagnostics(result, "term-change-through-zero") if "renews" in d.message]
+    assert [d.severity for d in notes] == ["info"] and fragment in notes[0].message
+
+
+def test_term_change_through_zero_no_expiry_note_without_a_term_change():
+    assert not diagnostics(scene(desired=DECREASE), "term-change-through-zero")
+
+
 # --- deletion-revert -----------------------------------------------------------------------------
 
 SCHEDULED = {"licenses": {}, "status": "deletion-scheduled", "deletion_scheduled_on": "2026-11-16"}

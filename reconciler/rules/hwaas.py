@@ -15,6 +15,7 @@ from reconciler.calendar import add_business_days, add_months
 from reconciler.plan.context import (CustomerContext, Edge, Located, PlanContext, RuleSet, Stage, Verdict, error,
                                      info, license_totals, warning)
 from reconciler.plan.model import Action, Status, Step
+from reconciler.plan.simulate import expiry
 from reconciler.rules.licenses import DELETED_AFTER
 from reconciler.snapshot import Device
 
@@ -401,11 +402,26 @@ def hwaas_follows_pbx_term(ctx: CustomerContext):
                        f"the {step.changes['quantity']} {step.changes['product']} ordered for {view.name} take its "
                        f"term ({view.term_after}) and {until}, billed prorated{start}", **ctx.where(view.name))
         change = view.first(Action.CHANGE_TERM)
-        if change and view.current and any(d.billing == "hwaas" for d in view.current.devices):
+        moving = _staying(ctx, view) if change else []
+        if moving:
+            d = ctx.date_of(change)
+            renews = expiry(d, view.term_after) if d else None
+            until = f", expiring with it on {renews}" if renews else ""
             yield Verdict(change.id, "hwaas-follows-pbx-term")
             yield info("hwaas-follows-pbx-term",
-                       f"the HWaaS devices on {view.name} follow its term change to {view.term_after}",
-                       **ctx.where(view.name))
+                       f"the HWaaS devices on {view.name} ({', '.join(moving)}) follow its term change to "
+                       f"{view.term_after}{until}", **ctx.where(view.name))
+
+
+def _staying(ctx: CustomerContext, view) -> list[str]:
+    """The serials of the PBX's HWaaS devices that stay on it through the plan (not returned, not moved away)."""
+    if view.current is None:
+        return []
+    here = f"{ctx.customer}/{view.name}"
+    leaving = {serial for s in ctx.plan_steps if s.action is Action.TRANSFER_HWAAS and s.changes.get("from") == here
+               for serial in s.changes["serials"]}
+    leaving |= {serial for s in view.of(Action.RETURN_HWAAS) for serial in s.changes["serials"]}
+    return sorted(d.serial for d in view.current.devices if d.billing == "hwaas" and d.serial not in leaving)
 
 
 @rule("hwaas-agreement", Stage.NOTE)

@@ -13,6 +13,7 @@ from reconciler.calendar import first_of_next_month, is_last_day_of_month
 from reconciler.plan.context import (CustomerContext, Edge, RuleSet, Stage, Verdict, error, info,
                                      license_totals, warning)
 from reconciler.plan.model import Action, Status
+from reconciler.plan.simulate import expiry
 
 RULES = RuleSet()
 rule = RULES.rule
@@ -35,6 +36,29 @@ def term_change_through_zero(ctx: CustomerContext):
             yield Edge(change.id, remove.id, "term-change-through-zero")
         for add in view.of(Action.ADD_LICENSES):
             yield Edge(add.id, change.id, "term-change-through-zero")
+
+
+@rule("term-change-through-zero", Stage.NOTE)
+def term_change_expiry(ctx: CustomerContext):
+    """A new term starts when the change runs: the plan says when the PBX renews (and invoices) after it."""
+    for view in ctx.pbxes:
+        change = view.first(Action.CHANGE_TERM)
+        if change is None:
+            continue
+        before, after = change.changes["term"]
+        d = ctx.date_of(change)
+        renews = expiry(d, after) if d else None
+        if renews:
+            when = f"from {d}: it renews, and is invoiced, on {renews}"
+        elif after == "lifetime":
+            when = f"from {d or 'the day it runs'}: a lifetime term does not renew"
+        else:
+            when = "from the day it runs: it renews one term later"
+        old = view.current.expires_on if view.current else None
+        instead = f" instead of {old}" if old and renews else ""
+        yield info("term-change-through-zero",
+                   f"the term of {view.name} changes from {before} to {after} {when}{instead}",
+                   **ctx.where(view.name))
 
 
 @rule("add-before-remove", Stage.ORDER)

@@ -60,3 +60,16 @@ def today_in(tz_name: str, now: dt.datetime) -> dt.date:
     if now.tzinfo is None:
         now = now.replace(tzinfo=dt.timezone.utc)
     return now.astimezone(ZoneInfo(tz_name)).date()
+
+
+def portal_day(today: dt.date, tz_name: str, portal_tz: str) -> dt.date:
+    """The portal's other date while it is `today` in tz_name (the day before or after), or `today` itself.
+
+    The partner's day spans at most two of the portal's dates: `today` and this one. A rule the portal
+    enforces by its own calendar (no decrease on the last day) holds if it holds at any moment of the
+    partner's day. A plan is judged from its date alone, so a saved plan and its re-plan agree.
+    2026-12-01 in Europe/Rome spans 2026-11-30 and 2026-12-01 in UTC: 2026-11-30.
+    """
+    start = dt.datetime.combine(today, dt.time(), ZoneInfo(tz_name))
+    days = [today_in(portal_tz, moment) for moment in (start, start + dt.timedelta(days=1, seconds=-1))]
+    return next((day for day in days if day != today), today)

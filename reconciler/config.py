@@ -78,6 +78,13 @@ class Policy(Strict):
     prune: bool = Field(False, description="true: customers absent from the repo are decommissioned too.")
 
 
+class PortalConfig(Strict):
+    timezone: str | None = Field(None, min_length=1,
+                                 description="IANA timezone of the portal's own clock, for the rules it enforces "
+                                             "itself (no decrease on the last day of the month); default: the "
+                                             "repo's timezone.", examples=["Europe/Rome"])
+
+
 class Config(Strict):
     """reconciler.yaml: where state comes from, the calendar's timezone, the price book, the policy."""
 
@@ -98,3 +105,9 @@ class Config(Strict):
                                                "...); lines starting with # are comments. Its HWaaS products are "
                                                "the product catalog.", examples=["pricebook.csv"])
     policy: Policy = Field(default_factory=Policy, description="What a plan may delete: PBXs and customers.")
+    portal: PortalConfig = Field(default_factory=PortalConfig,
+                                 description="The portal's own clock, for the rules it enforces itself.")
+
+    @property
+    def portal_timezone(self) -> str:
+        return self.portal.timezone or self.timezone

@@ -62,7 +62,8 @@ class DesiredPbx(Strict):
     ssh: bool | None = Field(None, description="Cloud only: SSH port 2222 open.", examples=[False])
     hwaas: dict[Product, Count] = Field(default_factory=dict,
                                         description="Rented devices (Hardware as a Service): product -> total count "
-                                                    "on this PBX, pinned devices included.",
+                                                    "on this PBX, pinned devices included. Absent: the PBX's "
+                                                    "HWaaS devices are left alone (unmanaged); {}: none wanted.",
                                         examples=[{"WorkForce": 4, "MonoLED": 10}])
     pinned: dict[Serial, Literal["hwaas"]] = Field(default_factory=dict,
                                                    description="Specific existing devices, by serial, that must be on "
@@ -71,6 +72,15 @@ class DesiredPbx(Strict):
                                                    examples=[{"9C7514000001": "hwaas"}])
     allow_deletion: bool = Field(False, description="Must be true before a plan may take this PBX to zero licenses "
                                                     "(a cloud PBX is then stopped after 5 days, deleted after 14).")
+
+    @property
+    def manages_hwaas(self) -> bool:
+        """FORMAT.md: a PBX with no `hwaas` key leaves its HWaaS devices alone; `hwaas: {}` means none wanted.
+
+        Only a subscription PBX holds HWaaS: one left with no licenses, or with a lifetime term, returns its
+        devices whether the key is there or not.
+        """
+        return "hwaas" in self.model_fields_set or self.term == "lifetime" or self.licenses.total() == 0
 
 
 def _customer_schema(schema: dict) -> None:

@@ -163,12 +163,15 @@ def _salvage(data) -> Config:
 def _check_timezone(config: Config, positions: Positions) -> list[Diagnostic]:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    try:
-        ZoneInfo(config.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return [error(positions.value(("timezone",)), "schema",
-                      f"unknown timezone {quoted(config.timezone)}: use an IANA name such as Europe/Rome or UTC")]
-    return []
+    found = []
+    for path, name in ((("timezone",), config.timezone), (("portal", "timezone"), config.portal.timezone)):
+        try:
+            if name is not None:
+                ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            found.append(error(positions.value(path), "schema",
+                               f"unknown timezone {quoted(name)}: use an IANA name such as Europe/Rome or UTC"))
+    return found
 
 
 def load_settings(repo: Repo, root: Path) -> list[Diagnostic]:

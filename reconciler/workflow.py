@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.calendar import today_in
+from reconciler.calendar import portal_day, today_in
 from reconciler.diagnostics import Diagnostic, Position, ReconcilerError, error, has_errors, sorted_diagnostics
 from reconciler.repo import CustomerSource, Repo, check_unique_ids, load_customer, load_repo, load_settings
 from reconciler.snapshot import Snapshot
@@ -200,9 +200,10 @@ def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
     current = provider.read(today)
     if scope is not None:
         _stop_on_errors(scope.reach(repo, current))
+    portal_today = portal_day(today, repo.config.timezone, repo.config.portal_timezone)
     result = plan([s.model for s in repo.customers], current, today, repo.config.policy,
                   catalog=_catalog(repo, current), timezone=repo.config.timezone, complete=complete,
-                  price_book=repo.price_book)
+                  price_book=repo.price_book, portal_today=portal_today)
     document = result.model_dump(mode="json")
     document["diagnostics"] = _place(document["diagnostics"], repo.customers)
     if scope is not None:

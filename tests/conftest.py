@@ -1,12 +1,29 @@
-"""Shared test helpers."""
+"""Shared test helpers, and Hypothesis' profiles.
+
+Property tests are deterministic by default (the `ci` profile: `derandomize=True`, the same
+examples on every run, so a green suite stays green). The random search runs with
+`--hypothesis-profile=search` (or HYPOTHESIS_PROFILE=search); PROPERTY_EXAMPLES=N draws N
+examples in every property test instead of its own count.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from hypothesis import settings
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("search", derandomize=False, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def examples(default: int) -> int:
+    """A property test's example count: its own, or PROPERTY_EXAMPLES when set (a longer search)."""
+    return int(os.environ.get("PROPERTY_EXAMPLES", default))
 
 
 def example_dirs() -> list[Path]:

@@ -21,10 +21,11 @@ from reconciler.providers.sandbox import SandboxProvider
 from reconciler.repo import CustomerSource, check_unique_ids
 from reconciler.rules.validation import check_customer
 from reconciler.yamlio import Positions
+from tests.conftest import examples
 from tests.test_plan_property import TODAY, scenes
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenes())
 def test_after_apply_on_the_sandbox_planning_again_finds_nothing(scene):
     files, snapshot, policy = scene

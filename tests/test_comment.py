@@ -28,7 +28,7 @@ def five_thousand() -> dict:
         essential = 20 if n % 50 == 0 else 31 + n % 7
         desired.append(customer_file(name, pbxes={name: merged(DESIRED_PBX, licenses={**CURRENT_PBX["licenses"], "essential": essential})}))
         current[name] = {name: merged(CURRENT_PBX, serial=f"SW-{n:08}")}
-    return plan(desired, snapshot(current), LAST_DAY, Policy()).model_dump(mode="json")
+    return plan(desired, snapshot(current, as_of=LAST_DAY.isoformat()), LAST_DAY, Policy()).model_dump(mode="json")
 
 
 def test_five_thousand_customers_fit_a_comment_keeping_those_that_need_attention(five_thousand):

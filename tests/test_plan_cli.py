@@ -175,3 +175,10 @@ def test_json_on_a_missing_state_file_names_it(repo, capsys):
     document = json.loads(out)
     assert document["steps"] == [] and document["summary"]["errors"] == 1
     assert "nope.yaml" in document["diagnostics"][0]["message"]
+def test_the_portals_clock_blocks_a_decrease_on_its_last_day(repo, capsys):
+    """portal.timezone: the repo's 2026-12-01 in Rome starts on 2026-11-30 in UTC, the portal's last day."""
+    config = repo / "reconciler.yaml"
+    config.write_text(config.read_text() + "portal:\n  timezone: UTC\n")
+    _, out, _ = plan(capsys, repo, "--today", "2026-12-01")
+    assert out.rstrip().endswith("Plan: 1 ready, 1 blocked until 2026-12-02, 0 manual.")
+    assert "2026-11-30 in the portal's timezone" in out

@@ -159,7 +159,9 @@ def test_a_pbx_absent_from_its_file_is_decommissioned():
     remove = one(result, Action.REMOVE_LICENSES)
     assert remove.pbx == "branch"
     assert remove.changes == {"licenses.basic": [10, 0], "licenses.essential": [30, 0], "licenses.premium": [5, 0]}
-    assert actions(result) == ["remove-licenses"]  # devices are left to the people who remove them
+    returned = one(result, Action.RETURN_HWAAS)  # decommission-returns-hwaas: its rented device goes back first
+    assert actions(result) == ["return-hwaas", "remove-licenses"]
+    assert (returned.pbx, returned.changes["serials"], returned.status) == ("branch", ["9C0001"], Status.READY)
 
 
 def test_counts_include_pinned_devices():

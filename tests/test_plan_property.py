@@ -20,6 +20,7 @@ from reconciler.plan.model import Status
 from reconciler.plan.planner import plan
 from reconciler.plan.simulate import apply_steps
 from reconciler.snapshot import Snapshot
+from tests.conftest import examples
 
 TODAY = dt.date(2026, 11, 18)
 EXPIRES = "2027-05-14"
@@ -134,7 +135,7 @@ def scenes(draw):
     return files, snapshot, policy
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenes())
 def test_applying_the_ready_steps_converges(scene):
     files, snapshot, policy = scene
@@ -145,7 +146,7 @@ def test_applying_the_ready_steps_converges(scene):
     assert again.steps == [], again.model_dump(mode="json")["steps"]
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(scenes())
 def test_planning_is_deterministic(scene):
     files, snapshot, policy = scene

@@ -16,12 +16,13 @@ PLANNER_RULES = {
     "deletion-guard", "cloud-deletion-schedule", "deletion-revert",
     # PBXs and customers
     "customer-before-pbx", "hardware-pbx-purchase", "activation-report-window", "model-change-manual",
-    "region-change-manual", "storage-increase-only", "unmanaged-customer",
+    "region-change-manual", "storage-increase-only", "unmanaged-customer", "snapshot-age",
     "pbx-name-taken",  # not in RULES.md: a PBX name is its domain, unique in the portal
     # HWaaS devices
     "hwaas-follows-pbx-term", "hwaas-agreement", "hwaas-minimum-term", "commitment-return-manual",
     "return-oldest-first", "convert-preconditions", "conversion-effects", "transfer-conditions", "negative-stock",
-    "overdue-blocks-hardware",
+    "overdue-blocks-hardware", "hwaas-unmanaged", "decommission-returns-hwaas",
+    "pinned-within-count", "transfer-effects",
     # Validation, judged again with the catalog the planner is given, and in the order of the plan's steps
     "known-product", "hwaas-needs-subscription", "one-licensed-pbx-per-customer",
 }

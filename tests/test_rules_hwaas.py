@@ -177,10 +177,51 @@ def test_transfer_same_term_and_expiry_is_ready_and_planned_once():
     assert [s.action for s in result.steps] == [Action.TRANSFER_HWAAS]  # the giver returns nothing
 
 
-@pytest.mark.parametrize("giver", [{"expires_on": "2027-06-14"}, {"term": "1m", "expires_on": "2026-12-14"}])
-def test_transfer_between_different_terms_is_a_ticket(giver):
-    step = one(two_customers(giver), Action.TRANSFER_HWAAS)
+@pytest.mark.parametrize("giver, receiver, reason", [
+    ({"expires_on": "2027-11-20"}, {"expires_on": "2027-03-01"}, "the expiry dates differ (2027-11-20 and 2027-03-01)"),
+    ({"term": "1m"}, {}, "the terms differ (globex/globex: 1m until 2027-05-14, acme/acme: 1y until 2027-05-14)"),
+    ({"term": "1m", "expires_on": "2026-12-14"}, {},
+     "the terms and the expiry dates differ (globex/globex: 1m until 2026-12-14, acme/acme: 1y until 2027-05-14)"),
+    ({"expires_on": None}, {}, "the expiry date of globex/globex is not known"),
+])
+def test_transfer_conditions_a_ticket_says_which_condition_fails(giver, receiver, reason):
+    step = one(two_customers(giver, receiver), Action.TRANSFER_HWAAS)
     assert step.status is Status.MANUAL and "Customer Care ticket" in step.instruction
+    assert step.instruction.endswith(reason)
+
+
+@pytest.mark.parametrize("giver, status", [({"expires_on": "2027-06-14"}, Status.MANUAL), ({}, Status.READY)])
+def test_transfer_conditions_a_replacement_order_waits_for_the_ticket(giver, status):
+    """globex keeps one WorkForce while 9C0009 leaves for acme: it orders one to replace it."""
+    result = two_customers(giver, giver_desired={"hwaas": {"WorkForce": 1}})
+    transfer, order = one(result, Action.TRANSFER_HWAAS), one(result, Action.ORDER_HWAAS)
+    assert (transfer.status, order.pbx, order.status) == (status, "globex", Status.READY)
+    notes = [d for d in diagnostics(result, "transfer-conditions") if "waits for the Customer Care" in d.message]
+    if status is Status.MANUAL:
+        assert transfer.id in order.depends_on and "transfer-conditions" in order.rules
+        assert [(d.severity, d.customer, d.pbx) for d in notes] == [("info", "globex", "globex")]
+        assert "globex keeps the device it replaces" in notes[0].message
+    else:
+        assert order.depends_on == [] and notes == []
+
+
+@pytest.mark.parametrize("giver", [{}, {"expires_on": "2027-06-14"}])   # automatic; a ticket
+def test_transfer_effects_credit_note_billing_and_a_new_minimum(giver):
+    result = two_customers(giver, giver_desired={"hwaas": {}})
+    transfer = one(result, Action.TRANSFER_HWAAS)
+    (note,) = diagnostics(result, "transfer-effects")
+    assert note.severity == "info" and "transfer-effects" in transfer.rules
+    assert "billing follows the licenses of acme (1y, until 2027-05-14)" in note.message
+    if transfer.status is Status.READY:   # D is known: the dates are printed
+        assert "credit note is issued to globex/globex by 2026-11-25" in note.message
+        assert "kept at least until 2027-05-18" in note.message
+    else:                                 # a ticket: it runs when Customer Care acts
+        assert "within 5 business days of the transfer" in note.message
+
+
+def test_transfer_effects_silent_without_a_transfer():
+    result = scene(desired={"hwaas": {"WorkForce": 1}})
+    assert not diagnostics(result, "transfer-effects") and not tagged(result, "transfer-effects")
 
 
 def test_transfer_to_a_lifetime_pbx_is_an_error():
@@ -247,6 +288,33 @@ def test_hwaas_needs_subscription_silent_on_a_licensed_pbx():
     assert not diagnostics(result, "hwaas-needs-subscription") and not tagged(result, "hwaas-needs-subscription")
 
 
+def licensed_by_a_move(new_pbx: dict, desired: dict):
+    """acme moves its licenses from acme-old to acme-new (the portal licenses one PBX of a customer)."""
+    current = snapshot({"acme": {"acme-old": CURRENT_PBX, "acme-new": merged(CURRENT_PBX, **new_pbx)}})
+    return plan([customer_file(pbxes={"acme-new": merged(DESIRED_PBX, **desired)})], current, TODAY,
+                Policy(deletions="allow"))
+
+
+@pytest.mark.parametrize("devices, desired, action", [
+    ([], {"hwaas": {"WorkForce": 1}}, Action.ORDER_HWAAS),
+    ([device("9C0001", billing="capex")], {"hwaas": {"WorkForce": 1}, "pinned": {"9C0001": "hwaas"}},
+     Action.CONVERT_TO_HWAAS),
+])
+def test_hwaas_needs_subscription_devices_wait_for_the_licenses_of_a_move(devices, desired, action):
+    """Judged as the PBX is when the step runs: after the add that licenses it, itself after the old PBX's removal."""
+    result = licensed_by_a_move({"licenses": {}, "devices": devices}, desired)
+    assert actions(result) == ["remove-licenses", "add-licenses", action.value]
+    remove, add, acquire = result.steps
+    assert add.depends_on == [remove.id] and acquire.depends_on == [add.id]
+    assert "hwaas-needs-subscription" in acquire.rules and acquire.status is Status.READY
+
+
+def test_hwaas_needs_subscription_no_wait_on_a_pbx_already_licensed():
+    result = licensed_by_a_move({}, {"hwaas": {"WorkForce": 1}})
+    order = one(result, Action.ORDER_HWAAS)
+    assert order.depends_on == [] and "hwaas-needs-subscription" not in order.rules
+
+
 def to_lifetime(*devices):
     return scene(current={**VIRTUAL, "devices": list(devices)}, desired={**VIRTUAL, "term": "lifetime"})
 
@@ -275,7 +343,7 @@ def test_a_manual_return_holds_the_term_change_to_lifetime():
 
 
 def test_returns_do_not_hold_back_a_term_change_between_subscriptions():
-    result = scene(current={"devices": [device("9C0001")]}, desired={"term": "1m"})
+    result = scene(current={"devices": [device("9C0001")]}, desired={"term": "1m", "hwaas": {}})
     assert actions(result) == ["remove-licenses", "change-term", "add-licenses", "return-hwaas"]
     assert one(result, Action.REMOVE_LICENSES).depends_on == [] and not tagged(result, "hwaas-needs-subscription")
 
@@ -341,3 +409,115 @@ def test_known_product(catalog, fires):
     assert bool(found) is fires
     if fires:
         assert "did you mean 'WorkForce'" in found[0].message and found[0].severity == "error"
+
+
+# --- hwaas-unmanaged ----------------------------------------------------------------------------------
+
+RENTED = [device("9C0001"), device("9C0002", product="MonoLED")]
+
+
+def test_hwaas_unmanaged_without_the_key_the_devices_are_left_alone():
+    result = scene(current={"devices": RENTED}, desired={})
+    assert result.steps == []
+    (note,) = diagnostics(result, "hwaas-unmanaged")
+    assert (note.severity, note.pbx) == ("info", "acme")
+    assert "not managed" in note.message and "9C0001, 9C0002" in note.message
+
+
+@pytest.mark.parametrize("desired, returned", [
+    ({"hwaas": {}}, ["9C0001", "9C0002"]),          # {}: none wanted
+    ({"hwaas": {"WorkForce": 1}}, ["9C0002"]),      # MonoLED is not named: none wanted
+])
+def test_hwaas_unmanaged_silent_with_the_key(desired, returned):
+    result = scene(current={"devices": RENTED}, desired=desired)
+    assert sorted(serial for s in steps(result, Action.RETURN_HWAAS) for serial in s.changes["serials"]) == returned
+    assert not diagnostics(result, "hwaas-unmanaged")
+
+
+def test_hwaas_unmanaged_pins_are_still_carried_out():
+    """Same rule for `pinned`: what is pinned is done, what is not named is left alone."""
+    result = scene(current={"devices": [device("9C0001"), device("9C0003", billing="capex")]},
+                   desired={"pinned": {"9C0003": "hwaas"}})
+    assert actions(result) == ["convert-to-hwaas"]
+    assert "9C0001" in diagnostics(result, "hwaas-unmanaged")[0].message
+
+
+# --- decommission-returns-hwaas ------------------------------------------------------------------------
+
+def decommissioned(*devices, prune: bool = False, today=TODAY):
+    """acme keeps acme; branch, with `devices`, is removed from the file (or, with prune, the customer is)."""
+    current = snapshot({"acme": {"acme": CURRENT_PBX},
+                        "globex": {"branch": merged(CURRENT_PBX, devices=list(devices))}})
+    files = [customer_file()] + ([] if prune else [customer_file("globex", pbxes={})])
+    return plan(files, current, today, Policy(deletions="allow", prune=prune))
+
+
+@pytest.mark.parametrize("prune", [False, True])
+def test_decommission_returns_hwaas_before_the_last_licenses_go(prune):
+    result = decommissioned(device("9C0001"), device("9C0002"), prune=prune)
+    assert actions(result) == ["return-hwaas", "remove-licenses"]
+    returned, remove = result.steps
+    assert returned.changes["serials"] == ["9C0001", "9C0002"] and returned.status is Status.READY
+    assert remove.depends_on == [returned.id] and "decommission-returns-hwaas" in remove.rules
+    assert not diagnostics(result, "decommission-returns-hwaas")
+
+
+def test_decommission_returns_hwaas_at_zero_licenses_even_without_the_key():
+    result = scene(current={"devices": [device("9C0001")]}, desired={"licenses": {}, "allow_deletion": True})
+    assert actions(result) == ["return-hwaas", "remove-licenses"]
+    assert not diagnostics(result, "hwaas-unmanaged")
+
+
+@pytest.mark.parametrize("held, status", [
+    (device("9C0001", since="2026-09-01"), Status.BLOCKED),     # the 6-month minimum
+    (device("9C0001", commitment=True), Status.MANUAL),         # a commitment: Customer Care
+])
+def test_decommission_returns_hwaas_names_the_devices_still_billed(held, status):
+    result = decommissioned(held, device("9C0002"))
+    waiting = [s for s in steps(result, Action.RETURN_HWAAS) if s.status is status]
+    assert [s.changes["serials"] for s in waiting] == [["9C0001"]]
+    remove = one(result, Action.REMOVE_LICENSES)
+    assert remove.status is Status.READY and waiting[0].id not in remove.depends_on  # the PBX still goes
+    (found,) = diagnostics(result, "decommission-returns-hwaas")
+    assert found.severity == "warning" and "9C0001" in found.message and "9C0002" not in found.message
+    assert "deleted on 2026-12-02" in found.message
+
+
+def test_decommission_returns_hwaas_silent_on_a_pbx_kept():
+    result = scene(current={"devices": [device("9C0001")]}, desired={"hwaas": {"WorkForce": 1}})
+    assert result.steps == [] and not diagnostics(result, "decommission-returns-hwaas")
+
+
+# --- pinned-within-count -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("hwaas, fires", [
+    ({"WorkForce": 0}, True),
+    ({}, True),                        # not named: zero wanted
+    ({"MonoLED": 2}, True),
+    ({"WorkForce": 1}, False),         # the pinned device is the one counted
+    ({"WorkForce": 2}, False),
+    (None, False),                     # no hwaas key: no count, only the pin is managed
+])
+def test_pinned_within_count(hwaas, fires):
+    desired = {"pinned": {"9C0001": "hwaas"}} | ({"hwaas": hwaas} if hwaas is not None else {})
+    result = scene(current={"devices": [device("9C0001", billing="capex")]}, desired=desired)
+    found = diagnostics(result, "pinned-within-count")
+    assert bool(found) is fires
+    if fires:
+        assert found[0].severity == "error" and found[0].pbx == "acme" and result.has_errors
+        assert "pins 1 WorkForce (9C0001)" in found[0].message
+
+
+# --- hwaas-follows-pbx-term: a term change moves the devices that stay -------------------------------------
+
+@pytest.mark.parametrize("devices, hwaas, moving", [
+    ([device("9C0001"), device("9C0002")], {"WorkForce": 1}, "(9C0002) follow its term change to 1m, expiring with "
+                                                             "it on 2026-12-18"),   # 9C0001, the oldest, goes back
+    ([device("9C0001")], {"WorkForce": 1}, "(9C0001) follow its term change to 1m"),
+    ([device("9C0001")], {}, None),                                                 # returned: nothing moves
+    ([], {}, None),
+])
+def test_hwaas_follows_pbx_term_names_the_devices_a_term_change_moves(devices, hwaas, moving):
+    result = scene(current={"devices": devices}, desired={"term": "1m", "hwaas": hwaas})
+    found = [d for d in diagnostics(result, "hwaas-follows-pbx-term") if "term change" in d.message]
+    assert [moving in d.message for d in found] == ([True] if moving else [])

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from reconciler.calendar import portal_day
 from tests.test_plan_support import (CURRENT_PBX, D, DESIRED_PBX, TODAY, Action, Policy, Status, customer_file,
-                                     diagnostics, one, plan, scene, snapshot, steps, tagged)
+                                     diagnostics, merged, one, plan, scene, snapshot, steps, tagged)
 
 DECREASE = {"licenses": {"basic": 10, "essential": 20, "premium": 5}}
 INCREASE = {"licenses": {"basic": 10, "essential": 40, "premium": 5}}
@@ -35,6 +36,31 @@ def test_no_decrease_last_day(today, not_before):
     else:
         assert step.status is Status.READY and step.not_before is None
         assert "no-decrease-last-day" not in step.rules
+
+
+@pytest.mark.parametrize("today, repo_tz, portal_tz, not_before, which", [
+    # the repo's Dec 1 starts on the portal's Nov 30 (UTC is an hour behind Rome)
+    ("2026-12-01", "Europe/Rome", "UTC", "2026-12-02", "2026-11-30 in the portal's timezone"),
+    # the repo's Nov 29 ends on the portal's Nov 30 (Rome is an hour ahead of UTC)
+    ("2026-11-29", "UTC", "Europe/Rome", "2026-12-01", "2026-11-30 in the portal's timezone"),
+    # the repo's own last day, while the portal is already on Dec 1 for an hour: Dec 1 is clear in both
+    ("2026-11-30", "UTC", "Europe/Rome", "2026-12-01", "2026-11-30 in the repo's timezone"),
+    # the repo's last day, the portal still on Nov 29 for an hour: the portal's Nov 30 runs into the repo's Dec 1
+    ("2026-11-30", "Europe/Rome", "UTC", "2026-12-02", "2026-11-30 in the repo's timezone"),
+    ("2026-11-30", "Europe/Rome", "Europe/Rome", "2026-12-01", "(2026-11-30)"),   # one clock: as before
+    ("2026-12-02", "Europe/Rome", "UTC", None, None),
+    ("2026-11-28", "UTC", "Europe/Rome", None, None),
+])
+def test_no_decrease_last_day_in_either_timezone(today, repo_tz, portal_tz, not_before, which):
+    day = D(today)
+    result = plan([customer_file(pbxes={"acme": merged(DESIRED_PBX, **DECREASE)})], snapshot(as_of=today), day,
+                  Policy(), portal_today=portal_day(day, repo_tz, portal_tz))
+    step = one(result, Action.REMOVE_LICENSES)
+    if not_before:
+        assert (step.status, step.not_before) == (Status.BLOCKED, D(not_before))
+        assert which in step.instruction and "no-decrease-last-day" in step.rules
+    else:
+        assert step.status is Status.READY and "no-decrease-last-day" not in step.rules
 
 
 def test_no_decrease_last_day_covers_a_decrease_to_zero():
@@ -254,6 +280,38 @@ def test_cloud_deletion_schedule_for_a_term_change_says_resume_before_d5():
 ])
 def test_cloud_deletion_schedule_silent(current, desired):
     assert not diagnostics(scene(current=current, desired=desired), "cloud-deletion-schedule")
+
+
+@pytest.mark.parametrize("model, licenses, fires", [
+    ("cloud", {}, True),                                                      # no subscription from the start
+    ("cloud", {"basic": 1}, False),
+    ("virtual", {}, False),                                                   # only cloud PBXs are deleted
+])
+def test_cloud_deletion_schedule_for_a_new_cloud_pbx_created_without_licenses(model, licenses, fires):
+    pbx = {"model": model, "term": "1y", "licenses": licenses} | ({"region": "eu-central"} if model == "cloud" else {})
+    result = plan([customer_file(pbxes={"acme": pbx})], snapshot({"acme": {}}), TODAY, Policy())
+    found = diagnostics(result, "cloud-deletion-schedule")
+    assert bool(found) is fires and ("cloud-deletion-schedule" in one(result, Action.CREATE_PBX).rules) is fires
+    if fires:
+        assert found[0].severity == "warning" and "created with zero licenses on 2026-11-18" in found[0].message
+        assert "stopped on 2026-11-23" in found[0].message and "deleted on 2026-12-02" in found[0].message
+
+
+# --- term-change-through-zero: the new expiry --------------------------------------------------------
+
+@pytest.mark.parametrize("today, term, fragment", [
+    ("2026-11-18", "1m", "changes from 1y to 1m from 2026-11-18: it renews, and is invoiced, on 2026-12-18 "
+                         "instead of 2027-05-14"),
+    ("2026-11-30", "5y", "from 2026-12-01: it renews, and is invoiced, on 2031-12-01"),   # blocked: from its D
+])
+def test_term_change_through_zero_says_the_new_expiry(today, term, fragment):
+    result = scene(desired={"term": term}, today=D(today), as_of=today)
+    notes = [d for d in diagnostics(result, "term-change-through-zero") if "renews" in d.message]
+    assert [d.severity for d in notes] == ["info"] and fragment in notes[0].message
+
+
+def test_term_change_through_zero_no_expiry_note_without_a_term_change():
+    assert not diagnostics(scene(desired=DECREASE), "term-change-through-zero")
 
 
 # --- deletion-revert -----------------------------------------------------------------------------

@@ -186,3 +186,20 @@ def test_pbx_name_taken(holder, fires):
                       "choose another name")]
     else:
         assert create.status is Status.READY and found == []
+
+
+# --- snapshot-age ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("as_of, severity, fragment", [
+    ("2026-11-15", "warning", "the current state is 3 days old (as_of 2026-11-15, plan date 2026-11-18)"),
+    ("2026-11-16", "warning", "2 days old"),
+    ("2026-11-17", None, None),              # a day old: a state read last night
+    ("2026-11-18", None, None),
+    ("2026-11-19", "error", "the plan date 2026-11-18 is before the current state's as_of 2026-11-19"),
+])
+def test_snapshot_age(as_of, severity, fragment):
+    result = scene(as_of=as_of)
+    found = diagnostics(result, "snapshot-age")
+    assert [d.severity for d in found] == ([severity] if severity else [])
+    if fragment:
+        assert fragment in found[0].message and found[0].customer is None

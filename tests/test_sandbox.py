@@ -172,14 +172,15 @@ def test_convert_to_hwaas_starts_billing_today(tmp_path):
     assert (converted.billing, converted.since) == ("hwaas", TODAY)
 
 
-def test_transfer_hwaas_moves_devices_and_keeps_their_start(tmp_path):
+def test_transfer_hwaas_moves_devices_and_restarts_their_minimum_term(tmp_path):
+    """Seed 003, step 4: the subscription is kept for 6 months from the transfer."""
     provider = sandbox(tmp_path)
     provider.execute(step("transfer-hwaas", "globex", "globex", {"product": "WorkForce", "quantity": 1,
                                                                  "serials": ["9C7514000001"], "from": "acme/acme"}),
                      TODAY, "t")
     after = provider.read(TODAY)
     assert "9C7514000001" not in serials(pbx_of(after, "acme/acme"))
-    assert pbx_of(after, "globex/globex").devices[0].model_dump() == device("9C7514000001") | {"since": D("2025-01-01")}
+    assert pbx_of(after, "globex/globex").devices[0].model_dump() == device("9C7514000001") | {"since": TODAY}
 
 
 def test_return_hwaas_removes_devices_and_restocks_them(tmp_path):

@@ -121,3 +121,22 @@ def test_transfer_from_a_pbx_whose_term_changes(tmp_path):
              customer_file("globex", pbxes={"globex": merged(DESIRED_PBX, hwaas={"WorkForce": 1},
                                                              pinned={"9C7500000001": "hwaas"})})]
     converges(tmp_path, current, files)
+
+
+# found by the sandbox property test: HWaaS on a PBX that gets its licenses from another PBX of the customer ------
+
+EMPTY = merged(CURRENT_PBX, licenses={}, devices=[])
+
+
+def test_an_order_on_a_pbx_licensed_by_a_move_waits_for_its_licenses(tmp_path):
+    current = snapshot({"acme": {"acme-old": CURRENT_PBX, "acme-new": EMPTY}})
+    files = [customer_file(pbxes={"acme-new": merged(DESIRED_PBX, hwaas={"WorkForce": 1})})]
+    converges(tmp_path, current, files, Policy(deletions="allow"))
+
+
+def test_a_conversion_on_a_pbx_licensed_by_a_move_waits_for_its_licenses(tmp_path):
+    current = snapshot({"acme": {"acme-old": CURRENT_PBX,
+                                 "acme-new": merged(EMPTY, devices=[device("9C0001", billing="capex")])}})
+    files = [customer_file(pbxes={"acme-new": merged(DESIRED_PBX, hwaas={"WorkForce": 1},
+                                                     pinned={"9C0001": "hwaas"})})]
+    converges(tmp_path, current, files, Policy(deletions="allow"))

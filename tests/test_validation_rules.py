@@ -274,8 +274,28 @@ HWAAS_NEEDS_SUBSCRIPTION = [
   acme:
     model: hardware
     term: 1m
+    licenses: {basic: 1}
     hwaas: {WorkForce: 4}
     pinned: {9C7514000001: hwaas}
+""", []),
+    ("hwaas on a PBX with no licenses", HEADER + """\
+  acme:
+    model: hardware
+    term: 1m
+    hwaas: {WorkForce: 4}
+""", [("hwaas-needs-subscription", 9, 5, "PBX 'acme' has no licenses (a PBX with zero licenses has no subscr")]),
+    ("pinned on a PBX whose licenses are all zero", HEADER + """\
+  acme:
+    model: hardware
+    term: 1y
+    licenses: {basic: 0, premium: 0}
+    pinned: {9C7514000001: hwaas}
+""", [("hwaas-needs-subscription", 10, 5, "has no licenses")]),
+    ("zero counts on a PBX with no licenses", HEADER + """\
+  acme:
+    model: hardware
+    term: 1y
+    hwaas: {WorkForce: 0}
 """, []),
 ]
 
@@ -405,6 +425,7 @@ def with_hwaas(hwaas: str) -> str:
     region: eu-central
     term: 1y
     hwaas: {hwaas}
+    licenses: {{basic: 1}}
 """
 
 

@@ -49,6 +49,7 @@ def build_customer(factory: StepFactory, customer: str, desired: CustomerFile | 
         add = factory.for_pbx(customer, name)
         if name not in wanted:
             _decommission(add, present[name])
+            device_steps(add, customer, name, None, present[name], claims, located)
         elif name not in present:
             _create(add, name, wanted[name])
             device_steps(add, customer, name, wanted[name], None, claims, located)

@@ -108,6 +108,7 @@ class CustomerContext:
     catalog: frozenset[str] | None = None
     plan_steps: tuple[Step, ...] = ()  # every customer's steps: a transfer's source may be another's PBX
     pbx_holders: dict[str, tuple[str, ...]] = field(default_factory=dict)  # PBX name -> portal customers holding it
+    portal_today: dt.date | None = None  # the date on the portal's own clock (portal.timezone); None: today
 
     def date_of(self, step: Step) -> dt.date | None:
         """D: the date a step runs: today, its not_before when blocked, None while blocked without a date."""

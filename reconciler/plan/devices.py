@@ -54,9 +54,14 @@ def claim_pins(files: Iterable[CustomerFile], located: dict[str, Located]) -> tu
     return claims, problems
 
 
-def device_steps(add, customer: str, name: str, desired: DesiredPbx, current: CurrentPbx | None,
+def device_steps(add, customer: str, name: str, desired: DesiredPbx | None, current: CurrentPbx | None,
                  claims: dict[str, Address], located: dict[str, Located]) -> None:
-    """Emit this PBX's device steps through `add(action, changes)`, in plan order."""
+    """Emit this PBX's device steps through `add(action, changes)`, in plan order.
+
+    `desired` None: the PBX is decommissioned, and every HWaaS device that stays on it is returned
+    (`decommission-returns-hwaas`). A PBX whose file has no `hwaas` key orders and returns nothing
+    (`hwaas-unmanaged`); its pins are still carried out.
+    """
     here = (customer, name)
     devices = current.devices if current else []
     staying = [d for d in devices if d.billing == "hwaas" and claims.get(d.serial, here) == here]
@@ -87,7 +92,10 @@ def device_steps(add, customer: str, name: str, desired: DesiredPbx, current: Cu
             changes["billing"] = ["capex", "hwaas"]
         add(Action.TRANSFER_HWAAS, changes)
 
-    want = desired.hwaas
+    if desired is not None and not desired.manages_hwaas:
+        return
+    want = desired.hwaas if desired is not None else {}
+    pinned = desired.pinned if desired is not None else {}
     products = sorted(set(want) | set(have))
     for product in products:
         shortfall = want.get(product, 0) - have[product]
@@ -95,7 +103,7 @@ def device_steps(add, customer: str, name: str, desired: DesiredPbx, current: Cu
             add(Action.ORDER_HWAAS, {"product": product, "quantity": shortfall})
     for product in products:
         excess = have[product] - want.get(product, 0)
-        eligible = [d for d in staying if d.product == product and d.serial not in desired.pinned]
+        eligible = [d for d in staying if d.product == product and d.serial not in pinned]
         # one candidate per device: rules judge each (6-month minimum, commitment); the planner
         # merges the devices that end up with the same verdict back into one step
         for device in pick_returns(eligible, excess):

@@ -45,19 +45,22 @@ def rules_of(stage: Stage) -> list:
 
 def plan(desired: list[CustomerFile], current: Snapshot, today: dt.date, policy: Policy,
          catalog: set[str] | None = None, timezone: str = "UTC", complete: bool = True,
-         price_book: PriceBook | None = None) -> Plan:
+         price_book: PriceBook | None = None, portal_today: dt.date | None = None) -> Plan:
     """Plan every customer of `desired` against `current` as judged on `today` (in `timezone`).
 
+    `portal_today`: the date on the portal's own clock at the same moment (portal.timezone), for the
+    rules the portal enforces itself; None: the same as `today`.
     `complete`: `desired` is the whole repo, so a portal customer absent from it is
     unmanaged (or, with policy.prune, decommissioned). A partial run leaves them out.
     `price_book`: when given, every step gets its cost and the summary the totals.
     """
     with paused_gc():  # rules build many short-lived contexts and no reference cycles
-        return _plan(desired, current, today, policy, catalog, timezone, complete, price_book)
+        return _plan(desired, current, today, policy, catalog, timezone, complete, price_book, portal_today)
 
 
 def _plan(desired: list[CustomerFile], current: Snapshot, today: dt.date, policy: Policy,
-          catalog: set[str] | None, timezone: str, complete: bool, price_book: PriceBook | None) -> Plan:
+          catalog: set[str] | None, timezone: str, complete: bool, price_book: PriceBook | None,
+          portal_today: dt.date | None = None) -> Plan:
     files: dict[str, CustomerFile] = {}
     for file in desired:
         files.setdefault(file.customer, file)
@@ -69,7 +72,8 @@ def _plan(desired: list[CustomerFile], current: Snapshot, today: dt.date, policy
     factory = StepFactory()
     for customer in scope:
         build_customer(factory, customer, files.get(customer), current.customers.get(customer), claims, located)
-    world = _World(files, current, today, policy, located, frozenset(catalog) if catalog else None, scope)
+    world = _World(files, current, today, policy, located, frozenset(catalog) if catalog else None, scope,
+                   portal_today)
 
     found = world.run(Stage.GATE, factory.steps)
     gates = [f for f in found if isinstance(f, Verdict)]
@@ -120,8 +124,10 @@ def pbx_holders(snapshot: Snapshot) -> dict[str, tuple[str, ...]]:
 class _World:
     """The inputs every rule context is made of; builds one context per customer and stage."""
 
-    def __init__(self, files, snapshot: Snapshot, today, policy, located: dict[str, Located], catalog, scope):
+    def __init__(self, files, snapshot: Snapshot, today, policy, located: dict[str, Located], catalog, scope,
+                 portal_today: dt.date | None = None):
         self.files, self.snapshot, self.today, self.policy = files, snapshot, today, policy
+        self.portal_today = portal_today
         self.located, self.catalog, self.scope = located, catalog, scope
         self.pbx_holders = pbx_holders(snapshot)
 
@@ -137,7 +143,8 @@ class _World:
         views = tuple(PbxView(name, present.get(name), wanted.get(name), tuple(by_pbx[name]))
                       for name in sorted(set(wanted) | set(present)))
         return CustomerContext(customer, current, desired, tuple(steps), views, self.today, self.policy,
-                               self.snapshot, self.located, self.catalog, everyone, self.pbx_holders)
+                               self.snapshot, self.located, self.catalog, everyone, self.pbx_holders,
+                               self.portal_today)
 
     def run(self, stage: Stage, steps: list[Step]) -> list:
         by_customer: dict[str, list[Step]] = defaultdict(list)

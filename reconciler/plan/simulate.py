@@ -118,9 +118,8 @@ class _State:
         source = self.pbx(source_customer, source_pbx)["devices"]
         moving = [d for d in source if d["serial"] in step.changes["serials"]]
         source[:] = [d for d in source if d["serial"] not in step.changes["serials"]]
-        for device in moving:
-            if device["billing"] == "capex":
-                device["billing"], device["since"] = "hwaas", self.as_of
+        for device in moving:  # a transfer starts the 6-month minimum again (seed 003)
+            device["billing"], device["since"] = "hwaas", self.as_of
         self.pbx(step.customer, step.pbx)["devices"].extend(moving)
 
     def _return_hwaas(self, step: Step) -> None:

@@ -12,8 +12,11 @@ import difflib
 from collections.abc import Iterable
 
 from reconciler.calendar import add_business_days, add_months
-from reconciler.plan.context import (CustomerContext, Edge, PlanContext, RuleSet, Stage, Verdict, error, info)
+from reconciler.plan.context import (CustomerContext, Edge, Located, PlanContext, RuleSet, Stage, Verdict, error,
+                                     info, license_totals, warning)
 from reconciler.plan.model import Action, Status, Step
+from reconciler.plan.simulate import expiry
+from reconciler.rules.licenses import DELETED_AFTER
 from reconciler.snapshot import Device
 
 RULES = RuleSet()
@@ -84,6 +87,45 @@ def returns_before_lifetime(ctx: CustomerContext):
             yield Edge(start.id, step.id, "hwaas-needs-subscription")
 
 
+@rule("hwaas-needs-subscription", Stage.ORDER)
+def devices_wait_for_licenses(ctx: CustomerContext):
+    """The portal judges a PBX as it is when the step runs: on a PBX with no licenses yet, devices come once the
+    step that licenses it has run (licenses moved from another PBX of the customer come after its removal)."""
+    for view in ctx.pbxes:
+        if view.current is None or view.current.licenses.total() > 0:
+            continue  # a new PBX's steps wait for create-pbx; a term change's for its add (hwaas-follows-pbx-term)
+        licensing = next((step for step, total in license_totals(view) if total > 0), None)
+        if licensing is None:
+            continue
+        for step in view.of(*ACQUIRING):
+            yield Edge(step.id, licensing.id, "hwaas-needs-subscription")
+
+
+def _decommissioned(view) -> bool:
+    """Removed from its file, pruned, or left with no licenses for good: its devices go back."""
+    return view.current is not None and view.licenses_after() == 0
+
+
+def _emptying(view) -> Step | None:
+    """The removal that leaves a decommissioned PBX with no licenses (None if it has none already)."""
+    return next((step for step, total in license_totals(view)
+                 if step.action is Action.REMOVE_LICENSES and total == 0), None)
+
+
+@rule("decommission-returns-hwaas", Stage.ORDER)
+def returns_before_decommission(ctx: CustomerContext):
+    """A decommissioned PBX's devices go back while it still has its subscription: the removal of its last
+    licenses waits for the returns that can go now (not for a blocked or manual one: see the warning below)."""
+    for view in ctx.pbxes:
+        if not _decommissioned(view):
+            continue
+        removal = _emptying(view)
+        for step in view.of(Action.RETURN_HWAAS):
+            yield Verdict(step.id, "decommission-returns-hwaas")
+            if removal is not None and step.status is Status.READY:
+                yield Edge(removal.id, step.id, "decommission-returns-hwaas")
+
+
 @rule("transfer-conditions", Stage.ORDER)
 def transfer_before_source_term_change(ctx: CustomerContext):
     """An automatic transfer was judged on today's terms: it runs before its source's term change starts, so they
@@ -96,6 +138,38 @@ def transfer_before_source_term_change(ctx: CustomerContext):
         start = _term_change_start(s for s in ctx.plan_steps if (s.customer, s.pbx) == (source.customer, source.pbx))
         if start is not None:
             yield Edge(start.id, step.id, "transfer-conditions")
+
+
+def _replacements(ctx: CustomerContext, transfer: Step) -> list[Step]:
+    """Orders on a transfer's source PBX of the product it moves: the source counts the device as gone already."""
+    source = _source(ctx, transfer)
+    if source is None:
+        return []
+    return [s for s in ctx.plan_steps if (s.customer, s.pbx) == (source.customer, source.pbx)
+            and s.action is Action.ORDER_HWAAS and s.changes["product"] == transfer.changes["product"]]
+
+
+@rule("transfer-conditions", Stage.ORDER)
+def replacement_waits_for_ticket(ctx: CustomerContext):
+    """A manual transfer happens when Customer Care acts: the order that replaces the device on its source waits
+    for it, so the source never holds one device more (and pays for it) in between."""
+    for step in ctx.steps:
+        if step.action is Action.TRANSFER_HWAAS and step.status is Status.MANUAL:
+            for order in _replacements(ctx, step):
+                yield Edge(order.id, step.id, "transfer-conditions")
+
+
+@rule("transfer-conditions", Stage.NOTE)
+def replacement_note(ctx: CustomerContext):
+    for step in ctx.steps:
+        if step.action is not Action.TRANSFER_HWAAS or step.status is not Status.MANUAL:
+            continue
+        for order in _replacements(ctx, step):
+            yield info("transfer-conditions",
+                       f"the order of {order.changes['quantity']} {order.changes['product']} for {order.address} "
+                       f"waits for the Customer Care transfer of {', '.join(step.changes['serials'])} to "
+                       f"{step.address}: until then {order.pbx} keeps the device it replaces",
+                       customer=order.customer, pbx=order.pbx)
 
 
 @rule("hwaas-needs-subscription", Stage.GATE)
@@ -157,6 +231,21 @@ def _source(ctx: CustomerContext, step):
     return ctx.devices.get(serials[0]) if serials else None
 
 
+def _mismatch(source: Located, target, here: str) -> str | None:
+    """Exactly which of the two conditions of an automatic transfer fails (same term, same expiry), or None."""
+    giver = source.current
+    if giver.term != target.term:
+        also = " and the expiry dates" if giver.expires_on != target.expires_on else ""
+        return (f"the terms{also} differ ({source.address}: {giver.term} until {giver.expires_on}, "
+                f"{here}: {target.term} until {target.expires_on})")
+    unknown = [address for address, pbx in ((source.address, giver), (here, target)) if pbx.expires_on is None]
+    if unknown:
+        return f"the expiry date of {' and '.join(unknown)} is not known"
+    if giver.expires_on != target.expires_on:
+        return f"the expiry dates differ ({giver.expires_on} and {target.expires_on})"
+    return None
+
+
 @rule("transfer-conditions", Stage.GATE)
 def transfer_conditions(ctx: CustomerContext):
     """Automatic only between PBXs with the same term and expiry; otherwise a Customer Care ticket."""
@@ -174,15 +263,64 @@ def transfer_conditions(ctx: CustomerContext):
                 reason = f"{view.name} is new: its expiry is not known until it is created"
             elif view.desired is not None and view.desired.term != view.current.term:
                 reason = f"the term of {view.name} changes in this plan, and its expiry with it"
-            elif (source.current.term, source.current.expires_on) != (view.current.term, view.current.expires_on) \
-                    or view.current.expires_on is None:
-                reason = (f"terms differ ({source.address}: {source.current.term} until {source.current.expires_on}, "
-                          f"{here}: {view.current.term} until {view.current.expires_on})")
-            else:
+            elif (reason := _mismatch(source, view.current, here)) is None:
                 yield Verdict(step.id, "transfer-conditions")
                 continue
             yield Verdict(step.id, "transfer-conditions", Status.MANUAL,
                           instruction=f"{ticket}: automatic transfer needs the same term and expiry; {reason}")
+
+
+@rule("decommission-returns-hwaas", Stage.NOTE)
+def devices_still_billed(ctx: CustomerContext):
+    """The returns of a decommissioned PBX that cannot go now: the devices stay billed, and a cloud PBX's vanish
+    with it when the portal deletes it (D+14 from its last license's removal)."""
+    for view in ctx.pbxes:
+        waiting = [s for s in view.of(Action.RETURN_HWAAS) if s.status is not Status.READY]
+        if not waiting or not _decommissioned(view):
+            continue
+        serials = ", ".join(serial for step in waiting for serial in step.changes["serials"])
+        text = (f"{view.name} is left with no licenses, but its HWaaS devices {serials} cannot be returned now: "
+                "they stay billed until returned (see their return steps)")
+        removal = _emptying(view)
+        d = ctx.date_of(removal) if removal is not None else None
+        if view.current.model == "cloud" and d is not None:
+            text += f", and vanish with the PBX when it is deleted on {d + dt.timedelta(days=DELETED_AFTER)}"
+        yield warning("decommission-returns-hwaas", text, **ctx.where(view.name))
+
+
+@rule("hwaas-unmanaged", Stage.NOTE)
+def hwaas_unmanaged(ctx: CustomerContext):
+    """No `hwaas` key: the PBX's rented devices are left alone (FORMAT.md), and the plan says so."""
+    for view in ctx.pbxes:
+        if view.desired is None or view.desired.manages_hwaas or view.current is None:
+            continue
+        rented = sorted(d.serial for d in view.current.devices
+                        if d.billing == "hwaas" and d.serial not in view.desired.pinned)
+        if rented:
+            yield info("hwaas-unmanaged",
+                       f"HWaaS on {view.name} is not managed (its file has no 'hwaas' key): {len(rented)} "
+                       f"device(s) left alone ({', '.join(rented)}); write 'hwaas: {{}}' to return them",
+                       **ctx.where(view.name))
+
+
+@rule("pinned-within-count", Stage.NOTE)
+def pinned_within_count(ctx: CustomerContext):
+    """Counts include pinned devices (FORMAT.md): a count below the devices pinned of that product is a mistake
+    (the product of a pinned serial is known from the portal, so the planner judges it)."""
+    for view in ctx.pbxes:
+        desired = view.desired
+        if desired is None or "hwaas" not in desired.model_fields_set:
+            continue  # no count to compare with: the pins are all that is managed
+        pinned: dict[str, list[str]] = {}
+        for serial in sorted(desired.pinned):
+            if serial in ctx.devices:
+                pinned.setdefault(ctx.devices[serial].device.product, []).append(serial)
+        for product, serials in sorted(pinned.items()):
+            count = desired.hwaas.get(product, 0)
+            if count < len(serials):
+                yield error("pinned-within-count",
+                            f"PBX '{view.name}' pins {len(serials)} {product} ({', '.join(serials)}) but its hwaas "
+                            f"count of {product} is {count}: counts include pinned devices", **ctx.where(view.name))
 
 
 @rule("transfer-conditions", Stage.NOTE)
@@ -225,6 +363,32 @@ def conversion_effects(ctx: CustomerContext):
                        f"their billing follows the PBX term ({view.term_after})", **ctx.where(view.name))
 
 
+@rule("transfer-effects", Stage.NOTE)
+def transfer_effects(ctx: CustomerContext):
+    """Seed 003, step 4: the sender gets a credit note within 5 business days, the device is billed with the
+    receiving PBX's licenses (its term and expiry), and it is kept 6 months from the transfer."""
+    for view in ctx.pbxes:
+        for step in view.of(Action.TRANSFER_HWAAS):
+            source = _source(ctx, step)
+            if source is None or source.device.billing != "hwaas":
+                continue
+            d = ctx.date_of(step) if step.status is not Status.MANUAL else None
+            if d:
+                note = add_business_days(d, CREDIT_NOTE_BUSINESS_DAYS)
+                when = (f"a credit note is issued to {source.address} by {note}, "
+                        f"and the devices are kept at least until {add_months(d, MINIMUM_MONTHS)}")
+            else:
+                when = (f"a credit note is issued to {source.address} within {CREDIT_NOTE_BUSINESS_DAYS} business days "
+                        f"of the transfer, and the devices are kept at least {MINIMUM_MONTHS} months from it")
+            expires = view.current.expires_on if view.current else None
+            billed = f"{view.term_after}" + (f", until {expires}" if expires else "")
+            yield Verdict(step.id, "transfer-effects")
+            yield info("transfer-effects",
+                       f"transferring {', '.join(step.changes['serials'])} from {source.address} to {view.name}: "
+                       f"{when}; their billing follows the licenses of {view.name} ({billed})",
+                       **ctx.where(view.name))
+
+
 @rule("hwaas-follows-pbx-term", Stage.NOTE)
 def hwaas_follows_pbx_term(ctx: CustomerContext):
     for view in ctx.pbxes:
@@ -238,11 +402,26 @@ def hwaas_follows_pbx_term(ctx: CustomerContext):
                        f"the {step.changes['quantity']} {step.changes['product']} ordered for {view.name} take its "
                        f"term ({view.term_after}) and {until}, billed prorated{start}", **ctx.where(view.name))
         change = view.first(Action.CHANGE_TERM)
-        if change and view.current and any(d.billing == "hwaas" for d in view.current.devices):
+        moving = _staying(ctx, view) if change else []
+        if moving:
+            d = ctx.date_of(change)
+            renews = expiry(d, view.term_after) if d else None
+            until = f", expiring with it on {renews}" if renews else ""
             yield Verdict(change.id, "hwaas-follows-pbx-term")
             yield info("hwaas-follows-pbx-term",
-                       f"the HWaaS devices on {view.name} follow its term change to {view.term_after}",
-                       **ctx.where(view.name))
+                       f"the HWaaS devices on {view.name} ({', '.join(moving)}) follow its term change to "
+                       f"{view.term_after}{until}", **ctx.where(view.name))
+
+
+def _staying(ctx: CustomerContext, view) -> list[str]:
+    """The serials of the PBX's HWaaS devices that stay on it through the plan (not returned, not moved away)."""
+    if view.current is None:
+        return []
+    here = f"{ctx.customer}/{view.name}"
+    leaving = {serial for s in ctx.plan_steps if s.action is Action.TRANSFER_HWAAS and s.changes.get("from") == here
+               for serial in s.changes["serials"]}
+    leaving |= {serial for s in view.of(Action.RETURN_HWAAS) for serial in s.changes["serials"]}
+    return sorted(d.serial for d in view.current.devices if d.billing == "hwaas" and d.serial not in leaving)
 
 
 @rule("hwaas-agreement", Stage.NOTE)

@@ -13,6 +13,7 @@ from reconciler.calendar import first_of_next_month, is_last_day_of_month
 from reconciler.plan.context import (CustomerContext, Edge, RuleSet, Stage, Verdict, error, info,
                                      license_totals, warning)
 from reconciler.plan.model import Action, Status
+from reconciler.plan.simulate import expiry
 
 RULES = RuleSet()
 rule = RULES.rule
@@ -35,6 +36,29 @@ def term_change_through_zero(ctx: CustomerContext):
             yield Edge(change.id, remove.id, "term-change-through-zero")
         for add in view.of(Action.ADD_LICENSES):
             yield Edge(add.id, change.id, "term-change-through-zero")
+
+
+@rule("term-change-through-zero", Stage.NOTE)
+def term_change_expiry(ctx: CustomerContext):
+    """A new term starts when the change runs: the plan says when the PBX renews (and invoices) after it."""
+    for view in ctx.pbxes:
+        change = view.first(Action.CHANGE_TERM)
+        if change is None:
+            continue
+        before, after = change.changes["term"]
+        d = ctx.date_of(change)
+        renews = expiry(d, after) if d else None
+        if renews:
+            when = f"from {d}: it renews, and is invoiced, on {renews}"
+        elif after == "lifetime":
+            when = f"from {d or 'the day it runs'}: a lifetime term does not renew"
+        else:
+            when = "from the day it runs: it renews one term later"
+        old = view.current.expires_on if view.current else None
+        instead = f" instead of {old}" if old and renews else ""
+        yield info("term-change-through-zero",
+                   f"the term of {view.name} changes from {before} to {after} {when}{instead}",
+                   **ctx.where(view.name))
 
 
 @rule("add-before-remove", Stage.ORDER)
@@ -88,14 +112,32 @@ def one_licensed_pbx_per_customer(ctx: CustomerContext):
             yield from (Edge(step.id, removal.id, "one-licensed-pbx-per-customer") for removal in emptied)
 
 
+def _last_day_in(today: dt.date, portal: dt.date) -> str | None:
+    """Which clock is on the last day of a month: the repo's, the portal's (which may be a day apart), or None."""
+    if portal == today:
+        return f"{today}" if is_last_day_of_month(today) else None
+    clocks = [f"{day} {where}" for day, where in ((today, "in the repo's timezone"),
+                                                   (portal, "in the portal's timezone"))
+              if is_last_day_of_month(day)]
+    return ", ".join(clocks) or None
+
+
 @rule("no-decrease-last-day", Stage.GATE)
 def no_decrease_last_day(ctx: CustomerContext):
-    if not is_last_day_of_month(ctx.today):
+    """The portal refuses a decrease on the last day of the month by its own clock, and the partner's calendar
+    is judged too: blocked when it is the last day in either zone, until the first day it is in neither."""
+    portal = ctx.portal_today or ctx.today
+    which = _last_day_in(ctx.today, portal)
+    if which is None:
         return
+    shift = portal - ctx.today
+    until = first_of_next_month(ctx.today) if is_last_day_of_month(ctx.today) else ctx.today + dt.timedelta(days=1)
+    while is_last_day_of_month(until) or is_last_day_of_month(until + shift):
+        until += dt.timedelta(days=1)
     for view in ctx.pbxes:
         for step in view.of(Action.REMOVE_LICENSES):
-            yield Verdict(step.id, "no-decrease-last-day", Status.BLOCKED, first_of_next_month(ctx.today),
-                          f"no license decrease on the last day of the month ({ctx.today})")
+            yield Verdict(step.id, "no-decrease-last-day", Status.BLOCKED, until,
+                          f"no license decrease on the last day of the month ({which})")
 
 
 def _stopped(view, today: dt.date) -> bool:
@@ -202,6 +244,27 @@ def deletion_guard(ctx: CustomerContext):
                     **ctx.where(view.name))
 
 
+def _deletion_dates(d: dt.date | None) -> tuple[str, str, str]:
+    """On D, stopped D+5, deleted D+14, as printed: dates when D is known."""
+    if d is None:
+        return "on the day it runs (D)", "D+5", "D+14"
+    return f"on {d}", str(d + dt.timedelta(days=STOPPED_AFTER)), str(d + dt.timedelta(days=DELETED_AFTER))
+
+
+@rule("cloud-deletion-schedule", Stage.NOTE)
+def cloud_created_without_licenses(ctx: CustomerContext):
+    """A new cloud PBX created with zero licenses has no subscription from the start: the same clock runs."""
+    for view in ctx.pbxes:
+        create = view.first(Action.CREATE_PBX) if view.current is None else None
+        if create is None or create.changes.get("model") != "cloud" or sum(create.changes["licenses"].values()):
+            continue
+        on, stopped, deleted = _deletion_dates(ctx.date_of(create))
+        yield Verdict(create.id, "cloud-deletion-schedule")
+        yield warning("cloud-deletion-schedule",
+                      f"cloud PBX {view.name} is created with zero licenses {on}: it is stopped on {stopped} and "
+                      f"irrevocably deleted on {deleted} unless it gets a license", **ctx.where(view.name))
+
+
 @rule("cloud-deletion-schedule", Stage.NOTE)
 def cloud_deletion_schedule(ctx: CustomerContext):
     for view in ctx.pbxes:
@@ -212,13 +275,7 @@ def cloud_deletion_schedule(ctx: CustomerContext):
             if step.action is not Action.REMOVE_LICENSES or total > 0:
                 continue
             transient = any(later > 0 for _, later in walk[index + 1:])
-            d = ctx.date_of(step)
-            if d is None:
-                on, stopped, deleted = "on the day it runs (D)", "D+5", "D+14"
-            else:
-                on = f"on {d}"
-                stopped = str(d + dt.timedelta(days=STOPPED_AFTER))
-                deleted = str(d + dt.timedelta(days=DELETED_AFTER))
+            on, stopped, deleted = _deletion_dates(ctx.date_of(step))
             if transient:
                 text = (f"the term change takes cloud PBX {view.name} through zero licenses {on}: an interrupted "
                         f"apply must be resumed before {stopped}, when it is stopped (deleted on {deleted})")

@@ -8,7 +8,8 @@ activation, and the customers the repo does not manage.
 from __future__ import annotations
 
 from reconciler.calendar import add_business_days
-from reconciler.plan.context import CustomerContext, Edge, PlanContext, RuleSet, Stage, Verdict, error, info
+from reconciler.plan.context import (CustomerContext, Edge, PlanContext, RuleSet, Stage, Verdict, error, info,
+                                     warning)
 from reconciler.plan.model import Action, Status
 
 RULES = RuleSet()
@@ -115,3 +116,20 @@ def unmanaged_customer(ctx: PlanContext):
         yield info("unmanaged-customer",
                    f"customer {name} is in the portal but not in the repo: left alone (set policy.prune: true "
                    "to decommission customers absent from the repo)", customer=name)
+
+
+STALE_AFTER_DAYS = 1
+
+
+@rule("snapshot-age", Stage.PLAN)
+def snapshot_age(ctx: PlanContext):
+    """The plan judges the portal as the state shows it: an old state may have moved on since, and a plan date
+    before the state's `as_of` would judge a past the portal has already left."""
+    as_of, today = ctx.snapshot.as_of, ctx.today
+    age = (today - as_of).days
+    if age < 0:
+        yield error("snapshot-age", f"the plan date {today} is before the current state's as_of {as_of}: the portal "
+                                    "has already moved on; plan on or after that date, or read the state again")
+    elif age > STALE_AFTER_DAYS:
+        yield warning("snapshot-age", f"the current state is {age} days old (as_of {as_of}, plan date {today}): the "
+                                      "portal may have changed since; read it again before applying")

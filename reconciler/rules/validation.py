@@ -70,17 +70,22 @@ def cloud_no_lifetime(customer: CustomerFile, positions: Positions):
 
 @rule("hwaas-needs-subscription")
 def hwaas_needs_subscription(customer: CustomerFile, positions: Positions):
+    """HWaaS only on a subscription PBX: not lifetime, and with licenses (a subscription without users is none)."""
     for name, pbx in customer.pbxes.items():
-        if pbx.term != "lifetime":
+        if pbx.term == "lifetime":
+            why = "has a lifetime term"
+        elif pbx.licenses.total() == 0:
+            why = "has no licenses (a PBX with zero licenses has no subscription)"
+        else:
             continue
         if any(pbx.hwaas.values()):
             yield error(positions.key(("pbxes", name, "hwaas")), "hwaas-needs-subscription",
-                        f"PBX '{name}' has a lifetime term: HWaaS is only for subscription PBXs (1m, 1y, 5y)",
+                        f"PBX '{name}' {why}: HWaaS is only for subscription PBXs"
+                        + (" (1m, 1y, 5y)" if pbx.term == "lifetime" else ""),
                         **_where(customer, name))
         if pbx.pinned:
             yield error(positions.key(("pbxes", name, "pinned")), "hwaas-needs-subscription",
-                        f"PBX '{name}' has a lifetime term: devices cannot be HWaaS on it",
-                        **_where(customer, name))
+                        f"PBX '{name}' {why}: devices cannot be HWaaS on it", **_where(customer, name))
 
 
 @rule("one-licensed-pbx-per-customer")

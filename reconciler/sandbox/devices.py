@@ -60,8 +60,10 @@ def transfer_hwaas(portal: Portal, step: Step) -> None:
                      f"{source['term']} until {source['expires_on']}, {step.address}: {target['term']} until "
                      f"{target['expires_on']}): open a Customer Care ticket")
     portal.check_overdue(step)
-    portal.conn.executemany("UPDATE devices SET customer = ?, pbx = ? WHERE serial = ?",
-                            [(target["customer"], target["name"], d["serial"]) for d in devices])
+    # seed 003: the subscription is kept 6 months from the transfer: the minimum term starts again
+    portal.conn.executemany("UPDATE devices SET customer = ?, pbx = ?, since = ? WHERE serial = ?",
+                            [(target["customer"], target["name"], portal.today.isoformat(), d["serial"])
+                             for d in devices])
 
 
 def return_hwaas(portal: Portal, step: Step) -> None:

@@ -50,6 +50,17 @@ def test_company_names_and_messages_are_escaped():
     ("hwaas-follows-pbx-term", "the 2 WorkForce ordered for acme take its term (1y) and expire with it on "
      "2027-03-05, billed prorated from 2026-11-30", [("2027-03-05", "renewal")]),
     ("overdue-blocks-hardware", "the partner has invoices overdue since 2026-11-10 (more than 5 days)", []),
+    ("term-change-through-zero", "the term of globex changes from 1m to 1y from 2026-11-22: it renews, and is "
+     "invoiced, on 2027-11-22 instead of 2026-12-10", [("2027-11-22", "renewal")]),
+    ("hwaas-follows-pbx-term", "the HWaaS devices on globex (9C7514000101) follow its term change to 1y, expiring "
+     "with it on 2027-11-22", [("2027-11-22", "renewal")]),
+    ("transfer-effects", "transferring 9C7514000404 from acme/acme to globex: a credit note is issued to acme/acme "
+     "by 2026-12-07, and the devices are kept at least until 2027-05-22; their billing follows the licenses of "
+     "globex (1y, until 2027-04-07)", [("2026-12-07", "credit-note"), ("2027-04-07", "renewal"),
+                                       ("2027-05-22", "minimum-term")]),
+    ("transfer-conditions", "open a Customer Care ticket to transfer 9C7514000405 from acme/acme to initech/initech: "
+     "automatic transfer needs the same term and expiry; the expiry dates differ (2027-04-07 and 2027-09-15)",
+     [("2027-04-07", "renewal"), ("2027-09-15", "renewal")]),
     ("some-future-rule", "something happens on 2027-01-15", [("2027-01-15", "date")]),
 ])
 def test_each_date_in_a_message_is_an_event_named_by_the_words_before_it(rule, message, wanted):

@@ -46,12 +46,15 @@ DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 LEADS = [(re.compile(f"(?:{pattern})$"), kind) for pattern, kind in (
     (r"stopped on |resumed before ", "stop"),
     (r"deleted on ", "deletion"),
-    (r"paid until |expire with it on |renewal on |fall on |renews on |\d[my] until ", "renewal"),
+    (r"paid until |expire with it on |expiring with it on |renewal on |fall on |renews on |invoiced, on "
+     r"|\d[my],? until "
+     r"|expiry dates differ \((?:\d{4}-\d\d-\d\d and )?", "renewal"),
     (r"kept at least until |billed until |minimum term ends on ", "minimum-term"),
     (r"credit note[^.;:]*? by ", "credit-note"),
     (r"activation[^;]*? by ", "activation"),
     (r"last day of the month \(", "last-day"),
-    (r"zero licenses on |prorated from |start \(|since ", None),  # the step's own day, or a date behind us
+    (r"zero licenses on |prorated from |start \(|since |to (?:1m|1y|5y|lifetime) from |instead of ", None),
+    # the step's own day, a date behind us, or one that no longer holds
 )]
 LEAD_CHARS = 80  # how far back a lead is looked for
 OWNER = re.compile(r"([^\s/(),:]+)/([^\s/(),:]+): \S+ until $")  # `acme/acme: 1y until `: another PBX's expiry

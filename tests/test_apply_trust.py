@@ -272,6 +272,18 @@ def test_a_malformed_step_is_refused_before_anything_runs_never_a_traceback(save
     assert digest(sandbox_file(repo)) == before
 
 
+@pytest.mark.parametrize("name", ["/etc/passwd", "../outside.yaml", "customers/../../outside.yaml"])
+def test_a_forged_plan_naming_a_file_outside_the_repo_reads_nothing_of_it(saved_order, name):
+    # a saved plan can come with a pull request: the files it names are hashed and planned again
+    repo, today = saved_order
+    (repo.parent / "outside.yaml").write_text("customer: secret\ncompany: SECRET-TOKEN-123\n")
+    before = digest(sandbox_file(repo))
+    refused = reconciler(repo, "apply", forge(repo, lambda data: data.update(desired_files=[name])), "--today", today)
+    assert refused.returncode == 1 and "names a desired-state file" in refused.stderr, refused.stderr
+    assert "SECRET-TOKEN-123" not in refused.stdout + refused.stderr and "root:x:" not in refused.stderr
+    assert digest(sandbox_file(repo)) == before
+
+
 def test_the_genuine_plan_still_applies(saved_order):
     repo, today = saved_order
     applied = reconciler(repo, "apply", "plan.json", "--today", today)

@@ -22,7 +22,9 @@ from reconciler.backends import backend_for
 from reconciler.backends.session import apply_session, customer_ids, touched_customers
 from reconciler.plan.saved import DESIRED_FILES
 from reconciler.config import Config
-from reconciler.diagnostics import ReconcilerError, has_errors, sorted_diagnostics
+from reconciler.apply.verify import PlanRejected
+from reconciler.diagnostics import ReconcilerError, has_errors, quoted, sorted_diagnostics
+from reconciler.paths import why_outside
 from reconciler.providers import Executor
 from reconciler.providers.select import DEFAULT_SANDBOX, provider_for
 from reconciler.render import RENDERERS
@@ -79,9 +81,8 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
 
     if request.plan_file:
         saved = read_saved_plan(Path(request.plan_file))
-        files = saved.get(DESIRED_FILES)  # a partial plan: only its own files must be as they were
-        desired = (fingerprint_paths(files, repo.root)
-                   if isinstance(files, list) and all(isinstance(f, str) for f in files)
+        files = saved_files(saved, repo)  # a partial plan: only its own files must be as they were
+        desired = (fingerprint_paths(files, repo.root) if files is not None
                    else fingerprint_files(repo.customers, repo.config_path, repo.root))
 
         def carry_out() -> int:
@@ -140,10 +141,28 @@ def replan_saved(saved: dict, repo_dir: str, repo: Repo) -> list[dict]:
     return planned.document["steps"]
 
 
-def covered_paths(saved: dict, repo_dir: str, repo: Repo) -> list[str]:
-    """What a saved plan covered, to plan again: a partial plan's customer files (repo-relative), else the repo."""
+def saved_files(saved: dict, repo: Repo) -> list[str] | None:
+    """A partial plan's files (repo-relative), None for a whole-repo plan; refused if one leaves the repo.
+
+    A saved plan can be committed by a pull request: the files it names are read (hashed, planned
+    again), so they must be the repo's own, as every path the repo names is (reconciler.paths).
+    """
     files = saved.get(DESIRED_FILES)
     if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        return None
+    root = repo.root or Path(".")
+    for name in files:
+        why = why_outside(root, name)
+        if why is not None:
+            raise PlanRejected(f"the saved plan names a desired-state file {quoted(name)} that {why}: nothing was "
+                               "applied (a saved plan names only files inside its repo; plan again)")
+    return files
+
+
+def covered_paths(saved: dict, repo_dir: str, repo: Repo) -> list[str]:
+    """What a saved plan covered, to plan again: a partial plan's customer files (repo-relative), else the repo."""
+    files = saved_files(saved, repo)
+    if files is None:
         return [repo_dir]
     config = repo_relative(repo.config_path, repo.root) if repo.config_path else None
     root = repo.root or Path(".")

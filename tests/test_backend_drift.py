@@ -43,7 +43,7 @@ def assert_drift_reported(repo: Path, today: str, env: dict | None = None) -> No
     document = json.loads(reconciler(repo, "plan", "--today", today, "--format", "json", env=env, check=True).stdout)
     assert document["drift"] == [{"customer": "globex", "field": "pbxes.globex.storage_gb", "last": 20, "now": 999}]
     markdown = reconciler(repo, "plan", "--today", today, "--format", "markdown", env=env, check=True).stdout
-    assert "- globex: pbxes.globex.storage_gb: 20 -> 999" in markdown
+    assert "- globex: pbxes.globex.storage&#95;gb: 20 -> 999" in markdown  # escaped as user data: reads as `_`
 
 
 def test_local_history_and_drift(tmp_path):

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from reconciler.render import html, jsondoc, markdown, text
+from reconciler.render import jsondoc, markdown, text
+
+
+def _html(doc: dict, **options) -> str:
+    """The HTML report; its template engine (Jinja2) is imported only when a report is drawn."""
+    from reconciler.render import html
+
+    return html.render(doc, **options)
+
 
 RENDERERS: dict[str, Callable[..., str]] = {
     "text": text.render,
     "markdown": markdown.render,
     "json": jsondoc.render,
-    "html": html.render,
+    "html": _html,
 }

@@ -170,7 +170,7 @@ def _append_step_summary(markdown: str) -> None:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from reconciler.export import export, repo_config
+    from reconciler.export import export, outside_notes, repo_config
     from reconciler.workflow import decide_today, load_desired, read_current
 
     repo, _, _ = load_desired([args.repo])
@@ -182,6 +182,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     written, findings = export(snapshot, out, schema_hint=args.schema, config=config)
     for finding in findings:
         print(f"{finding.format()} (as the portal holds it: choose the fix before planning)", file=sys.stderr)
+    for note in outside_notes(config or {}, out):
+        print(note, file=sys.stderr)
     print(f"exported {len(snapshot.customers)} customer(s) as of {snapshot.as_of}: "
           f"{len(written)} file(s) in {args.out}", file=sys.stderr)
     return EXIT_OK

@@ -79,8 +79,22 @@ def repo_config(config: Config, root: Path, out: Path, state: str | None) -> dic
         data["price_book"] = moved(config.price_book)
     if config.policy != Policy():
         data["policy"] = config.policy.model_dump()
+    if config.portal.timezone:
+        data["portal"] = {"timezone": config.portal.timezone}
+    if "backend" in config.model_fields_set:
+        data["backend"] = config.backend.model_dump(exclude_defaults=True) or {"kind": config.backend.kind}
     Config.model_validate(data)  # what export writes must validate
     return data
+
+
+def outside_notes(config: dict, out: Path) -> list[str]:
+    """What the exported reconciler.yaml names outside the new repo, which planning there refuses by default."""
+    from reconciler.paths import ALLOW_ENV, why_outside
+
+    named = {"provider.path": config.get("provider", {}).get("path"), "price_book": config.get("price_book")}
+    return [f"note: the exported reconciler.yaml's {key} ({value}) {why}: plan the new repo with {ALLOW_ENV}=1, "
+            "or move that file into it" for key, value in named.items()
+            if value and (why := why_outside(out, value)) is not None]
 
 
 def export(snapshot: Snapshot, out: Path, *, schema_hint: str | None = None,

@@ -38,7 +38,7 @@ def why_outside(root: Path, relative: str) -> str | None:
         return "is an absolute path: paths in reconciler.yaml are relative to the repo root"
     if within(root / relative, root):
         return None
-    if not Path(os.path.normpath(root / relative)).is_relative_to(os.path.normpath(root)):
+    if not Path(os.path.abspath(root / relative)).is_relative_to(os.path.abspath(root)):
         return "leads outside the repo ('..' climbs above its root)"
     return "leads outside the repo through a symbolic link"
 

@@ -19,9 +19,8 @@ import json
 import sys
 
 from reconciler.apply.engine import apply_plan, render_result, run_token_for
-from reconciler.apply.journal import journal_path
-from reconciler.apply.lock import acquire
 from reconciler.apply.verify import PlanAltered, PlanFormatUnknown, PlanRejected
+from reconciler.backends.session import apply_session, touched_customers
 from reconciler.diagnostics import ReconcilerError
 from reconciler.plan.saved import canonical
 from reconciler.render.common import changes
@@ -68,8 +67,8 @@ def difference(reviewed: list[dict], today: list[dict], made_for: str, now: str)
     return "\n".join(lines)
 
 
-def apply_replanned(saved: dict, provider, *, today, paths: list[str], settings_root: str,
-                    lock_timeout: float, apply_saved_plan) -> int:
+def apply_replanned(saved: dict, provider, backend, *, today, paths: list[str], settings_root: str,
+                    lock_timeout: float, parallelism: int, apply_saved_plan) -> int:
     """Apply the saved plan as it is if it still holds; else re-plan today and apply only identical steps.
 
     `apply_saved_plan()` is apply's own path for a saved plan (it raises PlanRejected when the
@@ -83,10 +82,12 @@ def apply_replanned(saved: dict, provider, *, today, paths: list[str], settings_
     except PlanRejected as exc:
         print(f"note: the saved plan does not hold as it is ({exc.args[0].splitlines()[0]}); "
               f"--replan: planning again on {today.isoformat()}", file=sys.stderr)
-    journal = journal_path(provider.target)
-    with acquire(provider.target, "apply", lock_timeout, provider=getattr(provider, "name", None)):
-        planned = make_plan(PlanRequest(paths=paths, today=today.isoformat(), settings_root=settings_root),
-                            provider=provider)
+    request = PlanRequest(paths=paths, today=today.isoformat(), settings_root=settings_root)
+    with apply_session(backend, provider, "apply", lock_timeout,
+                       lambda: touched_customers(saved, touched_customers(make_plan(request, provider=provider)
+                                                                          .document))) as session:
+        planned = make_plan(request, provider=provider)
+        session.check(planned.document)
         if planned.has_errors:
             raise ReconcilerError("--replan: today's plan has errors; nothing was applied")
         document = planned.document
@@ -98,6 +99,8 @@ def apply_replanned(saved: dict, provider, *, today, paths: list[str], settings_
                 f"{difference(reviewed, document['steps'], str(saved.get('today')), today.isoformat())}",
                 same_day=str(saved.get("today")) == today.isoformat())
         print(f"--replan: today's plan has the reviewed steps ({len(reviewed)}): applying it", file=sys.stderr)
-        result = apply_plan(document, provider, today, journal, run_token=run_token_for(document))
+        result = apply_plan(document, provider, today, session.journal, run_token=run_token_for(document),
+                            parallelism=parallelism)
+        session.finish(result, document, today)
     print(render_result(result))
     return result.exit_code

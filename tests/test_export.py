@@ -71,8 +71,13 @@ def test_the_exported_repo_plans_on_its_own_against_the_same_portal(tmp_path, ca
     assert main(["export", str(repo), "--out", str(out), "--today", as_of(example)]) == 0
     assert (out / "reconciler.yaml").read_text().splitlines()[1:] == [
         "provider:", "  kind: sandbox", "  path: ../partner/portal/sandbox.db", "timezone: Europe/Rome"]
+    # the sandbox stays in the partner's repo, outside the new one: export says so, and planning there needs
+    # the user's own permission (a pull request cannot give it: reconciler.paths)
+    assert "provider.path (../partner/portal/sandbox.db) leads outside the repo" in capsys.readouterr().err
     monkeypatch.chdir(out)
-    capsys.readouterr()
+    assert main(["plan", "--today", as_of(example), "--detailed-exitcode"]) == 1
+    assert "error[path-outside-repo]: 'provider.path'" in capsys.readouterr().err
+    monkeypatch.setenv("RECONCILER_ALLOW_OUTSIDE_REPO", "1")
     assert main(["plan", "--today", as_of(example), "--detailed-exitcode"]) == 0
     assert "No changes. The portal matches the desired state." in capsys.readouterr().out
 

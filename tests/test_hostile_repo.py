@@ -198,3 +198,11 @@ def test_a_long_value_is_quoted_as_a_short_prefix(repo, capsys):
     code, out, err = plan_markdown(capsys, repo)
     assert code == 1 and SECRET not in out + err
     assert len(out) < 2_000 and len(err) < 2_000
+
+
+def test_a_dot_dot_is_named_as_such_when_the_repo_is_the_working_directory(tmp_path, monkeypatch):
+    from reconciler.paths import why_outside
+
+    monkeypatch.chdir(tmp_path)
+    assert why_outside(Path("."), "../portal/sandbox.db") == "leads outside the repo ('..' climbs above its root)"
+    assert why_outside(Path("."), "portal/sandbox.db") is None

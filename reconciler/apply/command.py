@@ -95,8 +95,9 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
         if request.replan:
             from reconciler.replan import apply_replanned
 
-            return apply_replanned(saved, provider, today=today, paths=covered_paths(saved, request.repo, repo),
-                                   settings_root=request.repo, lock_timeout=request.lock_timeout,
+            return apply_replanned(saved, provider, backend, today=today,
+                                   paths=covered_paths(saved, request.repo, repo), settings_root=request.repo,
+                                   lock_timeout=request.lock_timeout, parallelism=request.parallelism,
                                    apply_saved_plan=carry_out)
         return carry_out()
 

@@ -37,15 +37,16 @@ class SavedApply:
 
 def apply_saved(saved: dict, provider: Executor, *, today: dt.date, desired_fingerprint: str,
                 command: str = "apply", lock_timeout: float = 0.0,
-                journal: str | os.PathLike | None = None, replan: Callable[[dict], list[dict]] | None = None, parallelism: int = 1,
-                backend: Backend | None = None) -> SavedApply:
+                journal: str | os.PathLike | None = None, replan: Callable[[dict], list[dict]] | None = None,
+                parallelism: int = 1, backend: Backend | None = None) -> SavedApply:
     """Apply a saved plan (the `plan --out` file's JSON) to `provider`'s portal.
 
     Raises LockHeld, a PlanRejected (altered, unknown format, other date, stale) or the
     provider's ReconcilerError from `read`; a refused step is not raised, it is in the result.
-    An unfinished earlier run is reported by the backend's session, once the lock is ours. `replan` plans the file's own inputs again (its
-    recorded state, desired files and date) and returns the steps; apply goes on only if
-    they are the file's, field by field (proof.PlanForged).
+    An unfinished earlier run is reported by the backend's session, once the lock is ours.
+    `replan` plans the file's own inputs again (its recorded state, desired files and date)
+    and returns the steps; apply goes on only if they are the file's, field by field
+    (proof.PlanForged).
     """
     from reconciler.backends.local import LocalBackend
     from reconciler.backends.session import apply_session, touched_customers

@@ -134,6 +134,12 @@ CONFIG_BEYOND = {
     "reconciler-unknown-timezone": "the IANA names are a list that changes with tzdata, not a pattern",
     "reconciler-timezone-path": "the IANA names are a list that changes with tzdata, not a pattern",
     "reconciler-timezone-number": "the IANA names are a list that changes with tzdata, not a pattern",
+    "reconciler-unknown-portal-timezone": "the IANA names are a list that changes with tzdata, not a pattern",
+    "reconciler-price-book-absolute": "path-outside-repo: where a path leads depends on the file system (the "
+                                      "repo's place, symbolic links, RECONCILER_ALLOW_OUTSIDE_REPO), not its text",
+    "reconciler-price-book-dotdot": "path-outside-repo: a '..' may stay inside the repo or leave it, by the "
+                                    "file system, not by the text",
+    "reconciler-provider-path-outside": "path-outside-repo: where a path leads depends on the file system",
 }
 
 

@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 
 COMMIT_ENV = "RECONCILER_COMMIT"  # set it to name the commit yourself (GitHub: the pull request's head SHA)
+REPORT_ENV = "RECONCILER_REPORT_URL"  # set it to link the HTML report where your pipeline keeps it
 
 
 def commit(env: Mapping[str, str]) -> str | None:
@@ -36,4 +37,18 @@ def footer(plan_file: str | None, env: Mapping[str, str] | None = None) -> dict:
         how = f"to apply: `reconciler apply {plan_file}`"
     else:
         how = "to apply: `reconciler apply` (or save it with `plan --out FILE`, then `reconciler apply FILE`)"
-    return {"commit": commit(env), "run_url": run_url(env), "apply": how}
+    return {"commit": commit(env), "run_url": run_url(env), "report_url": report_url(env), "apply": how}
+
+
+def report_url(env: Mapping[str, str]) -> str | None:
+    """Where the run keeps the HTML report (`plan.html`, uploaded by the example pipelines), if in CI.
+
+    GitLab serves a job's artifact file at a known address; GitHub lists a run's artifacts on
+    its page. RECONCILER_REPORT_URL names another place.
+    """
+    if env.get(REPORT_ENV):
+        return env[REPORT_ENV]
+    if env.get("CI_JOB_URL"):
+        return f"{env['CI_JOB_URL']}/artifacts/file/plan.html"
+    url = run_url(env)
+    return f"{url}#artifacts" if url else None

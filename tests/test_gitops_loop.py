@@ -134,9 +134,21 @@ def test_the_comment_has_its_marker_and_ends_with_commit_run_and_how_to_apply(po
     code, out, _ = run(capsys, "plan", ".", "--today", "2026-11-30", "--format", "markdown", "--out", "plan.json")
     assert code == 0 and out.startswith("<!-- reconciler-plan:. -->\n")
     assert out.rstrip().endswith("planned from `0123456789ab` · [run](https://github.example/partner/gitops/"
-                                 "actions/runs/42) · merge to apply: the apply job runs "
+                                 "actions/runs/42) · [HTML report with the timeline](https://github.example/"
+                                 "partner/gitops/actions/runs/42#artifacts) · merge to apply: the apply job runs "
                                  "`reconciler apply plan.json --replan`")
     assert "blocked steps are applied by the scheduled run on their date: 2026-12-01 (1 step)" in out
+
+
+def test_the_comment_links_the_html_report_where_gitlab_keeps_it():
+    from reconciler.cicontext import footer
+
+    env = {"CI_JOB_URL": "https://gitlab.example/partner/gitops/-/jobs/7", "CI_COMMIT_SHA": "abc"}
+    assert footer("plan.json", env)["report_url"] == \
+        "https://gitlab.example/partner/gitops/-/jobs/7/artifacts/file/plan.html"
+    assert footer("plan.json", {**env, "RECONCILER_REPORT_URL": "https://reports.example/1"})["report_url"] == \
+        "https://reports.example/1"
+    assert footer("plan.json", {})["report_url"] is None  # outside CI: no run, no link
 
 
 def test_validate_github_prints_annotations_at_file_line_and_column(portal, capsys):

@@ -51,7 +51,9 @@ def footer_lines(doc: dict, footer: dict) -> list[str]:
     due = ["🗓️ blocked steps are applied by the scheduled run on their date: " + ", ".join(
         f"{date} ({len(steps)} step{'s' if len(steps) != 1 else ''})" for date, steps in dates), ""] if dates else []
     parts = [f"planned from `{footer['commit'][:12]}`" if footer.get("commit") else "",
-             f"[run]({footer['run_url']})" if footer.get("run_url") else "", footer.get("apply") or ""]
+             f"[run]({footer['run_url']})" if footer.get("run_url") else "",
+             f"[HTML report with the timeline]({footer['report_url']})" if footer.get("report_url") else "",
+             footer.get("apply") or ""]
     return ["---", "", *due, " · ".join(part for part in parts if part)]
 
 

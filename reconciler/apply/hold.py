@@ -14,6 +14,18 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 
 
+TRANSFER = "transfer-hwaas"
+
+
+def step_customers(action: str, customer: str, changes: dict | None) -> set[str]:
+    """The customers one step touches: its own, and for a transfer the customer the devices come from."""
+    found = {customer}
+    source = (changes or {}).get("from") if action == TRANSFER else None
+    if isinstance(source, str) and source:
+        found.add(source.split("/", 1)[0])
+    return found
+
+
 @contextmanager
 def portal_lease(provider, command: str, timeout: float, customers: list[str]):
     """Hold the portal's lease over `customers` for the block; LockHeld when another run has one of them."""

@@ -17,15 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
+from reconciler.apply.hold import step_customers
 from reconciler.plan.model import Step
 
 
 def customers_of(step: Step) -> set[str]:
-    found = {step.customer}
-    source = step.changes.get("from")
-    if isinstance(source, str) and "/" in source:
-        found.add(source.split("/", 1)[0])
-    return found
+    return step_customers(step.action.value, step.customer, step.changes)
 
 
 def waits_for(steps: list[Step]) -> dict[int, set[int]]:

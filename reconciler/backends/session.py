@@ -19,22 +19,16 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from reconciler.apply.hold import portal_lease
+from reconciler.apply.hold import portal_lease, step_customers
 from reconciler.apply.journal import UnfinishedRun
 from reconciler.backends import ApplyRecord, Backend, Held, JournalWriter
 from reconciler.diagnostics import ReconcilerError
-
-TRANSFER = "transfer-hwaas"
-
 
 def touched_customers(document: dict, also: Iterable[str] = ()) -> list[str]:
     """The customers a plan changes: its steps' customers and the source of each transfer, sorted."""
     found = set(also)
     for step in document.get("steps", []):
-        found.add(step["customer"])
-        source = (step.get("changes") or {}).get("from") if step.get("action") == TRANSFER else None
-        if isinstance(source, str) and source:
-            found.add(source.split("/", 1)[0])
+        found |= step_customers(step.get("action"), step["customer"], step.get("changes"))
     return sorted(found)
 
 

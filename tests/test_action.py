@@ -73,4 +73,33 @@ def test_an_invalid_repo_fails_the_step_with_exit_code_1(tmp_path):
 def test_only_the_four_commands_are_run(tmp_path, command):
     code, output, printed = run_step(tmp_path, command, ".", "")
     assert code == 1 and output == ""
-    assert "command must be validate, plan, apply or show" in printed
+    assert "command must be validate, plan, apply, show or install" in printed
+
+
+def test_install_only_installs_and_says_the_version_for_the_steps_that_run_reconciler_themselves(tmp_path):
+    code, output, printed = run_step(tmp_path, "install", "no-such-directory", "--nothing-runs")
+    assert (code, output) == (0, "exitcode=0\n"), printed
+    assert printed.startswith("reconciler ") and "no-such-directory" not in printed
+
+
+def test_pip_downloads_are_cached_under_a_key_that_changes_with_the_dependencies(tmp_path):
+    steps = action()["runs"]["steps"]
+    (key_step,) = [s for s in steps if s.get("id") == "cache-key"]
+    (cache,) = [s for s in steps if str(s.get("uses", "")).startswith("actions/cache@")]
+    assert steps.index(key_step) < steps.index(cache) < [s.get("name") for s in steps].index("Install reconciler")
+    assert cache["with"] == {"path": "~/.cache/pip", "key": "${{ steps.cache-key.outputs.key }}"}
+
+    def key(pyproject: str) -> str:
+        (tmp_path / "action").mkdir(exist_ok=True)
+        (tmp_path / "action" / "pyproject.toml").write_text(pyproject)
+        output = tmp_path / "github_output"
+        output.write_text("")
+        env = {**os.environ, "ACTION_PATH": str(tmp_path / "action"), "RUNNER_OS": "Linux",
+               "GITHUB_OUTPUT": str(output), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+        subprocess.run(["bash", "-e", "-c", key_step["run"]], env=env, check=True, timeout=60)
+        return output.read_text()
+
+    first = key((ROOT / "pyproject.toml").read_text())
+    assert first.startswith(f"key=reconciler-pip-Linux-{sys.version.split()[0]}-") and first.endswith("\n")
+    assert key((ROOT / "pyproject.toml").read_text()) == first
+    assert key((ROOT / "pyproject.toml").read_text() + "\n# another dependency\n") != first

@@ -1,11 +1,12 @@
 """The CI examples (examples/ci/) and the pre-commit hook stay honest.
 
-Every `reconciler` command they run is found (GitHub `run:` steps, GitLab `script:`
-entries, the hook's `entry`), and its subcommand and every `--flag` it uses must appear
-in `python -m reconciler SUBCOMMAND --help`; each file triggers when it should; every
-workflow passes the GitHub and GitLab schemas (check-jsonschema's built-in ones, no
-network); and the callers of the reusable workflows pass only the inputs and secrets
-those declare.
+Every `reconciler` command they run is found (GitHub `run:` steps and the `with:` of
+steps that use reconciler's own action, GitLab `script:` entries, the hook's `entry`), and
+its subcommand and every `--flag` it uses must appear in `python -m reconciler SUBCOMMAND
+--help`; each file triggers when it should; every workflow passes the GitHub and GitLab
+schemas (check-jsonschema's built-in ones, no network); the callers of the reusable
+workflows pass only the inputs and secrets those declare; and the GitHub workflows install
+reconciler with the action (action.yml) instead of install steps of their own.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parent.parent
 CI = ROOT / "examples" / "ci"
+ACTION = ROOT / "action.yml"
+ACTION_USES = "YOUR-ORG/reconciler@v1"  # what a partner's workflow names: their copy of this repository, by tag
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
 GITHUB = CI / "github"
 GITLAB_CI = CI / "gitlab" / "reconciler.gitlab-ci.yml"  # the template every GitOps repo includes
@@ -53,6 +56,21 @@ def load(path: Path):
 def github_scripts(document: dict) -> list[str]:
     return [step["run"] for job in (document.get("jobs") or {}).values()
             for step in job.get("steps") or [] if isinstance(step, dict) and "run" in step]
+
+
+def action_steps(document: dict) -> list[dict]:
+    """The steps of a workflow that use reconciler's own action."""
+    return [step for job in (document.get("jobs") or {}).values() for step in job.get("steps") or []
+            if isinstance(step, dict) and step.get("uses") in (ACTION_USES, "./")]
+
+
+def action_command(step: dict) -> str | None:
+    """The command line the action runs for a step (its `run` step: `reconciler -C DIR COMMAND ARGS`), None for install."""
+    inputs = step.get("with") or {}
+    command = inputs.get("command", load(ACTION)["inputs"]["command"]["default"])
+    if command == "install":
+        return None
+    return f"reconciler {command} {inputs.get('args', '')}"
 
 
 def _script_lines(value) -> list[str]:
@@ -156,7 +174,19 @@ def _command_at(words: list[str], start: int) -> tuple[str, list[str]]:
 
 
 def commands_of(path: Path) -> list[tuple[str, list[str]]]:
-    return [command for script in scripts_of(path) for command in reconciler_commands(script)]
+    """The reconciler commands of a file in the order they run: a workflow's action steps and run steps as they come."""
+    document = load(path)
+    if path == HOOKS or path.name.endswith(".gitlab-ci.yml"):
+        return [command for script in scripts_of(path) for command in reconciler_commands(script)]
+    found = []
+    for job in (document.get("jobs") or {}).values():
+        for step in job.get("steps") or []:
+            if step in action_steps(document):
+                line = action_command(step)
+                found += [_command_at(tokens(line), 1)] if line else []
+            elif isinstance(step, dict) and "run" in step:
+                found += reconciler_commands(step["run"])
+    return found
 
 
 @functools.cache
@@ -293,11 +323,42 @@ def test_one_customer_repos_call_the_central_repo_pinned_and_the_partner_wide_re
 
 
 @pytest.mark.parametrize("name", sorted(REUSABLE))
-def test_reusable_workflows_cache_pip_and_are_called_only(name):
+def test_reusable_workflows_install_reconciler_with_its_action_and_are_called_only(name):
     path = REUSABLE[name]
-    assert set(_on(load(path))) == {"workflow_call"}
-    caches = [s for s in _steps(path) if str(s.get("uses", "")).startswith("actions/cache")]
-    assert caches and caches[0]["with"]["path"] == "~/.cache/pip"
+    document = load(path)
+    assert set(_on(document)) == {"workflow_call"}
+    steps = _steps(path)
+    (installs,) = action_steps(document)  # one action step: it installs, the later steps find reconciler
+    runs_reconciler = [i for i, step in enumerate(steps) if "run" in step and reconciler_commands(step["run"])]
+    assert runs_reconciler and steps.index(installs) < runs_reconciler[0]
+    assert set(installs["with"]) <= set(load(ACTION)["inputs"])
+    assert installs["with"]["python-version"] == "${{ inputs.python-version }}"
+    # no install steps of their own: the action sets up Python, caches pip and installs its own tag
+    assert not [s for s in steps if str(s.get("uses", "")).startswith(("actions/setup-python", "actions/cache"))]
+    assert "pip install" not in "\n".join(github_scripts(document)) and "RECONCILER_PACKAGE" not in path.read_text()
+
+
+def test_the_action_step_commands_are_checked_like_run_lines(tmp_path):
+    workflow = {"on": "push", "jobs": {"a": {"steps": [
+        {"uses": ACTION_USES, "with": {"command": "install"}},
+        {"uses": ACTION_USES, "with": {"args": "--detailed-exitcode --out=plan.json"}},
+        {"run": "reconciler show plan.json --format markdown"},
+        {"uses": ACTION_USES, "with": {"command": "apply", "directory": "repo", "args": "plan.json --replan"}}]}}}
+    path = tmp_path / "workflow.yml"
+    path.write_text(json.dumps(workflow))
+    assert commands_of(path) == [("plan", ["--detailed-exitcode", "--out"]), ("show", ["--format"]),
+                                 ("apply", ["--replan"])]
+
+
+def test_the_action_runs_reconciler_with_a_global_flag_and_commands_that_exist():
+    (step,) = [s for s in load(ACTION)["runs"]["steps"] if s.get("id") == "run"]
+    line = next(line for line in step["run"].splitlines() if line.strip().startswith("reconciler "))
+    assert line.split()[:4] == ["reconciler", "-C", '"$RECONCILER_DIRECTORY"', '"$RECONCILER_COMMAND"']
+    assert re.search(r"(?<![\w-])-C DIR", subprocess.run([sys.executable, "-m", "reconciler", "--help"],
+                                                        capture_output=True, text=True, timeout=60).stdout)
+    (allowed,) = re.findall(r"^\s*([a-z|]+)\) ;;$", step["run"], re.M)
+    for command in allowed.split("|"):
+        assert help_of(command).returncode == 0, command
 
 
 def test_plan_workflow_plans_from_the_merge_base_with_the_read_only_token():
@@ -310,7 +371,10 @@ def test_plan_workflow_plans_from_the_merge_base_with_the_read_only_token():
     assert checkout["with"]["fetch-depth"] == 0
     commands = dict(commands_of(path))
     assert {"--changed-since", "--format", "--out"} <= set(commands["plan"])
-    assert commands["validate"] == ["--format"] and "validate \"$DIR\" --format github" in "\n".join(github_scripts(load(path)))
+    assert commands["validate"] == ["--format"]
+    (validate,) = action_steps(load(path))  # the annotations name files from the repo's root: no -C
+    assert validate["with"]["command"] == "validate" and "directory" not in validate["with"]
+    assert validate["with"]["args"] == "${{ inputs.directory }} --format github"
 
 
 def test_plan_workflow_keeps_one_comment_found_by_its_marker_and_never_posts_an_empty_plan():

@@ -1,0 +1,56 @@
+"""The command line: parse arguments, call one function, map failures to exit codes in one place.
+
+Exit codes (FORMAT.md section 5): 0 success or no changes; 1 an error (invalid input,
+a rule error, a failed apply, a usage error); 2 changes, with --detailed-exitcode. No traceback reaches
+a user for bad input: `ReconcilerError` and OS errors become a message and exit 1.
+
+The package: `main` (here), the parser (parser.py), one module per group of commands
+(planning: validate, plan, show; applying: apply, force-unlock, history; sandbox; files:
+export, fmt, schema) and what they share (common.py). Each command imports the machinery
+it uses inside its own function (the planner, apply, the server...): `reconciler --help`,
+shell completion and every other command start without loading it. No import breaks a cycle.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from reconciler.cli.common import COMMENT_LIMIT, EXIT_CHANGES, EXIT_ERROR, EXIT_OK
+from reconciler.cli.parser import build_parser
+from reconciler.diagnostics import ReconcilerError
+
+__all__ = ["COMMENT_LIMIT", "EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "build_parser", "main"]
+
+
+def _chdir(directory: str) -> None:
+    """-C DIR: every path of the command, and the repo itself, is then relative to DIR."""
+    try:
+        os.chdir(directory)
+    except OSError as exc:
+        raise ReconcilerError(f"-C {directory}: {exc.strerror or exc}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.chdir:
+            _chdir(args.chdir)
+        code = args.func(args)
+        sys.stdout.flush()  # here, not at exit: a reader that went away is a closed pipe, below
+        return code
+    except BrokenPipeError:  # `reconciler validate --format json | head -1`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to write at exit
+        return EXIT_ERROR
+    except ReconcilerError as exc:
+        for diagnostic in exc.diagnostics:
+            print(diagnostic.format(), file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

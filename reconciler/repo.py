@@ -24,8 +24,7 @@ from reconciler.diagnostics import Diagnostic, Position, error, quoted
 from reconciler.paths import check_setting, outside_allowed, outside_file, within
 from reconciler.progress import progress
 from reconciler.rules.validation import check_customer
-from reconciler.yamlio import (PARALLEL_MIN_ITEMS, Document, Positions, is_blank, load_checked, map_parts,
-                               parse_checked, paused_gc, read_text)
+from reconciler.yamlio import Document, Positions, is_blank, load_checked, parse_checked, read_text
 
 if TYPE_CHECKING:
     from reconciler.pricing.book import PriceBook
@@ -256,8 +255,11 @@ def load_repo(target: Path, catalog: set[str] | None = None,
         where = f"{target}/{CUSTOMERS_DIR}" if (target / CUSTOMERS_DIR).is_dir() else str(target)
         diagnostics.append(error(Position(where), "schema",
                                  "no customer files found (expected *.yaml files, each with a 'customer:' key)"))
-    with progress(len(files), "loading customer files") as advance, paused_gc(keep=len(files) >= PARALLEL_MIN_ITEMS):
-        loaded = map_parts(partial(load_customers, catalog=catalog), files, advance=advance)
+    with progress(len(files), "loading customer files") as advance:
+        loaded = []
+        for path in files:
+            loaded.append((path.resolve(), *load_customer(path, catalog)))
+            advance()
     for resolved, source, problems in loaded:
         repo.files += 1
         repo.loaded.add(resolved)

@@ -8,13 +8,11 @@ The walk is also where hostile input is stopped: duplicate keys, aliases that wo
 into millions of values, absurd nesting (checked as the events come, before anything is
 built), huge numbers, unknown tags. Nothing here raises for bad input; every problem
 becomes a diagnostic. Text decoding lives in `yamltext`, the wording of syntax errors in
-`yamlerrors`; ruamel.yaml is only for writing YAML back (export, fmt).
+`yamlerrors`, what a plain scalar means in `yamlcore`; ruamel.yaml is only for writing YAML back (export, fmt).
 """
 
 from __future__ import annotations
 
-import datetime
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TypeVar
@@ -27,6 +25,7 @@ from yaml.reader import ReaderError
 
 from reconciler.diagnostics import QUOTE_LIMIT, Diagnostic, Position, error, quoted
 from reconciler.gcpause import paused_gc  # noqa: F401  (the planner's import, until it leaves the planner)
+from reconciler.yamlcore import CONSTRUCT, FLOAT, INT, MAP, SEQ, STR, TAG, resolve
 from reconciler.yamlerrors import cut, reader_error, syntax_error
 from reconciler.yamltext import (MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, is_blank, precheck,  # noqa: F401
                                  read_text, too_many_values)
@@ -35,9 +34,6 @@ R = TypeVar("R")
 
 MAX_NUMBER_CHARS = 20  # an integer longer than this is a typo or an attack, not a count
 
-TAG = "tag:yaml.org,2002:"
-STR, INT, FLOAT, BOOL, NULL, TIMESTAMP, MAP, SEQ, MERGE = (
-    TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq", "merge"))
 
 Path_ = tuple  # a path into the document: str keys and int indices
 
@@ -304,40 +300,6 @@ def _short(tag: str) -> str:
     return "!!" + tag[len(TAG):] if tag.startswith(TAG) else tag
 
 
-# The YAML 1.2 core schema, as ruamel.yaml resolves it: for a plain scalar's first
-# character, the tags it may have, each with the text it must match, in order.
-_RESOLVERS = [
-    (BOOL, r"true|True|TRUE|false|False|FALSE", "tTfF"),
-    (FLOAT, r"[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)"
-            r"|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)", "-+0123456789."),
-    (INT, r"[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+", "-+0123456789"),
-    (MERGE, r"<<", "<"),
-    (NULL, r"~|null|Null|NULL|", "~nN"),
-    (TIMESTAMP, r"[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?"
-                r"(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?"
-                r"(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?", "0123456789"),
-    (TAG + "value", r"=", "="),
-]
-_BY_FIRST: dict[str, list[tuple[str, re.Pattern]]] = {}
-for _tag, _pattern, _firsts in _RESOLVERS:
-    for _first in _firsts:
-        _BY_FIRST.setdefault(_first, []).append((_tag, re.compile(_pattern)))
-_TIMESTAMP = re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})(?:(?:[Tt]|[ \t]+)"
-                        r"(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})(?:\.(?P<fraction>[0-9]*))?"
-                        r"(?:[ \t]*(?P<tz>Z|(?P<sign>[-+])(?P<tz_hour>[0-9]{1,2})(?::(?P<tz_minute>[0-9]{2}))?))?)?")
-_BOOLS = {"true": True, "false": False, "yes": True, "no": False, "y": True, "n": False, "on": True, "off": False}
-
-
-def resolve(value: str) -> str:
-    """The tag of a plain scalar in the YAML 1.2 core schema."""
-    if not value:
-        return NULL
-    for tag, pattern in _BY_FIRST.get(value[0], ()):
-        if pattern.fullmatch(value):
-            return tag
-    return STR
-
-
 def _scalar(event, path: Path_, where: Position):
     value, tag = event.value, event.tag
     if tag is None or tag == "!":
@@ -347,58 +309,10 @@ def _scalar(event, path: Path_, where: Position):
     if tag in (INT, FLOAT) and len(value.replace("_", "")) > MAX_NUMBER_CHARS:
         raise _Stop(error(where, "schema", f"'{dotted(path)}' is {value[:12]}...: "
                                            f"a number of {len(value)} digits is too large"))
-    construct = _CONSTRUCT.get(tag)
+    construct = CONSTRUCT.get(tag)
     if construct is None:
         raise _Stop(error(where, "schema", f"unsupported YAML tag {_short(tag)}: use plain values"))
     try:
         return construct(value)
     except (ValueError, OverflowError, KeyError, IndexError) as exc:
         raise _Stop(error(where, "schema", f"cannot read value {quoted(value)}: {exc}")) from None
-
-
-def _int(text: str) -> int:
-    text = text.replace("_", "")
-    sign = -1 if text[0] == "-" else 1
-    text = text[1:] if text[0] in "+-" else text
-    for prefix, base in (("0b", 2), ("0x", 16), ("0o", 8)):
-        if text.startswith(prefix):
-            return sign * int(text[2:], base)
-    return sign * int(text)
-
-
-def _float(text: str) -> float:
-    text = text.replace("_", "").lower()
-    sign = -1 if text[0] == "-" else 1
-    text = text[1:] if text[0] in "+-" else text
-    if text == ".inf":
-        return sign * float("inf")
-    if text == ".nan":
-        return float("nan")
-    return sign * float(text)
-
-
-def _timestamp(text: str) -> datetime.date:
-    found = _TIMESTAMP.fullmatch(text)
-    if found is None:
-        raise ValueError(f"failed to construct timestamp from {text!r}")
-    part = found.groupdict()
-    year, month, day = int(part["year"]), int(part["month"]), int(part["day"])
-    if part["hour"] is None:
-        return datetime.date(year, month, day)
-    digits = part["fraction"] or ""
-    fraction = int(digits[:6].ljust(6, "0")) + (len(digits) > 6 and digits[6] > "4")  # rounded, as ruamel.yaml does
-    carry, fraction = divmod(fraction, 1_000_000)
-    zone = None
-    if part["sign"]:
-        offset = datetime.timedelta(hours=int(part["tz_hour"]), minutes=int(part["tz_minute"] or 0))
-        zone = datetime.timezone(-offset if part["sign"] == "-" else offset, name=part["tz"])
-    elif part["tz"] == "Z":
-        zone = datetime.timezone(datetime.timedelta(0), name="Z")
-    return datetime.datetime(year, month, day, int(part["hour"]), int(part["minute"]), int(part["second"]),
-                             fraction, zone) + datetime.timedelta(seconds=carry)
-
-
-_CONSTRUCT: dict[str, Callable[[str], object]] = {
-    NULL: lambda text: None, BOOL: lambda text: _BOOLS[text.lower()], INT: _int, FLOAT: _float,
-    TIMESTAMP: _timestamp,
-}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from reconciler import __version__
 from reconciler.diagnostics import ReconcilerError, Severity
+from reconciler.gcpause import paused_gc
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"  # set by GitHub Actions: a file whose markdown shows on the run's page
@@ -575,7 +576,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.chdir:
             _chdir(args.chdir)
-        code = args.func(args)
+        with paused_gc():  # the one switch of the collector: a run makes millions of objects and no cycles
+            code = args.func(args)
         sys.stdout.flush()  # here, not at exit: a reader that went away is a closed pipe, below
         return code
     except BrokenPipeError:  # `reconciler validate --format json | head -1`: the reader has all it wanted

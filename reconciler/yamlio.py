@@ -28,7 +28,7 @@ from reconciler.gcpause import paused_gc  # noqa: F401  (the planner's import, u
 from reconciler.yamlcore import CONSTRUCT, FLOAT, INT, MAP, SEQ, STR, TAG, resolve
 from reconciler.yamlerrors import cut, reader_error, syntax_error
 from reconciler.yamltext import (MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, is_blank, precheck,  # noqa: F401
-                                 read_text, too_many_values)
+                                 read_file, read_text, too_many_values)
 
 R = TypeVar("R")
 
@@ -119,10 +119,19 @@ def parse_checked(text: str, display: str, check: Callable[[Document], tuple[R |
 def load_checked(path: Path, display: str, check: Callable[[Document], tuple[R | None, list[Diagnostic]]],
                  max_bytes: int = MAX_FILE_BYTES, max_nodes: int | None = MAX_NODES) -> tuple[R | None, list[Diagnostic]]:
     """`parse_checked` on a file's text."""
-    text, diagnostics = read_text(path, display, max_bytes)
+    result, _, diagnostics = read_checked(path, display, check, max_bytes, max_nodes)
+    return result, diagnostics
+
+
+def read_checked(path: Path, display: str, check: Callable[[Document], tuple[R | None, list[Diagnostic]]],
+                 max_bytes: int = MAX_FILE_BYTES, max_nodes: int | None = MAX_NODES
+                 ) -> tuple[R | None, str | None, list[Diagnostic]]:
+    """`load_checked`, with the content hash of the bytes read (None when the file could not be read)."""
+    text, digest, diagnostics = read_file(path, display, max_bytes)
     if text is None:
-        return None, diagnostics
-    return parse_checked(text, display, check, max_nodes)
+        return None, digest, diagnostics
+    result, diagnostics = parse_checked(text, display, check, max_nodes)
+    return result, digest, diagnostics
 
 
 def load(path: Path, display: str | None = None) -> tuple[Document | None, list[Diagnostic]]:

@@ -8,6 +8,7 @@ than allowed are refused here, in a fraction of a second, before the parser buil
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
@@ -25,6 +26,16 @@ CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def read_text(path: Path, display: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[str | None, list[Diagnostic]]:
     """The file's text, or the diagnostics that say why it cannot be read as YAML text."""
+    text, _, diagnostics = read_file(path, display, max_bytes)
+    return text, diagnostics
+
+
+def read_file(path: Path, display: str, max_bytes: int = MAX_FILE_BYTES
+              ) -> tuple[str | None, str | None, list[Diagnostic]]:
+    """(the file's text or None, the content hash of the bytes read or None, the diagnostics of reading it).
+
+    The hash ("sha256:HEX") is of the very bytes decoded: a file is read once, for both.
+    """
     where = Position(display)
     limit = f"{max_bytes // (1024 * 1024)} MiB" if max_bytes >= 1024 * 1024 else f"{max_bytes} bytes"
     too_large = [error(where, "schema", f"file is larger than {limit}")]
@@ -32,33 +43,34 @@ def read_text(path: Path, display: str, max_bytes: int = MAX_FILE_BYTES) -> tupl
     try:
         found = path.stat()
         if not stat.S_ISREG(found.st_mode):  # a FIFO or /dev/zero would hang the tool or never end
-            return None, special
+            return None, None, special
         if found.st_size > max_bytes:
-            return None, too_large
+            return None, None, too_large
         with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:  # swapped for a FIFO: no wait
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                return None, special
+                return None, None, special
             raw = handle.read(max_bytes + 1)  # never more than the limit and one byte, if the file grew
     except OSError as exc:
-        return None, [error(where, "schema", f"cannot read file: {exc.strerror or exc}")]
+        return None, None, [error(where, "schema", f"cannot read file: {exc.strerror or exc}")]
     if len(raw) > max_bytes:
-        return None, too_large
+        return None, None, too_large
+    digest = "sha256:" + hashlib.sha256(raw).hexdigest()
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or (b"\x00" in raw[:4] and len(raw) >= 4 and (
             raw[1:4:2] == b"\x00\x00" or raw[0:4:2] == b"\x00\x00")):
-        return None, [error(where, "schema", "not UTF-8 text: the file is UTF-16 (save the file as UTF-8)")]
+        return None, digest, [error(where, "schema", "not UTF-8 text: the file is UTF-16 (save the file as UTF-8)")]
     if b"\x00" in raw:
-        return None, [error(where, "schema", "binary file (it contains NUL bytes), not YAML text")]
+        return None, digest, [error(where, "schema", "binary file (it contains NUL bytes), not YAML text")]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line_start = raw.rfind(b"\n", 0, exc.start) + 1
         line = raw.count(b"\n", 0, exc.start) + 1
         column = len(raw[line_start:exc.start].decode("utf-8", errors="replace")) + 1
-        return None, [
+        return None, digest, [
             error(Position(display, line, column), "schema",
                   f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded (save the file as UTF-8)")
         ]
-    return text, []
+    return text, digest, []
 
 
 def is_blank(text: str) -> bool:

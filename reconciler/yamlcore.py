@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from functools import lru_cache
 from typing import Callable
 
 TAG = "tag:yaml.org,2002:"
@@ -38,6 +39,7 @@ _TIMESTAMP = re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]
 _BOOLS = {"true": True, "false": False, "yes": True, "no": False, "y": True, "n": False, "on": True, "off": False}
 
 
+@lru_cache(maxsize=4096)  # a repo repeats its terms, models, dates and counts
 def resolve(value: str) -> str:
     """The tag of a plain scalar in the YAML 1.2 core schema."""
     if not value:

@@ -209,18 +209,22 @@ class _Reader:
         """
         if depth > MAX_DEPTH:
             raise _Stop(error(self._where(event), "schema", f"nesting is too deep (more than {MAX_DEPTH} levels)"))
-        if isinstance(event, AliasEvent):
+        kind = type(event)
+        if kind is AliasEvent:
             return self._alias(event, path, record)
+        mark = event.start_mark
         if record:
-            self.positions.values.setdefault(path, _mark(event))
-        self._count(1, event)
+            self.positions.values.setdefault(path, (mark.line + 1, mark.column + 1))
+        self.values += 1
+        if self.values > self.max_nodes:
+            raise _Stop(error(self._where(event), "schema", too_many_values(self.max_nodes)))
         anchor = event.anchor
-        if isinstance(event, ScalarEvent):
-            value, size = _scalar(event, path, self._where(event)), 1
+        if kind is ScalarEvent:
+            value, size = _scalar(event, path, self), 1
         else:
             if anchor is not None:
                 self.active[anchor] = _mark(event)
-            if isinstance(event, MappingStartEvent):
+            if kind is MappingStartEvent:
                 value, size = self._mapping(event, path, depth, record)
             else:
                 value, size = self._sequence(event, path, depth, record)
@@ -252,31 +256,37 @@ class _Reader:
         result: dict = {}
         size = 1
         first_seen: dict[str, int] = {}
-        next_event = self.parser.get_event
+        next_event, keys = self.parser.get_event, self.positions.keys
         while True:
             key_event = next_event()
-            if not isinstance(key_event, (ScalarEvent, AliasEvent)):
-                if isinstance(key_event, (MappingStartEvent, SequenceStartEvent)):
+            kind = type(key_event)
+            if kind is not ScalarEvent and kind is not AliasEvent:
+                if kind is MappingStartEvent or kind is SequenceStartEvent:
                     raise _Stop(error(self._where(key_event), "schema",
                                       "a key must be a plain scalar, not a list or mapping"))
                 return result, size  # the mapping's end
-            where = self._where(key_event)
-            key = self._key(key_event, where)
-            fresh = key not in first_seen
-            if not fresh:
+            mark = key_event.start_mark
+            line, column = mark.line + 1, mark.column + 1
+            if kind is ScalarEvent and key_event.anchor is None and key_event.value != "<<":
+                key = key_event.value
+            else:
+                key = self._key(key_event)
+            if key in first_seen:
                 if record:
-                    self.diagnostics.append(error(where, "schema",
+                    self.diagnostics.append(error(Position(self.positions.file, line, column), "schema",
                                                   f"duplicate key '{key}' (first defined on line {first_seen[key]})"))
                 self.value(next_event(), path, depth + 1, False)  # read past it; the first one stands
                 continue
-            first_seen[key] = where.line
+            first_seen[key] = line
             child = (*path, key)
             if record:
-                self.positions.keys[child] = (where.line, where.column)
+                keys[child] = (line, column)
             result[key], child_size = self.value(next_event(), child, depth + 1, record)
             size += child_size
 
-    def _key(self, event, where: Position) -> str:
+    def _key(self, event) -> str:
+        """The key an alias, an anchored scalar or `<<` stands for (a plain key is its text)."""
+        where = self._where(event)
         if isinstance(event, AliasEvent):
             found = self.anchors.get(event.anchor)
             if found is None or isinstance(found[0], (dict, list)):
@@ -298,7 +308,7 @@ class _Reader:
         next_event = self.parser.get_event
         while True:
             event = next_event()
-            if not isinstance(event, (ScalarEvent, AliasEvent, MappingStartEvent, SequenceStartEvent)):
+            if type(event) not in _NODE_EVENTS:
                 return result, size  # the sequence's end
             value, item_size = self.value(event, (*path, len(result)), depth + 1, record)
             result.append(value)
@@ -309,19 +319,24 @@ def _short(tag: str) -> str:
     return "!!" + tag[len(TAG):] if tag.startswith(TAG) else tag
 
 
-def _scalar(event, path: Path_, where: Position):
+_NODE_EVENTS = frozenset((ScalarEvent, AliasEvent, MappingStartEvent, SequenceStartEvent))
+
+
+def _scalar(event, path: Path_, reader: _Reader):
     value, tag = event.value, event.tag
-    if tag is None or tag == "!":
-        tag = resolve(value) if tag is None and event.implicit[0] else STR
+    if tag is None:
+        tag = resolve(value) if event.implicit[0] else STR
+    elif tag == "!":
+        tag = STR
     if tag == STR:
         return value
     if tag in (INT, FLOAT) and len(value.replace("_", "")) > MAX_NUMBER_CHARS:
-        raise _Stop(error(where, "schema", f"'{dotted(path)}' is {value[:12]}...: "
+        raise _Stop(error(reader._where(event), "schema", f"'{dotted(path)}' is {value[:12]}...: "
                                            f"a number of {len(value)} digits is too large"))
     construct = CONSTRUCT.get(tag)
     if construct is None:
-        raise _Stop(error(where, "schema", f"unsupported YAML tag {_short(tag)}: use plain values"))
+        raise _Stop(error(reader._where(event), "schema", f"unsupported YAML tag {_short(tag)}: use plain values"))
     try:
         return construct(value)
     except (ValueError, OverflowError, KeyError, IndexError) as exc:
-        raise _Stop(error(where, "schema", f"cannot read value {quoted(value)}: {exc}")) from None
+        raise _Stop(error(reader._where(event), "schema", f"cannot read value {quoted(value)}: {exc}")) from None

@@ -115,6 +115,39 @@ def bench_apply(steps: int, work: Path) -> tuple[float, int]:
     return wall, ready
 
 
+def bench_cliffs(n: int, repeats: int, work: Path) -> dict[str, float]:
+    """Median seconds of `plan` at N customers: the clean snapshot, one with an anchor and an alias, one with a typo.
+
+    Neither may cost much more than the clean plan (a reader that falls back to a slower
+    path on anything unusual would): the ratios are printed beside the times.
+    """
+    command = reconciler_command()
+    repo = work / f"cliffs{n}"
+    if repo.exists():
+        shutil.rmtree(repo)
+    generate(n, repo)
+    clean = (repo / "state.yaml").read_text(encoding="utf-8")
+    aliased = clean.replace("    contacts: [", "    contacts: &first [", 1)
+    head, _, rest = aliased.partition("&first [")
+    start = rest.index("    contacts: [")
+    aliased = head + "&first [" + rest[:start] + "    contacts: *first" + rest[rest.index("\n", start):]
+    variants = {"clean": clean, "alias": aliased, "typo": clean.replace("    company: ", "    compnay: ", 1)}
+    times = {}
+    for name, text in variants.items():
+        state = repo / f"state-{name}.yaml"
+        state.write_text(text, encoding="utf-8")
+        runs = []
+        for _ in range(repeats):
+            start_time = time.perf_counter()
+            subprocess.run([*command, "plan", str(repo), "--state", str(state), "--today", TODAY],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)  # the typo exits 1
+            runs.append(time.perf_counter() - start_time)
+        times[name] = statistics.median(runs)
+    print(f"  cliffs N={n}: " + ", ".join(f"{name} {seconds:.3f} s ({seconds / times['clean']:.2f}x)"
+                                          for name, seconds in times.items()), flush=True)
+    return times
+
+
 def report(rows: list[dict], apply: tuple[float, int] | None) -> str:
     lines = [f"machine: {machine()}", "",
              "| N | validate s | validate RSS MB | plan s | plan RSS MB | floor s | floor RSS MB | plan/floor |",
@@ -144,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="runs per size, the median is reported (default 10,5,3,3)")
     parser.add_argument("--apply", type=int, default=1000, metavar="STEPS",
                         help="time apply of this many ready steps on the sandbox (0: skip; default 1000)")
+    parser.add_argument("--cliffs", type=int, default=0, metavar="N",
+                        help="time plan at N customers with one alias, and one typo, in the snapshot (0: skip)")
     parser.add_argument("--work", type=Path, help="where to generate the repos (default: a temporary directory)")
     parser.add_argument("--no-compile", action="store_true",
                         help="do not compile reconciler's bytecode first (start-up then includes compiling)")
@@ -168,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rows = bench_sizes(sizes, repeats, work)
         apply = bench_apply(args.apply, work) if args.apply else None
+        if args.cliffs:
+            bench_cliffs(args.cliffs, repeats[-1], work)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

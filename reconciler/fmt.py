@@ -117,7 +117,7 @@ def format_file(path: Path) -> tuple[Formatted | None, list[Diagnostic]]:
         return None, problems
     if is_blank(text):  # comments only: a configuration of defaults, nothing to order
         return Formatted(path, text, text), []
-    document, problems = parse(text, str(path), exact=True)
+    document, problems = parse(text, str(path))
     if document is None or has_errors(problems):
         return None, problems
     try:

@@ -1,20 +1,17 @@
-"""Find and load a GitOps repo: its configuration and its customer files (FORMAT.md sections 1-3).
+"""The files of a GitOps repo, one at a time: which are customer files, the configuration, one customer file.
 
-A path on the command line is a repo root, a directory of customer files, or a file.
 In a directory, customer files are `customers/**/*.yaml` when `customers/` exists, else
-the YAML files at its top (less `reconciler.yaml` and the snapshot it names). Each
-directory given is its own repo: customer ids must be unique within it.
+the YAML files at its top (less `reconciler.yaml` and the snapshot it names). Customer ids
+are unique within a repo. Putting the files together into the inputs of a run is `loader`'s.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
-
 from reconciler.binding import bind
 from pydantic import ValidationError
 
@@ -22,13 +19,8 @@ from reconciler.config import CONFIG_FILE, Config, ProviderConfig
 from reconciler.desired import CustomerFile
 from reconciler.diagnostics import Diagnostic, Position, error, quoted
 from reconciler.paths import check_setting, outside_allowed, outside_file, within
-from reconciler.progress import progress
 from reconciler.rules.validation import check_customer
-from reconciler.yamlio import (PARALLEL_MIN_ITEMS, Document, Positions, is_blank, load_checked, map_parts,
-                               parse_checked, paused_gc, read_text)
-
-if TYPE_CHECKING:
-    from reconciler.pricing.book import PriceBook
+from reconciler.yamlio import Document, Positions, is_blank, parse_checked, read_checked, read_file
 
 YAML_SUFFIXES = (".yaml", ".yml")
 CUSTOMERS_DIR = "customers"
@@ -41,22 +33,6 @@ class CustomerSource:
     path: str
     model: CustomerFile
     positions: Positions
-
-
-@dataclass
-class Repo:
-    root: Path | None
-    config: Config = field(default_factory=Config)
-    config_path: str | None = None
-    customers: list[CustomerSource] = field(default_factory=list)
-    price_book: PriceBook | None = None  # the configuration's price_book, when it names one and it is valid
-    files: int = 0  # files read, valid or not
-    loaded: set[Path] = field(default_factory=set)  # their resolved paths
-
-    @property
-    def catalog(self) -> set[str] | None:
-        """The price book's products, when one is configured: then it is the catalog (FORMAT.md section 5)."""
-        return self.price_book.products() if self.price_book is not None else None
 
 
 def _display(path: Path) -> str:
@@ -125,19 +101,24 @@ def discover(directory: Path, config: Config, outside: list[Path] | None = None)
 
 
 def load_config(path: Path) -> tuple[Config, list[Diagnostic]]:
-    """The repo configuration and its problems. Every setting is optional: a file of comments means defaults.
+    config, _, diagnostics = read_config(path)
+    return config, diagnostics
+
+
+def read_config(path: Path) -> tuple[Config, str | None, list[Diagnostic]]:
+    """(the repo configuration, its content hash, its problems). Every setting is optional: comments mean defaults.
 
     With errors, the result keeps what can be salvaged (the provider section), so that
     discovery still knows which file is the snapshot; the errors stop any plan anyway.
     """
     display = _display(path)
-    text, diagnostics = read_text(path, display)
+    text, digest, diagnostics = read_file(path, display)
     if text is None:
-        return Config(), diagnostics
+        return Config(), digest, diagnostics
     if is_blank(text):
-        return Config(), []
+        return Config(), digest, []
     config, diagnostics = parse_checked(text, display, partial(_check_config, root=path.parent))
-    return config if config is not None else Config(), diagnostics
+    return config if config is not None else Config(), digest, diagnostics
 
 
 def _check_config(document: Document, root: Path) -> tuple[Config, list[Diagnostic]]:
@@ -174,31 +155,14 @@ def _check_timezone(config: Config, positions: Positions) -> list[Diagnostic]:
     return found
 
 
-def load_settings(repo: Repo, root: Path) -> list[Diagnostic]:
-    """Load `root`'s reconciler.yaml, when there is one, and the price book it names into `repo`; their problems."""
-    config_file = root / CONFIG_FILE
-    if not config_file.is_file():
-        return []
-    if config_file.is_symlink() and not within(config_file, root) and not outside_allowed():
-        return [outside_file(config_file)]
-    repo.config_path = _display(config_file)
-    repo.config, problems = load_config(config_file)
-    return problems + load_repo_price_book(repo, root)
-
-
-def load_repo_price_book(repo: Repo, root: Path) -> list[Diagnostic]:
-    """Load the price book the configuration names (relative to the repo root) into `repo`; its problems."""
-    if not repo.config.price_book:
-        return []
-    from reconciler.pricing.book import load_price_book  # only with a price book: start-up does not pay for it
-
-    path = root / repo.config.price_book
-    repo.price_book, problems = load_price_book(path, _display(path))
-    return problems
-
-
 def load_customer(path: Path, catalog: set[str] | None = None) -> tuple[CustomerSource | None, list[Diagnostic]]:
-    display = _display(path)
+    source, _, diagnostics = read_customer(path, _display(path), catalog)
+    return source, diagnostics
+
+
+def read_customer(path: Path, display: str, catalog: set[str] | None = None
+                  ) -> tuple[CustomerSource | None, str | None, list[Diagnostic]]:
+    """(the customer or None, the content hash of the bytes read, the file's problems), checked against `catalog`."""
 
     def check(document: Document) -> tuple[CustomerSource | None, list[Diagnostic]]:
         customer, problems = bind(document, CustomerFile)
@@ -207,65 +171,7 @@ def load_customer(path: Path, catalog: set[str] | None = None) -> tuple[Customer
         return CustomerSource(display, customer, document.positions), check_customer(customer, document.positions,
                                                                                       catalog)
 
-    return load_checked(path, display, check)
-
-
-def load_customers(paths: list[Path], catalog: set[str] | None = None
-                   ) -> list[tuple[Path, CustomerSource | None, list[Diagnostic]]]:
-    """`load_customer` of each file, with the file's resolved path."""
-    return [(path.resolve(), *load_customer(path, catalog)) for path in paths]
-
-
-def load_repo(target: Path, catalog: set[str] | None = None,
-              skip: frozenset[Path] = frozenset()) -> tuple[Repo, list[Diagnostic]]:
-    """Load one repo: a directory (its config and customer files) or a single customer file.
-
-    Files whose resolved path is in `skip` (already checked under another name) are left out.
-    """
-    if target.is_file():
-        if target.name == CONFIG_FILE:
-            repo = Repo(root=target.parent, config_path=_display(target), files=1, loaded={target.resolve()})
-            repo.config, diagnostics = load_config(target)
-            diagnostics += load_repo_price_book(repo, target.parent)
-            repo.files += bool(repo.config.price_book)
-            return repo, diagnostics
-        repo = Repo(root=None, files=1, loaded={target.resolve()})
-        source, diagnostics = load_customer(target, catalog)
-        if source:
-            repo.customers.append(source)
-        return repo, diagnostics
-
-    repo = Repo(root=target)
-    diagnostics: list[Diagnostic] = []
-    problems = load_settings(repo, target)
-    config_file = target / CONFIG_FILE
-    if repo.config_path and config_file.resolve() not in skip:
-        repo.files += 1 + bool(repo.config.price_book)
-        repo.loaded.add(config_file.resolve())
-        diagnostics += problems
-    elif not repo.config_path:  # a reconciler.yaml left unread (a link out of the repo) says why
-        diagnostics += problems
-    if catalog is None:
-        catalog = repo.catalog
-    outside: list[Path] = []
-    files = discover(target, repo.config, outside)
-    diagnostics += [outside_file(path) for path in outside]
-    if skip:
-        files = [path for path in files if path.resolve() not in skip]
-    if not files and not skip and not outside:
-        where = f"{target}/{CUSTOMERS_DIR}" if (target / CUSTOMERS_DIR).is_dir() else str(target)
-        diagnostics.append(error(Position(where), "schema",
-                                 "no customer files found (expected *.yaml files, each with a 'customer:' key)"))
-    with progress(len(files), "loading customer files") as advance, paused_gc(keep=len(files) >= PARALLEL_MIN_ITEMS):
-        loaded = map_parts(partial(load_customers, catalog=catalog), files, advance=advance)
-    for resolved, source, problems in loaded:
-        repo.files += 1
-        repo.loaded.add(resolved)
-        diagnostics += problems
-        if source:
-            repo.customers.append(source)
-    diagnostics += check_unique_ids(repo.customers)
-    return repo, diagnostics
+    return read_checked(path, display, check)
 
 
 def check_unique_ids(customers: list[CustomerSource]) -> list[Diagnostic]:

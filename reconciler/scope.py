@@ -11,62 +11,67 @@ A deleted customer file is reported, with what becomes of its customer.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from reconciler.config import CONFIG_FILE
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.gitops import Changes, changes_since, read_at
-from reconciler.repo import (CUSTOMERS_DIR, CustomerSource, Repo, check_unique_ids, discover, is_customer_path,
-                             load_customer, load_repo, load_settings)
+from reconciler.loader import Inputs, load
+from reconciler.repo import CUSTOMERS_DIR, CustomerSource, discover, is_customer_path, load_customer
 from reconciler.snapshot import Snapshot
 from reconciler.yamlio import parse
 
 
-@dataclass
+@dataclass(frozen=True)
 class Scope:
+    """Which customer files a `--changed-since` plan reads; it decides paths and never changes loaded inputs."""
+
     changes: Changes
     complete: bool
-    diagnostics: list[Diagnostic] = field(default_factory=list)  # problems of the files loaded
-    notes: list[Diagnostic] = field(default_factory=list)  # what the plan covers; deleted files
-    others: list[Path] = field(default_factory=list)  # the customer files not loaded (yet)
+    root: Path
+    selected: frozenset[Path] = frozenset()  # the customer files planned (unless complete)
+    others: tuple[Path, ...] = ()  # the customer files not planned (yet)
+    notes: tuple[Diagnostic, ...] = ()  # what the plan covers; deleted files
 
-    def reach(self, repo: Repo, current: Snapshot) -> list[Diagnostic]:
-        """Load the customers on the other side of the planned customers' device transfers; their problems."""
+    def reach(self, inputs: Inputs, current: Snapshot) -> tuple[Inputs, list[Diagnostic], list[Diagnostic]]:
+        """The inputs with the other sides of the planned customers' device transfers; (inputs, problems, notes)."""
         if self.complete:
-            return []
+            return inputs, [], []
         owners = {device.serial: customer_id for customer_id, customer in current.customers.items()
                   for pbx in customer.pbxes.values() for device in pbx.devices}
         texts: dict[Path, str] = {}  # each other file is read once, however many rounds the reach takes
+        others, customers = list(self.others), list(inputs.customers)
         problems: list[Diagnostic] = []
-        reached: list[str] = []
+        reached: list[Path] = []
         while True:
-            planned = {source.model.customer for source in repo.customers}
-            pinned = {serial for source in repo.customers for serial in _pins(source)}
+            planned = {source.model.customer for source in customers}
+            pinned = {serial for source in customers for serial in _pins(source)}
             serials = pinned | {serial for serial, owner in owners.items() if owner in planned}
             givers = {owners[serial] for serial in pinned if serial in owners} - planned
             if not serials and not givers:
                 break
             named = _customer_line(givers)
-            found = [path for path in self.others
-                     if _mentions(_text(path, texts), serials, named)]
+            found = [path for path in others if _mentions(_text(path, texts), serials, named)]
             added = False
             for path in found:
-                self.others.remove(path)
-                source, diagnostics = load_customer(path, repo.catalog)
+                others.remove(path)
+                source, diagnostics = load_customer(path, inputs.catalog)
                 if source is None:  # it names a device or customer in play, and cannot be read: stop on it
                     problems += diagnostics
                 elif source.model.customer in givers or not serials.isdisjoint(_pins(source)):
-                    problems += diagnostics
-                    repo.customers.append(source)
-                    reached.append(f"{source.model.customer} ({source.path})")
+                    customers.append(source)
+                    reached.append(path)
                     added = True
             if not added:
                 break
-        if reached:
-            self.notes.append(_note(Severity.INFO, "also planned, as the other side of a device transfer: "
-                                    + ", ".join(reached)))
-        return problems + check_unique_ids(repo.customers)
+        if not reached:
+            return inputs, problems, []
+        wider = load([self.root], only=(self.selected | set(reached)).__contains__)
+        names = {source.path: source.model.customer for source in wider.customers}
+        note = _note(Severity.INFO, "also planned, as the other side of a device transfer: "
+                     + ", ".join(f"{names.get(str(path), '?')} ({path})" for path in reached))
+        return wider, problems + list(wider.diagnostics), [note]
 
 
 def _pins(source: CustomerSource) -> set[str]:
@@ -99,39 +104,31 @@ def _note(severity: Severity, message: str, **where) -> Diagnostic:
     return Diagnostic(severity, "changed-since", message, **where)
 
 
-def load_changed(root: Path, ref: str) -> tuple[Repo, Scope]:
-    """The repo with only the customers whose files changed since `ref` (or all of it, when its settings did)."""
+def load_changed(root: Path, ref: str) -> tuple[Inputs, Scope]:
+    """The inputs with only the customers whose files changed since `ref` (or all of them, when its settings did)."""
     changes = changes_since(root, ref)
     short = f"{ref} ({changes.commit[:10]})" if not changes.commit.startswith(ref) else ref
     if changes.diverged:
         short = f"the merge base of {ref} and HEAD ({changes.commit[:10]})"
-    repo = Repo(root=root)
-    diagnostics = load_settings(repo, root)
-    settings = [CONFIG_FILE] + ([PurePosixPath(repo.config.price_book).as_posix()] if repo.config.price_book else [])
-    touched = [name for name in settings if changes.touches(name)]
+    settings = load([root], only=lambda path: False)  # the settings alone: which files are settings, the catalog
+    names = [CONFIG_FILE] + ([PurePosixPath(settings.config.price_book).as_posix()] if settings.config.price_book else [])
+    touched = [name for name in names if changes.touches(name)]
     if touched:
-        whole, problems = load_repo(root)
         note = _note(Severity.INFO, f"{' and '.join(touched)} changed since {short}: "
                                     "the repo's settings reach every customer, so the whole repo is planned")
-        return whole, Scope(changes, True, problems, [note])
+        return load([root]), Scope(changes, True, root, notes=(note,))
 
-    candidates = discover(root, repo.config)
+    candidates = discover(root, settings.config)
     selected = [path for path in candidates if path.relative_to(root).as_posix() in changes.changed]
-    for path in selected:
-        source, problems = load_customer(path, repo.catalog)
-        diagnostics += problems
-        if source:
-            repo.customers.append(source)
-    diagnostics += check_unique_ids(repo.customers)
-    repo.files = len(selected)
-    scope = Scope(changes, False, diagnostics, others=[path for path in candidates if path not in selected])
-    scope.notes.append(_note(Severity.INFO, f"planning {len(selected)} of {len(candidates)} customer "
-                                            f"file{'s' if len(candidates) != 1 else ''}: those changed since {short}"))
-    scope.notes += _deleted(root, repo, changes, short)
-    return repo, scope
+    inputs = load([root], only=frozenset(selected).__contains__)
+    note = _note(Severity.INFO, f"planning {len(selected)} of {len(candidates)} customer "
+                                f"file{'s' if len(candidates) != 1 else ''}: those changed since {short}")
+    others = tuple(path for path in candidates if path not in frozenset(selected))
+    notes = (note, *_deleted(root, inputs, changes, short))
+    return inputs, Scope(changes, False, root, frozenset(selected), others, notes)
 
 
-def _deleted(root: Path, repo: Repo, changes: Changes, ref: str) -> list[Diagnostic]:
+def _deleted(root: Path, repo: Inputs, changes: Changes, ref: str) -> list[Diagnostic]:
     """A warning for each customer file deleted since `ref`: its customer is now absent from the repo."""
     planned = {source.model.customer: source.path for source in repo.customers}
     notes = []

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.calendar import portal_day, today_in
-from reconciler.diagnostics import Diagnostic, Position, ReconcilerError, error, has_errors, sorted_diagnostics
-from reconciler.repo import CustomerSource, Repo, check_unique_ids, load_customer, load_repo, load_settings
+from reconciler.diagnostics import Diagnostic, ReconcilerError, error, has_errors, sorted_diagnostics
+from reconciler.loader import Inputs, load
+from reconciler.repo import CustomerSource
 from reconciler.snapshot import Snapshot
 
 TODAY_ENV = "RECONCILER_TODAY"
@@ -60,36 +61,20 @@ def decide_today(explicit: str | None, timezone: str, now: dt.datetime | None = 
     return today_in(timezone, now or dt.datetime.now(dt.timezone.utc))
 
 
-def load_desired(paths: list[str], settings_root: str | None = None) -> tuple[Repo, bool, list[Diagnostic]]:
-    """The repo to plan: one directory (the whole repo) or customer files (only those: a partial plan).
+def load_desired(paths: list[str], settings_root: str | None = None) -> tuple[Inputs, bool, list[Diagnostic]]:
+    """The inputs to plan: one directory (the whole repo) or customer files (only those: a partial plan).
 
-    Returns the repo, whether it is complete (only a complete repo may call a customer
+    Returns the inputs, whether they are complete (only a complete repo may call a customer
     absent), and the diagnostics of loading.
     """
-    targets = [Path(p) for p in paths or ["."]]
-    missing = [error(Position(str(t)), "schema", "no such file or directory") for t in targets if not t.exists()]
-    if missing:
-        return Repo(root=None), False, missing
-    if len(targets) == 1 and targets[0].is_dir():
-        repo, diagnostics = load_repo(targets[0])
-        return repo, True, diagnostics
-    if any(t.is_dir() for t in targets):
-        return Repo(root=None), False, [error(None, "schema", "plan takes one repo directory, or customer files")]
-    repo = Repo(root=Path(settings_root or "."))
-    diagnostics = load_settings(repo, repo.root)
-    for target in targets:
-        source, problems = load_customer(target)
-        diagnostics += problems
-        if source:
-            repo.customers.append(source)
-    diagnostics += check_unique_ids(repo.customers)
-    return repo, False, diagnostics
+    inputs = load(paths, settings_root=settings_root or ".")
+    return inputs, inputs.complete, list(inputs.diagnostics)
 
 
-def read_current(repo: Repo, state: str | None, today: dt.date | None = None) -> Snapshot:
+def read_current(inputs: Inputs, state: str | None, today: dt.date | None = None) -> Snapshot:
     from reconciler.providers.select import provider_for
 
-    return provider_for(repo.config, repo.root, state).read(today)
+    return provider_for(inputs.config, inputs.root, state).read(today)
 
 
 def desired_paths(sources: list[CustomerSource], config_path: str | None, root: Path | None = None) -> list[str]:
@@ -187,7 +172,7 @@ def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
         from reconciler.scope import load_changed
 
         repo, scope = load_changed(_one_directory(request.paths), request.changed_since)
-        complete, diagnostics = scope.complete, scope.diagnostics
+        complete, diagnostics = scope.complete, list(repo.diagnostics)
     else:
         (repo, complete, diagnostics), scope = load_desired(request.paths, request.settings_root), None
     known["timezone"] = _valid_timezone(repo.config.timezone)
@@ -198,8 +183,11 @@ def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
 
         provider = provider_for(repo.config, repo.root, request.state)
     current = provider.read(today)
+    notes: list[Diagnostic] = list(scope.notes) if scope is not None else []
     if scope is not None:
-        _stop_on_errors(scope.reach(repo, current))
+        repo, problems, reached = scope.reach(repo, current)
+        _stop_on_errors(problems)
+        notes += reached
     portal_today = portal_day(today, repo.config.timezone, repo.config.portal_timezone)
     result = plan([s.model for s in repo.customers], current, today, repo.config.policy,
                   catalog=_catalog(repo, current), timezone=repo.config.timezone, complete=complete,
@@ -207,7 +195,7 @@ def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
     document = result.model_dump(mode="json")
     document["diagnostics"] = _place(document["diagnostics"], repo.customers)
     if scope is not None:
-        notes = [{**dict.fromkeys(("customer", "pbx", "file", "line", "column")), **d.to_dict()} for d in scope.notes]
+        notes = [{**dict.fromkeys(("customer", "pbx", "file", "line", "column")), **d.to_dict()} for d in notes]
         document["diagnostics"] = notes + document["diagnostics"]
         document["summary"]["warnings"] += sum(d["severity"] == "warning" for d in notes)
     if request.drift:
@@ -236,7 +224,7 @@ def _one_directory(paths: list[str]) -> Path:
     return Path(paths[0] if paths else ".")
 
 
-def _catalog(repo: Repo, current: Snapshot) -> set[str] | None:
+def _catalog(repo: Inputs, current: Snapshot) -> set[str] | None:
     """The product catalog: the price book's when one is configured, else the provider's (FORMAT.md section 5)."""
     if repo.price_book is not None:
         return repo.catalog

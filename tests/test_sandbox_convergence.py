@@ -21,7 +21,7 @@ from reconciler.plan.planner import plan
 from reconciler.providers import StepRefused
 from reconciler.providers.sandbox import SandboxProvider
 from reconciler.providers.snapshot import SnapshotProvider
-from reconciler.repo import load_repo
+from reconciler.loader import load
 from reconciler.snapshot import Snapshot
 from tests.conftest import example_dirs
 from tests.test_plan_support import CURRENT_PBX, DESIRED_PBX, TODAY, customer_file, device, merged, snapshot
@@ -58,7 +58,8 @@ def assert_converged(second) -> None:
                          ids=lambda p: p.name)
 def test_every_example_converges_in_one_round(tmp_path, example: Path):
     snapshot_ = SnapshotProvider(example / "state.yaml").read()
-    repo, diagnostics = load_repo(example)
+    repo = load([example])
+    diagnostics = repo.diagnostics
     assert not [d for d in diagnostics if d.severity.value == "error"]
     provider = SandboxProvider(tmp_path / "sandbox.db")
     provider.load(snapshot_)

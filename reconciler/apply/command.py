@@ -28,7 +28,7 @@ from reconciler.paths import why_outside
 from reconciler.providers import Executor
 from reconciler.providers.select import DEFAULT_SANDBOX, provider_for
 from reconciler.render import RENDERERS
-from reconciler.repo import Repo
+from reconciler.loader import Inputs as Repo
 from reconciler.workflow import (PlanRequest, decide_today, fingerprint_files, fingerprint_paths, load_desired,
                                  make_plan, repo_relative)
 

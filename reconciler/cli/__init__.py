@@ -19,6 +19,7 @@ import sys
 from reconciler.cli.common import COMMENT_LIMIT, EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from reconciler.cli.parser import build_parser
 from reconciler.diagnostics import ReconcilerError
+from reconciler.gcpause import paused_gc
 
 __all__ = ["COMMENT_LIMIT", "EXIT_CHANGES", "EXIT_ERROR", "EXIT_OK", "build_parser", "main"]
 
@@ -37,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.chdir:
             _chdir(args.chdir)
-        code = args.func(args)
+        with paused_gc():  # the one switch of the collector: a run makes millions of objects and no cycles
+            code = args.func(args)
         sys.stdout.flush()  # here, not at exit: a reader that went away is a closed pipe, below
         return code
     except BrokenPipeError:  # `reconciler validate --format json | head -1`: the reader has all it wanted

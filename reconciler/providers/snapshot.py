@@ -8,7 +8,7 @@ from pathlib import Path
 from reconciler.binding import bind
 from reconciler.diagnostics import Diagnostic, ReconcilerError, error
 from reconciler.snapshot import Snapshot
-from reconciler.yamlio import SPLIT_MIN_BYTES, Document, Positions, load_checked, paused_gc
+from reconciler.yamlio import Document, Positions, load_checked
 
 # A partner's whole portal in one file: 5,000 customers are about 4 MB (a customer file stops at 10 MiB).
 # Reading takes about 20 times the file's size in memory (the parsed values, then the models), so a
@@ -32,9 +32,8 @@ class SnapshotProvider:
             raise ReconcilerError(f"state file {self.display} is {size / 1024 / 1024:,.0f} MiB: a snapshot may have "
                                   f"at most {MAX_SNAPSHOT_BYTES // 1024 // 1024} MiB (reading one takes about 20 "
                                   "times its size in memory); read the portal through its provider instead")
-        with paused_gc(keep=self.path.stat().st_size >= SPLIT_MIN_BYTES):
-            snapshot, diagnostics = load_checked(self.path, self.display, _check, max_bytes=MAX_SNAPSHOT_BYTES,
-                                                 max_nodes=None, split="customers")
+        snapshot, diagnostics = load_checked(self.path, self.display, _check, max_bytes=MAX_SNAPSHOT_BYTES,
+                                             max_nodes=None)
         if snapshot is None or diagnostics:
             raise ReconcilerError(f"state file {self.display} is not a valid snapshot", diagnostics)
         return snapshot

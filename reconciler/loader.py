@@ -1,0 +1,157 @@
+"""The one loader: paths on the command line -> the frozen `Inputs` of a run (FORMAT.md sections 1-3).
+
+A path is a repo root (its reconciler.yaml, the price book it names, its customer files) or
+customer files (with the settings of `settings_root`, the repo they belong to). `only` says
+which of a repo's customer files to read (a `--changed-since` scope, or files a run already
+checked): the caller decides which paths, the loader reads them, each once, and nothing
+changes what it loaded afterwards. Every customer file is checked against the same catalog
+(the price book's products, when one is configured), whichever way it was named.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from reconciler.config import CONFIG_FILE, Config
+from reconciler.diagnostics import Diagnostic, Position, error
+from reconciler.paths import outside_allowed, outside_file, within
+from reconciler.progress import progress
+from reconciler.repo import CUSTOMERS_DIR, CustomerSource, check_unique_ids, discover, read_config, read_customer
+
+if TYPE_CHECKING:
+    from reconciler.pricing.book import PriceBook
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a run reads from the repo: settings, customers (path, model, positions), the files, their problems."""
+
+    root: Path | None
+    config: Config = field(default_factory=Config)
+    config_path: str | None = None
+    price_book: PriceBook | None = None  # the configuration's price_book, when it names one and it is valid
+    customers: tuple[CustomerSource, ...] = ()
+    read: tuple[str, ...] = ()  # every file read, valid or not, as named (settings first)
+    hashes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # file -> "sha256:..." of its bytes
+    loaded: frozenset[Path] = frozenset()  # the files read, resolved
+    diagnostics: tuple[Diagnostic, ...] = ()
+    complete: bool = False  # the whole repo: only then may a customer be called absent
+
+    @property
+    def files(self) -> int:
+        return len(self.read)
+
+    @property
+    def catalog(self) -> set[str] | None:
+        """The price book's products, when one is configured: then it is the catalog (FORMAT.md section 5)."""
+        return self.price_book.products() if self.price_book is not None else None
+
+
+class _Reading:
+    """The loader's working state while it reads; `inputs()` freezes it."""
+
+    def __init__(self, root: Path | None):
+        self.root = root
+        self.config, self.config_path, self.price_book = Config(), None, None
+        self.customers: list[CustomerSource] = []
+        self.read: list[str] = []
+        self.hashes: dict[str, str] = {}
+        self.loaded: set[Path] = set()
+        self.diagnostics: list[Diagnostic] = []
+
+    def note(self, display: str, resolved: Path, digest: str | None) -> None:
+        self.read.append(display)
+        self.loaded.add(resolved)
+        if digest is not None:
+            self.hashes[display] = digest
+
+    def settings(self, root: Path) -> None:
+        """`root`'s reconciler.yaml, when there is one, and the price book it names."""
+        config_file = root / CONFIG_FILE
+        if not config_file.is_file():
+            return
+        if config_file.is_symlink() and not within(config_file, root) and not outside_allowed():
+            self.diagnostics.append(outside_file(config_file))
+            return
+        self.config_file(config_file)
+
+    def config_file(self, path: Path) -> None:
+        self.config_path = str(path)
+        self.config, digest, problems = read_config(path)
+        self.note(self.config_path, path.resolve(), digest)
+        self.diagnostics += problems
+        if self.config.price_book:
+            from reconciler.pricing.book import load_price_book  # only with a price book: start-up does not pay for it
+
+            book = path.parent / self.config.price_book
+            self.price_book, problems = load_price_book(book, str(book))
+            self.note(str(book), book.resolve(), None)
+            self.diagnostics += problems
+
+    def customer_files(self, paths: list[Path], resolved: Callable[[Path], Path]) -> None:
+        catalog = self.price_book.products() if self.price_book is not None else None
+        with progress(len(paths), "loading customer files") as advance:
+            for path in paths:
+                source, digest, problems = read_customer(path, str(path), catalog)
+                self.note(str(path), resolved(path), digest)
+                self.diagnostics += problems
+                if source:
+                    self.customers.append(source)
+                advance()
+
+    def inputs(self, complete: bool) -> Inputs:
+        self.diagnostics += check_unique_ids(self.customers)
+        return Inputs(self.root, self.config, self.config_path, self.price_book, tuple(self.customers),
+                      tuple(self.read), MappingProxyType(self.hashes), frozenset(self.loaded),
+                      tuple(self.diagnostics), complete)
+
+
+def load(paths: Sequence[str | Path] | None = None, only: Callable[[Path], bool] | None = None,
+         settings_root: str | Path | None = ".") -> Inputs:
+    """Load one repo directory (`only`: which of its customer files; all by default) or customer files.
+
+    Customer files are read with the settings of `settings_root` (None: none; a single
+    reconciler.yaml given is then read as the settings of its own directory).
+    """
+    targets = [Path(p) for p in paths or ["."]]
+    missing = [error(Position(str(t)), "schema", "no such file or directory") for t in targets if not t.exists()]
+    if missing:
+        return Inputs(root=None, diagnostics=tuple(missing))
+    if len(targets) == 1 and targets[0].is_dir():
+        return _load_repo(targets[0], only)
+    if any(t.is_dir() for t in targets):
+        return Inputs(root=None, diagnostics=(error(None, "schema", "plan takes one repo directory, or customer files"),))
+    if settings_root is None and len(targets) == 1 and targets[0].name == CONFIG_FILE:
+        reading = _Reading(targets[0].parent)
+        reading.config_file(targets[0])
+        return reading.inputs(complete=False)
+    reading = _Reading(Path(settings_root) if settings_root is not None else None)
+    if reading.root is not None:
+        reading.settings(reading.root)
+    reading.customer_files(targets, Path.resolve)
+    return reading.inputs(complete=False)
+
+
+def _load_repo(root: Path, only: Callable[[Path], bool] | None) -> Inputs:
+    reading = _Reading(root)
+    reading.settings(root)
+    outside: list[Path] = []
+    found = discover(root, reading.config, outside)
+    reading.diagnostics += [outside_file(path) for path in outside]
+    if not found and not outside:
+        where = f"{root}/{CUSTOMERS_DIR}" if (root / CUSTOMERS_DIR).is_dir() else str(root)
+        reading.diagnostics.append(error(Position(where), "schema",
+                                         "no customer files found (expected *.yaml files, each with a 'customer:' key)"))
+    selected = found if only is None else [path for path in found if only(path)]
+    resolved_root = Path(os.path.realpath(root))  # one resolve for the root, not one per file
+
+    def resolved(path: Path) -> Path:  # discovery follows only links that stay inside the repo
+        return resolved_root / path.relative_to(root) if not path.is_symlink() else path.resolve()
+
+    reading.customer_files(selected, resolved)
+    return reading.inputs(complete=only is None)

@@ -1,0 +1,172 @@
+"""YAML text before any parsing: the bytes of a file decoded, and what is refused without a parser.
+
+A file is read only when it is a regular file under the size limit; UTF-16, binary content
+and invalid UTF-8 are said as such, at the byte that fails. Control characters, absurd flow
+nesting (`[[[[...`, which slows parsers down) and documents that certainly hold more values
+than allowed are refused here, in a fraction of a second, before the parser builds anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+from pathlib import Path
+
+from reconciler.diagnostics import Diagnostic, Position, error
+
+# Desired-state files are small; these bounds only stop hostile or broken input.
+MAX_NODES = 100_000  # values after alias expansion (an "alias bomb" expands to billions)
+MAX_DEPTH = 50
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def read_text(path: Path, display: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[str | None, list[Diagnostic]]:
+    """The file's text, or the diagnostics that say why it cannot be read as YAML text."""
+    text, _, diagnostics = read_file(path, display, max_bytes)
+    return text, diagnostics
+
+
+def read_file(path: Path, display: str, max_bytes: int = MAX_FILE_BYTES
+              ) -> tuple[str | None, str | None, list[Diagnostic]]:
+    """(the file's text or None, the content hash of the bytes read or None, the diagnostics of reading it).
+
+    The hash ("sha256:HEX") is of the very bytes decoded: a file is read once, for both.
+    """
+    where = Position(display)
+    limit = f"{max_bytes // (1024 * 1024)} MiB" if max_bytes >= 1024 * 1024 else f"{max_bytes} bytes"
+    too_large = [error(where, "schema", f"file is larger than {limit}")]
+    special = [error(where, "schema", "not a regular file (a directory, a FIFO or a device): not read")]
+    try:
+        found = path.stat()
+        if not stat.S_ISREG(found.st_mode):  # a FIFO or /dev/zero would hang the tool or never end
+            return None, None, special
+        if found.st_size > max_bytes:
+            return None, None, too_large
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:  # swapped for a FIFO: no wait
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None, None, special
+            raw = handle.read(max_bytes + 1)  # never more than the limit and one byte, if the file grew
+    except OSError as exc:
+        return None, None, [error(where, "schema", f"cannot read file: {exc.strerror or exc}")]
+    if len(raw) > max_bytes:
+        return None, None, too_large
+    digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or (b"\x00" in raw[:4] and len(raw) >= 4 and (
+            raw[1:4:2] == b"\x00\x00" or raw[0:4:2] == b"\x00\x00")):
+        return None, digest, [error(where, "schema", "not UTF-8 text: the file is UTF-16 (save the file as UTF-8)")]
+    if b"\x00" in raw:
+        return None, digest, [error(where, "schema", "binary file (it contains NUL bytes), not YAML text")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = len(raw[line_start:exc.start].decode("utf-8", errors="replace")) + 1
+        return None, digest, [
+            error(Position(display, line, column), "schema",
+                  f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded (save the file as UTF-8)")
+        ]
+    return text, digest, []
+
+
+def is_blank(text: str) -> bool:
+    """Nothing but white space and comments."""
+    return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
+
+
+def too_many_values(max_nodes: int) -> str:
+    return f"too many values: the document has more than {max_nodes} (a desired-state file has far fewer): " \
+           "refusing to read it"
+
+
+def _too_many_values(text: str, display: str, max_nodes: int) -> Diagnostic | None:
+    """Refuse, in a fraction of a second, a document that certainly holds more than `max_nodes` values.
+
+    libyaml counts the document's events without building anything. Each value is one event,
+    a mapping or a list one more (its end), an alias one, plus four for the stream and the
+    document: so the values are at least half of what remains once the aliases (at most one per
+    `*`) are taken away. Anything the count cannot say is left to the exact path.
+    """
+    if len(text) <= 2 * max_nodes:  # a value takes two characters or more: it cannot hold more
+        return None
+    try:
+        from yaml.cyaml import CParser
+
+        events = CParser(text).raw_parse()
+    except Exception:  # no libyaml, or a syntax error: the exact path says it in a partner's words
+        return None
+    if (events - 4 - text.count("*")) / 2 > max_nodes:
+        return error(Position(display), "schema", too_many_values(max_nodes))
+    return None
+
+
+def _control_character(text: str, display: str) -> Diagnostic | None:
+    found = CONTROL.search(text)
+    if not found:
+        return None
+    line = text.count("\n", 0, found.start()) + 1
+    column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+    return error(Position(display, line, column), "schema",
+                 f"invalid YAML: control character U+{ord(found.group()):04X} is not allowed in YAML text")
+
+
+FLOW_SPECIAL = re.compile(r"['\"#\[\]{}]")
+
+
+def _flow_nesting_problem(text: str, display: str) -> Diagnostic | None:
+    """Refuse absurd `[[[[...` nesting before the parser does: it slows down quadratically on it."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    index = _too_deep_at(text)
+    if index is None:
+        return None
+    line, column = text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
+    return error(Position(display, line, column), "schema", f"nesting is too deep (more than {MAX_DEPTH} levels)")
+
+
+def _too_deep_at(text: str) -> int | None:
+    """Where flow nesting first goes past MAX_DEPTH, outside quotes and comments; None if it never does.
+
+    The scan jumps from one special character to the next: a quote opens a string only after
+    a space, a line start or a flow indicator, and `#` a comment only after a space or a line start.
+    """
+    depth = 0
+    search, position = FLOW_SPECIAL.search, 0
+    while True:
+        found = search(text, position)
+        if found is None:
+            return None
+        index = found.start()
+        char = text[index]
+        previous = text[index - 1] if index else "\n"
+        position = index + 1
+        if char in "'\"":
+            if previous in " \t\n[{,:":
+                end = text.find(char, position)
+                if end < 0:
+                    return None
+                position = end + 1
+        elif char == "#":
+            if previous in " \t\n":
+                end = text.find("\n", position)
+                if end < 0:
+                    return None
+                position = end + 1
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return index
+        else:
+            depth = max(0, depth - 1)
+
+
+def precheck(text: str, display: str, max_nodes: int | None) -> Diagnostic | None:
+    """What is refused before parsing: an empty file, control characters, absurd nesting, too many values."""
+    if is_blank(text):
+        return error(Position(display), "schema", "file is empty: expected a mapping of settings")
+    return (_control_character(text, display) or _flow_nesting_problem(text, display)
+            or (max_nodes is not None and _too_many_values(text, display, max_nodes)) or None)

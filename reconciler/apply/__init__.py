@@ -8,14 +8,14 @@
 - `run`: the saved-plan apply in one call (lock, read, verify, apply).
 """
 
-from reconciler.apply.engine import ApplyResult, StepOutcome, apply_plan, render_result, run_token_for, step_token
+from reconciler.apply.engine import ApplyResult, StepOutcome, apply_plan, run_token_for, step_token
 from reconciler.apply.journal import Journal, UnfinishedRun, journal_path, read_journal, unfinished_run
 from reconciler.apply.lock import Lock, LockError, LockHeld, acquire, force_unlock, lock_path
 from reconciler.apply.run import SavedApply, apply_saved
 from reconciler.apply.verify import (DesiredChanged, PlanAltered, PlanDateBound, PlanFormatUnknown, PlanRejected,
                                      StalePlan, resume_fingerprints, state_changes, verify_saved_plan)
 
-__all__ = ["ApplyResult", "StepOutcome", "apply_plan", "render_result", "run_token_for", "step_token",
+__all__ = ["ApplyResult", "StepOutcome", "apply_plan", "run_token_for", "step_token",
            "Journal", "UnfinishedRun", "journal_path", "read_journal", "unfinished_run",
            "Lock", "LockError", "LockHeld", "acquire", "force_unlock", "lock_path",
            "SavedApply", "apply_saved",

@@ -22,6 +22,8 @@ from reconciler.apply.engine import ApplyResult, CrashPoint, apply_plan, run_tok
 from reconciler.apply.journal import UnfinishedRun, unfinished_run
 from reconciler.apply.proof import check_schema, prove_steps
 from reconciler.apply.verify import StalePlan, resume_fingerprints, verify_saved_plan
+from reconciler.backends.local import LocalBackend
+from reconciler.backends.session import apply_session, touched_customers
 from reconciler.fingerprint import fingerprint_state
 from reconciler.plan.saved import CHECKSUM, only, recorded_customers
 from reconciler.providers import Executor
@@ -50,9 +52,6 @@ def apply_saved(saved: dict, provider: Executor, *, today: dt.date, desired_fing
     and returns the steps; apply goes on only if they are the file's, field by field
     (proof.PlanForged). `crash_point`: the crash tests' hook (apply.engine).
     """
-    from reconciler.backends.local import LocalBackend
-    from reconciler.backends.session import apply_session, touched_customers
-
     check_schema(saved)  # before anything: a malformed file is refused, never a traceback
     backend = backend if backend is not None else LocalBackend(provider.target)
     with apply_session(backend, provider, command, lock_timeout, lambda: touched_customers(saved)) as session:

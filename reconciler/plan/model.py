@@ -160,6 +160,14 @@ class Step(BaseModel):
         return f"{self.customer}/{self.pbx}" if self.pbx else self.customer
 
 
+def _absent_when_none(model: BaseModel, handler, key: str) -> dict:
+    """The model dumped without `key` when it is None: an optional part of the document is absent, not null."""
+    data = handler(model)
+    if getattr(model, key) is None:
+        data.pop(key, None)
+    return data
+
+
 class StatusCounts(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -219,10 +227,7 @@ class Summary(BaseModel):
     @model_serializer(mode="wrap")
     def _without_costs(self, handler):
         """No price book, no `costs` key: the document is then exactly what it was before costs existed."""
-        data = handler(self)
-        if self.costs is None:
-            data.pop("costs", None)
-        return data
+        return _absent_when_none(self, handler, "costs")
 
 
 class Plan(BaseModel):
@@ -246,10 +251,7 @@ class Plan(BaseModel):
     @model_serializer(mode="wrap")
     def _without_drift(self, handler):
         """No drift asked for (or none found), no `drift` key: the document is what it was before drift existed."""
-        data = handler(self)
-        if self.drift is None:
-            data.pop("drift", None)
-        return data
+        return _absent_when_none(self, handler, "drift")
 
     @property
     def has_errors(self) -> bool:

@@ -27,6 +27,12 @@ class Position:
 
 @dataclass(frozen=True)
 class Diagnostic:
+    """A problem or remark, found in the input or by a rule: its severity, the rule id (RULES.md), the
+    message and, where known, the file, line and column, the customer and the PBX it speaks of."""
+
+    # The one diagnostic model: the loader, the rules and the plan document (reconciler.plan.model.Plan,
+    # which pydantic validates and dumps as this dataclass) all carry this class.
+
     severity: Severity
     rule: str
     message: str

@@ -6,55 +6,9 @@ beside every key: write them for a partner, not for a programmer.
 
 from __future__ import annotations
 
-import os
-import sys
-import types
 from typing import Annotated, Literal
 
-
-def _without_plugin_scan() -> None:
-    """Spare start-up pydantic's plugin lookup when no installed distribution declares a pydantic plugin.
-
-    pydantic looks for plugins through importlib.metadata, whose import alone takes about
-    15 ms, a tenth of a one-customer plan. The `pydantic` entry points group can be checked
-    by reading the few entry_points.txt files directly; with any plugin declared (or the
-    lookup already done) pydantic is left to do it as usual.
-    """
-    name = "pydantic.plugin._loader"
-    if name in sys.modules:
-        return
-    for folder in sys.path:
-        try:
-            entries = os.listdir(folder or ".")
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.endswith((".dist-info", ".egg-info")):
-                try:
-                    with open(os.path.join(folder or ".", entry, "entry_points.txt"), encoding="utf-8") as file:
-                        if "[pydantic]" in file.read():
-                            return
-                except (OSError, UnicodeDecodeError):
-                    continue
-    loader = types.ModuleType(name, "pydantic's plugin loader, when no plugin is installed")
-    loader.get_plugins = lambda: ()
-
-    def real(attribute: str):
-        """Anything else a pydantic release asks of its loader: load the real one (PEP 562)."""
-        import importlib
-
-        if attribute.startswith("__"):  # the import system asking (__path__, __spec__...): not pydantic
-            raise AttributeError(attribute)
-        sys.modules.pop(name, None)
-        return getattr(importlib.import_module(name), attribute)
-
-    loader.__getattr__ = real
-    sys.modules[name] = loader
-
-
-_without_plugin_scan()
-
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints  # noqa: E402
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 MAX_COUNT = 100_000  # far above any real PBX; catches typos such as 30000000
 

@@ -18,12 +18,13 @@ import difflib
 import json
 import sys
 
-from reconciler.apply.engine import apply_plan, render_result, run_token_for
+from reconciler.apply.engine import apply_plan, run_token_for
 from reconciler.apply.verify import PlanAltered, PlanFormatUnknown, PlanRejected
 from reconciler.backends.session import apply_session, touched_customers
 from reconciler.diagnostics import ReconcilerError
-from reconciler.plan.saved import canonical
+from reconciler.fingerprint import canonical
 from reconciler.render.common import changes
+from reconciler.render.result import render_result
 from reconciler.workflow import PlanRequest, make_plan
 
 COMPARED = ("customer", "pbx", "action", "changes", "status", "not_before")

@@ -8,14 +8,16 @@ here or in providers; the planner itself only computes.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler import __version__
 from reconciler.calendar import portal_day, today_in
-from reconciler.diagnostics import Diagnostic, ReconcilerError, error, has_errors, sorted_diagnostics
+from reconciler.diagnostics import Diagnostic, Position, ReconcilerError, error, has_errors, sorted_diagnostics
+from reconciler.fingerprint import desired_paths, fingerprint_files, fingerprint_state
+from reconciler.plan.model import Plan, summarize
+from reconciler.plan.saved import customers_read, only
 from reconciler.loader import Inputs, load
 from reconciler.repo import CustomerSource
 from reconciler.snapshot import Snapshot
@@ -77,41 +79,6 @@ def read_current(inputs: Inputs, state: str | None, today: dt.date | None = None
     return provider_for(inputs.config, inputs.root, state).read(today)
 
 
-def desired_paths(sources: list[CustomerSource], config_path: str | None, root: Path | None = None) -> list[str]:
-    """The desired-state files, each relative to the repo root: how a path was spelled does not matter."""
-    return sorted(repo_relative(p, root) for p in [s.path for s in sources] + ([config_path] if config_path else []))
-
-
-def repo_relative(path: str, root: Path | None) -> str:
-    """`path` (as given on the command line) relative to the repo root, as a POSIX path; absolute if outside it."""
-    resolved, base = Path(path).resolve(), Path(root or ".").resolve()
-    try:
-        return resolved.relative_to(base).as_posix()
-    except ValueError:
-        return resolved.as_posix()
-
-
-def fingerprint_files(sources: list[CustomerSource], config_path: str | None, root: Path | None = None) -> str:
-    return fingerprint_paths(desired_paths(sources, config_path, root), root)
-
-
-def fingerprint_paths(paths: list[str], root: Path | None = None) -> str:
-    """One digest of these files' names (relative to `root`) and contents; a file that is gone counts as changed."""
-    digest = hashlib.sha256()
-    for path in sorted(paths):
-        try:
-            content = (Path(root or ".") / path).read_bytes()
-        except FileNotFoundError:
-            content = b"\0missing"
-        digest.update(path.encode() + b"\0" + content + b"\0")
-    return "sha256:" + digest.hexdigest()
-
-
-def fingerprint_state(snapshot: Snapshot) -> str:
-    canonical = json.dumps(snapshot.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
-
-
 class PlanFailed(ReconcilerError):
     """Nothing was planned: the error, its diagnostics, and the plan document that says so (no steps)."""
 
@@ -139,19 +106,15 @@ def failure_document(exc: ReconcilerError, request: PlanRequest, timezone: str =
 
     An error without diagnostics of its own (a missing state file, a bad --today) is the one diagnostic.
     """
-    from reconciler import __version__
-    from reconciler.plan.model import Plan, PlanDiagnostic, summarize
-
     if today is None:
         try:
             today = decide_today(request.today, timezone)
         except ReconcilerError:
             today = today_in(timezone, dt.datetime.now(dt.timezone.utc))
-    found = exc.diagnostics or [error(None, "schema", str(exc))]
-    diagnostics = [PlanDiagnostic(**d.to_dict()) for d in found]
-    plan = Plan(tool_version=__version__, today=today, timezone=timezone, diagnostics=diagnostics,
-                summary=summarize([], diagnostics))
-    return plan.model_dump(mode="json")
+    diagnostics = exc.diagnostics or [error(None, "schema", str(exc))]
+    document = Plan(tool_version=__version__, today=today, timezone=timezone, diagnostics=diagnostics,
+                    summary=summarize([], diagnostics))
+    return document.model_dump(mode="json")
 
 
 def _valid_timezone(name: str) -> str:
@@ -188,29 +151,24 @@ def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
         repo, problems, reached = scope.reach(repo, current)
         _stop_on_errors(problems)
         notes += reached
+    if not complete:  # a partial plan reads, and records, only the customers it needs (plan.saved)
+        current = only(current, customers_read([s.model for s in repo.customers], current))
     portal_today = portal_day(today, repo.config.timezone, repo.config.portal_timezone)
-    result = plan([s.model for s in repo.customers], current, today, repo.config.policy,
-                  catalog=_catalog(repo, current), timezone=repo.config.timezone, complete=complete,
-                  price_book=repo.price_book, portal_today=portal_today)
-    document = result.model_dump(mode="json")
-    document["diagnostics"] = _place(document["diagnostics"], repo.customers)
-    if scope is not None:
-        notes = [{**dict.fromkeys(("customer", "pbx", "file", "line", "column")), **d.to_dict()} for d in notes]
-        document["diagnostics"] = notes + document["diagnostics"]
-        document["summary"]["warnings"] += sum(d["severity"] == "warning" for d in notes)
+    drift = None
     if request.drift:
         from reconciler.backends.drift import drift_for
 
-        changed = drift_for(repo.config, getattr(provider, "target", None), current, [s.model.customer for s in repo.customers])
-        if changed:
-            document["drift"] = changed
-    document["fingerprints"] = {
-        "desired": fingerprint_files(repo.customers, repo.config_path, repo.root),
-        "current": fingerprint_state(current),
-    }
-    errors = any(d["severity"] == "error" for d in document["diagnostics"])
-    partial = None if complete else desired_paths(repo.customers, repo.config_path, repo.root)
-    return PlanResult(document, errors, current, partial)
+        drift = drift_for(repo.config, getattr(provider, "target", None), current,
+                          [s.model.customer for s in repo.customers])
+    fingerprints = {"desired": fingerprint_files([s.path for s in repo.customers], repo.config_path, repo.root),
+                    "current": fingerprint_state(current)}
+    result = plan([s.model for s in repo.customers], current, today, repo.config.policy,
+                  catalog=_catalog(repo, current), timezone=repo.config.timezone, complete=complete,
+                  price_book=repo.price_book, portal_today=portal_today,
+                  notes=notes, fingerprints=fingerprints,
+                  locate=locator(repo.customers), drift=drift)
+    partial = None if complete else desired_paths([s.path for s in repo.customers], repo.config_path, repo.root)
+    return PlanResult(result.model_dump(mode="json"), result.has_errors, current, partial)
 
 
 def _stop_on_errors(diagnostics: list[Diagnostic]) -> None:
@@ -231,15 +189,14 @@ def _catalog(repo: Inputs, current: Snapshot) -> set[str] | None:
     return {product for products in (current.catalog or {}).values() for product in products} or None
 
 
-def _place(diagnostics: list[dict], sources: list[CustomerSource]) -> list[dict]:
-    """Give planner diagnostics the file and line of the customer or PBX they speak of."""
+def locator(sources: list[CustomerSource]):
+    """The planner's `locate`: where the desired files write a customer, or one of its PBXs (the loader's positions)."""
     files = {s.model.customer: s for s in sources}
-    placed = []
-    for d in diagnostics:
-        source = files.get(d.get("customer") or "")
-        if source and not d.get("file"):
-            path = ("pbxes", d["pbx"]) if d.get("pbx") and d["pbx"] in source.model.pbxes else ("customer",)
-            where = source.positions.key(path)
-            d = {**d, "file": where.file, "line": where.line, "column": where.column}
-        placed.append(d)
-    return placed
+
+    def locate(customer: str, pbx: str | None) -> Position | None:
+        source = files.get(customer)
+        if source is None:
+            return None
+        return source.positions.key(("pbxes", pbx) if pbx and pbx in source.model.pbxes else ("customer",))
+
+    return locate

@@ -3,7 +3,7 @@
 License changes, term changes through zero, orders, returns and transfers, on a real
 sandbox file. The kill is injected in-process (the provider has carried the step out
 and the process "dies" before apply journals it: what kill -9 leaves behind); the
-e2e tests keep the real process deaths (`RECONCILER_TEST_CRASH`, os._exit). Each
+e2e tests keep a real process death (tests.crash_runner, os._exit). Each
 crashed portal is then planned and applied again until nothing is ready, and must
 end byte-identical to an uninterrupted run (compared as an export): nothing doubled,
 nothing lost. The sandbox files live on /dev/shm where there is one, for speed.

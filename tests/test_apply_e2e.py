@@ -1,8 +1,9 @@
 """apply end to end: the CLI as a subprocess, on a sandbox in a temp dir, as a partner runs it.
 
 The whole story for every example (load the portal's state, apply, plan again: nothing
-ready is left), crashes injected before and after every step followed by a re-run, two
-applies at once, and saved plans that are stale, altered or for another date.
+ready is left), crashes injected before and after every step followed by a re-run (in
+this process, through apply's crash point; one real kill -9 keeps the stale lock's path
+honest), two applies at once, and saved plans that are stale, altered or for another date.
 """
 
 from __future__ import annotations
@@ -17,20 +18,43 @@ from pathlib import Path
 
 import pytest
 
-from scripts.render_examples import as_of, examples
+from reconciler.apply.command import ApplyRequest, apply_command
+from scripts.render_examples import ROOT, as_of, examples
 
 EXAMPLES = {example.name: example for example in examples()}
 
 
-def reconciler(repo: Path, *args: str, env: dict | None = None, check: bool = False) -> subprocess.CompletedProcess:
+def reconciler(repo: Path, *args: str, env: dict | None = None, check: bool = False,
+               module: str = "reconciler") -> subprocess.CompletedProcess:
     environment = {**os.environ, "NO_COLOR": "1", **(env or {})}
-    environment.pop("RECONCILER_TEST_CRASH", None) if not env or "RECONCILER_TEST_CRASH" not in env else None
-    result = subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=repo, capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", module, *args], cwd=repo, capture_output=True, text=True,
                             env=environment, stdin=subprocess.DEVNULL, timeout=60)
     if check:
         assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     return result
+
+
+def killed(repo: Path, moment: str, index: int, today: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """A real apply process that dies at step `index` (tests.crash_runner): os._exit, or a real SIGTERM."""
+    return reconciler(repo, moment, str(index), today, env={"PYTHONPATH": str(ROOT), **(env or {})},
+                      module="tests.crash_runner")
+
+
+class Killed(BaseException):
+    """The process "died" at a crash point: not an error apply handles, so nothing after it is journaled."""
+
+
+def crashed_in_process(repo: Path, moment: str, index: int, today: str, plan_file: str | None = None) -> None:
+    """An apply in this process that stops dead at step `index`, `before` the portal gets it or `after`."""
+    def crash_point(when: str, step) -> None:
+        if step.id == index and when == moment:
+            raise Killed
+
+    request = ApplyRequest(plan_file=plan_file and str(repo / plan_file), repo=str(repo), today=today,
+                           auto_approve=True)
+    with pytest.raises(Killed):
+        apply_command(request, crash_point=crash_point)
 
 
 def sandbox_repo(tmp_path: Path, name: str) -> tuple[Path, str]:
@@ -89,10 +113,7 @@ def test_a_crash_at_any_step_then_apply_again_converges(tmp_path, name, when):
     converged = portal(base, today)
     for index in ready_ids:
         repo, _ = sandbox_repo(tmp_path / f"{when}-{index}", name)
-        crashed = reconciler(repo, "apply", "--today", today, "--auto-approve",
-                             env={"RECONCILER_TEST_CRASH": f"{when}:{index}"})
-        assert crashed.returncode == 137
-        unlock_after_crash(repo)
+        crashed_in_process(repo, when, index, today)
         again = reconciler(repo, "apply", "--today", today, "--auto-approve")
         assert again.returncode == 0, again.stdout + again.stderr
         assert "did not finish" in again.stderr
@@ -123,8 +144,7 @@ def _licensed(text: str) -> list[str]:
 
 def test_a_term_change_interrupted_at_zero_is_finished_first(tmp_path):
     repo, today = sandbox_repo(tmp_path, "term-change")
-    assert reconciler(repo, "apply", "--today", today, "--auto-approve",
-                      env={"RECONCILER_TEST_CRASH": "after:1"}).returncode == 137
+    assert killed(repo, "after", 1, today).returncode == 137  # a real kill -9 after step 1: the lock is left
     unlock_after_crash(repo)
     assert "status: deletion-scheduled" in portal(repo, today)
     document = planned(repo, today)
@@ -205,9 +225,7 @@ def test_a_saved_plan_interrupted_at_zero_licenses_is_resumed_by_running_it_agai
     """The reviewed plan, killed after 'remove every license': the same file finishes the chain (done steps skip)."""
     repo, today = sandbox_repo(tmp_path, "term-change")
     reconciler(repo, "plan", "--today", today, "--out", "plan.json", check=True)
-    assert reconciler(repo, "apply", "plan.json", "--today", today,
-                      env={"RECONCILER_TEST_CRASH": "after:1"}).returncode == 137
-    unlock_after_crash(repo)
+    crashed_in_process(repo, "after", 1, today, "plan.json")
     resumed = reconciler(repo, "apply", "plan.json", "--today", today)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "did not finish" in resumed.stderr

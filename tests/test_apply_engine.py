@@ -2,32 +2,30 @@
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
-from reconciler.apply.engine import apply_plan, render_result, run_token_for
+from reconciler.apply.engine import apply_plan, run_token_for
+from reconciler.render.result import render_result
 from reconciler.apply.journal import read_journal, unfinished_run
 from reconciler.apply.lock import LockHeld, acquire, lock_path
 from reconciler.apply.run import apply_saved
 from reconciler.apply.verify import PlanAltered, StalePlan
-from tests.test_apply_support import DESIRED, TODAY, FakePortal, document, mixed_steps, run_python, snapshot
+from tests.test_apply_support import DESIRED, TODAY, FakePortal, document, mixed_steps, snapshot
 
 REFUSAL = "UC-PREMIUM cannot go below 4 before 2026-12-01"
 
-CRASH = """
-from reconciler.apply.engine import apply_plan
-from tests.test_apply_support import TODAY, FakePortal, document, mixed_steps, snapshot
-portal = FakePortal(snapshot(), {target!r}, state_file={state!r})
-apply_plan(document(mixed_steps()), portal, TODAY, {journal!r}, run_token="tok")
-"""
+class Killed(BaseException):
+    """The process "died" at the crash point: nothing after it runs or is journaled."""
 
-CRASH_SAVED = """
-from reconciler.apply.run import apply_saved
-from tests.test_apply_support import DESIRED, TODAY, FakePortal, document, mixed_steps, snapshot
-portal = FakePortal(snapshot(), {target!r}, state_file={state!r})
-apply_saved(document(mixed_steps()), portal, today=TODAY, desired_fingerprint=DESIRED)
-"""
+
+def dies_at(moment: str, index: int):
+    """A crash point (apply.engine) that stops apply dead `before` step `index` reaches the portal, or `after`."""
+    def crash_point(when: str, step) -> None:
+        if step.id == index and when == moment:
+            raise Killed
+
+    return crash_point
 
 
 @pytest.fixture
@@ -149,13 +147,13 @@ def test_every_run_of_the_same_saved_plan_has_new_tokens(portal, tmp_path):
     assert [r["token"] for r in starts] == [first.run_token, second.run_token]
 
 
-@pytest.mark.parametrize("crash, executed_before_rerun", [("before:5", [1]), ("after:5", [1, 5])])
-def test_a_crash_leaves_the_step_in_doubt_and_a_rerun_finishes_without_repeating(tmp_path, crash,
+@pytest.mark.parametrize("moment, executed_before_rerun", [("before", [1]), ("after", [1, 5])])
+def test_a_crash_leaves_the_step_in_doubt_and_a_rerun_finishes_without_repeating(tmp_path, moment,
                                                                                  executed_before_rerun):
     target, state, journal = str(tmp_path / "sandbox.db"), str(tmp_path / "portal.json"), str(tmp_path / "j")
-    died = run_python(CRASH.format(target=target, state=state, journal=journal),
-                      env={"RECONCILER_TEST_CRASH": crash})
-    assert died.returncode == 137, died.stderr
+    with pytest.raises(Killed):
+        apply_plan(document(mixed_steps()), FakePortal(snapshot(), target, state_file=state), TODAY, journal,
+                   run_token="tok", crash_point=dies_at(moment, 5))
     portal = FakePortal(snapshot(), target, state_file=state)
     assert portal.executed == executed_before_rerun
     left = unfinished_run(journal)
@@ -188,23 +186,16 @@ def test_apply_saved_touches_nothing_when_locked_or_altered(portal, tmp_path):
 
 def test_apply_saved_resumes_the_same_plan_after_a_crash(tmp_path):
     target, state = str(tmp_path / "sandbox.db"), str(tmp_path / "portal.json")
-    died = run_python(CRASH_SAVED.format(target=target, state=state), env={"RECONCILER_TEST_CRASH": "after:5"})
-    assert died.returncode == 137, died.stderr
+    with pytest.raises(Killed):
+        apply_saved(document(mixed_steps()), FakePortal(snapshot(), target, state_file=state), today=TODAY,
+                    desired_fingerprint=DESIRED, crash_point=dies_at("after", 5))
     portal = FakePortal(snapshot(), target, state_file=state)
-    lock_id = json.loads(lock_path(target).read_text())["id"]
-    with pytest.raises(LockHeld, match=f"stale.*force-unlock {lock_id}"):
-        apply_saved(document(mixed_steps()), portal, today=TODAY, desired_fingerprint=DESIRED)
-    from reconciler.apply.lock import force_unlock
-
-    force_unlock(target, lock_id)
     outcome = apply_saved(document(mixed_steps()), portal, today=TODAY, desired_fingerprint=DESIRED)
     assert outcome.result.ok and outcome.resumed is not None and outcome.resumed.done == [1]
     assert portal.executed == [1, 5, 6] and set(portal.executions.values()) == {1}
 
 
-def test_a_malformed_crash_hook_is_an_error(portal, monkeypatch):
-    from reconciler.diagnostics import ReconcilerError
-
-    monkeypatch.setenv("RECONCILER_TEST_CRASH", "during:2")
-    with pytest.raises(ReconcilerError, match="before:N, after:N or sigterm:N"):
-        run(portal)
+def test_without_a_crash_point_apply_ignores_the_old_test_variable(portal, monkeypatch):
+    """The crash point is injected, never read from the environment: a stray variable changes nothing."""
+    monkeypatch.setenv("RECONCILER_TEST_CRASH", "before:1")
+    assert run(portal).ok and portal.executed == [1, 5, 6]

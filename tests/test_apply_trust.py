@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_apply_e2e import portal, reconciler, sandbox_repo
+from tests.test_apply_e2e import crashed_in_process, killed, portal, reconciler, sandbox_repo
 
 LATER = "2026-12-30"  # a month after the examples' dates: scheduled PBXs are deleted by then
 
@@ -139,8 +139,7 @@ def test_sandbox_load_reset_and_advance_refuse_while_an_apply_runs(held, action)
 
 def test_sigterm_finishes_the_step_journals_it_releases_the_lock_and_exits_143(tmp_path):
     repo, today = sandbox_repo(tmp_path, "term-change")
-    stopped = reconciler(repo, "apply", "--today", today, "--auto-approve",
-                         env={"RECONCILER_TEST_CRASH": "sigterm:1"})
+    stopped = killed(repo, "sigterm", 1, today)  # a real SIGTERM, right after step 1 was carried out
     assert stopped.returncode == 128 + signal.SIGTERM, stopped.stdout + stopped.stderr
     assert "Apply stopped by SIGTERM between two steps" in stopped.stdout and "Done: 1. Not run: 2-3." in \
         stopped.stdout
@@ -318,11 +317,7 @@ def test_a_saved_plan_applies_however_the_repo_path_is_spelled(tmp_path, made_fr
 def test_after_a_crash_the_note_says_plan_again_and_the_old_plan_is_refused_clearly(tmp_path):
     repo, today = sandbox_repo(tmp_path, "hwaas-orders-returns")
     reconciler(repo, "plan", "--today", today, "--out", "plan.json", check=True)
-    crashed = reconciler(repo, "apply", "plan.json", "--today", today, env={"RECONCILER_TEST_CRASH": "after:1"})
-    assert crashed.returncode == 137
-    from tests.test_apply_e2e import unlock_after_crash
-
-    unlock_after_crash(repo)
+    crashed_in_process(repo, "after", 1, today, "plan.json")
     again = reconciler(repo, "apply", "plan.json", "--today", today)
     assert again.returncode == 1
     assert "did not finish" in again.stderr and "then plan again" in again.stderr

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.portal_support import READ_TOKEN, WRITE_TOKEN, http_repo, served_example
-from tests.test_apply_e2e import reconciler
+from tests.test_apply_e2e import killed, reconciler
 from tests.test_portal_http import NAME, apply_over_http, assert_converged
 
 WAIT_SECONDS = 60
@@ -120,9 +120,8 @@ def test_an_apply_stops_clearly_or_waits_while_another_run_holds_the_lease(tmp_p
 def test_a_lease_holder_killed_leaves_a_lease_that_expires_and_is_reported(tmp_path):
     server, repo, today = served_example(tmp_path, NAME, lease_seconds=2)
     try:
-        killed = reconciler(repo, "apply", "--today", today, "--auto-approve",
-                            env={"RECONCILER_PORTAL_TOKEN": WRITE_TOKEN, "RECONCILER_TEST_CRASH": "after:2"})
-        assert killed.returncode == 137
+        died = killed(repo, "after", 2, today, env={"RECONCILER_PORTAL_TOKEN": WRITE_TOKEN})  # a real kill -9
+        assert died.returncode == 137
         again = apply_over_http(repo, today, "--lock-timeout", str(WAIT_SECONDS))
         assert again.returncode == 0, again.stdout + again.stderr
         assert "expired without being released: that run may have stopped mid-apply" in again.stderr

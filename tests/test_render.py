@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from reconciler.plan.model import Plan, summarize
 from reconciler.render import RENDERERS
 from reconciler.render.markdown import OPEN_UP_TO
 
@@ -16,8 +17,11 @@ def _step(id_, action, status="ready", not_before=None, pbx="acme", rules=(), in
 
 
 def _doc(steps, diagnostics=()):
-    return {"format_version": "1", "tool_version": "0.1.0", "today": "2026-11-30", "timezone": "Europe/Rome",
-            "summary": {}, "diagnostics": list(diagnostics), "steps": steps, "fingerprints": {}}
+    """A plan document of these steps and diagnostics, with the summary the planner would count for them."""
+    doc = {"format_version": "1", "tool_version": "0.1.0", "today": "2026-11-30", "timezone": "Europe/Rome",
+           "summary": {}, "diagnostics": list(diagnostics), "steps": steps, "fingerprints": {}}
+    plan = Plan.model_validate(doc)
+    return {**doc, "summary": summarize(plan.steps, plan.diagnostics).model_dump(mode="json")}
 
 
 LAST_DAY = _doc(

@@ -30,6 +30,7 @@ from reconciler.api.contract import (IDEMPOTENCY_HEADER, PAGE_DEFAULT, PAGE_MAX,
                                      StepRequest, StepResult, problem_type)
 from reconciler.api.leases import LeaseConflict, LeaseGone, Records
 from reconciler.diagnostics import ReconcilerError
+from reconciler.fingerprint import canonical, digest as state_digest
 from reconciler.providers import StepRefused
 from reconciler.providers.sandbox import SandboxProvider
 
@@ -58,7 +59,7 @@ class View:
 
 
 def _compact(value) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return canonical(value)
 
 
 class States:
@@ -80,12 +81,12 @@ class States:
             everyone = head.pop("customers")
             ids = sorted(everyone)
             customers = {i: _compact(everyone[i]) for i in ids}
-            # The version is the state's fingerprint (reconciler.workflow.fingerprint_state), built from the
+            # The version is the state's fingerprint (reconciler.fingerprint.fingerprint_state), built from the
             # pieces: the canonical JSON of the whole state, its keys in order, without a second serialization.
             parts = {key: _compact(value) for key, value in head.items()}
-            parts["customers"] = "{" + ",".join(f"{json.dumps(i)}:{customers[i]}" for i in ids) + "}"
-            canonical = "{" + ",".join(f"{json.dumps(key)}:{parts[key]}" for key in sorted(parts)) + "}"
-            view = View(self._stamp(), head, customers, "sha256:" + hashlib.sha256(canonical.encode()).hexdigest(),
+            parts["customers"] = "{" + ",".join(f"{canonical(i)}:{customers[i]}" for i in ids) + "}"
+            text = "{" + ",".join(f"{canonical(key)}:{parts[key]}" for key in sorted(parts)) + "}"
+            view = View(self._stamp(), head, customers, state_digest(text),
                         ids)
             self._views = {today: view}
             return view

@@ -4,20 +4,10 @@
 - `journal`: a durable line per step start/end (`<target>.journal`); an unfinished run is detected.
 - `verify`: a saved plan is refused when altered, of an unknown format, made for another
   date, or stale (desired files or portal changed: the portal's changes listed field by field).
+- `proof`: a saved plan is the schema's and the planner's own (planned again from its inputs).
 - `engine`: ready steps in plan order, once per token, stopping at the first failure.
-- `run`: the saved-plan apply in one call (lock, read, verify, apply).
+- `run`: the saved-plan apply in one call (lock, read, verify, apply); `command`: the CLI's edge.
+
+The package imports none of them, so that the backends (which use `lock` and `journal`)
+and `run` (which uses the backends) import each other's modules without a cycle.
 """
-
-from reconciler.apply.engine import ApplyResult, StepOutcome, apply_plan, render_result, run_token_for, step_token
-from reconciler.apply.journal import Journal, UnfinishedRun, journal_path, read_journal, unfinished_run
-from reconciler.apply.lock import Lock, LockError, LockHeld, acquire, force_unlock, lock_path
-from reconciler.apply.run import SavedApply, apply_saved
-from reconciler.apply.verify import (DesiredChanged, PlanAltered, PlanDateBound, PlanFormatUnknown, PlanRejected,
-                                     StalePlan, resume_fingerprints, state_changes, verify_saved_plan)
-
-__all__ = ["ApplyResult", "StepOutcome", "apply_plan", "render_result", "run_token_for", "step_token",
-           "Journal", "UnfinishedRun", "journal_path", "read_journal", "unfinished_run",
-           "Lock", "LockError", "LockHeld", "acquire", "force_unlock", "lock_path",
-           "SavedApply", "apply_saved",
-           "DesiredChanged", "PlanAltered", "PlanDateBound", "PlanFormatUnknown", "PlanRejected", "StalePlan",
-           "resume_fingerprints", "state_changes", "verify_saved_plan"]

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.apply.engine import apply_plan, render_result, run_token_for
+from reconciler.apply.engine import CrashPoint, apply_plan, run_token_for
 from reconciler.apply.run import apply_saved
 from reconciler.backends import backend_for
 from reconciler.backends.session import apply_session, customer_ids, touched_customers
@@ -28,9 +28,10 @@ from reconciler.paths import why_outside
 from reconciler.providers import Executor
 from reconciler.providers.select import DEFAULT_SANDBOX, provider_for
 from reconciler.render import RENDERERS
+from reconciler.fingerprint import fingerprint_files, fingerprint_paths, repo_relative
 from reconciler.loader import Inputs as Repo
-from reconciler.workflow import (PlanRequest, decide_today, fingerprint_files, fingerprint_paths, load_desired,
-                                 make_plan, repo_relative)
+from reconciler.render.result import render_result
+from reconciler.workflow import PlanRequest, decide_today, load_desired, make_plan
 
 DEFAULT_PARALLELISM = 10  # Terraform's default
 
@@ -71,7 +72,8 @@ def ask_yes(prompt: str = PROMPT) -> bool:
 
 
 def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
-                  prompt_possible: Callable[[], bool] = can_prompt) -> int:
+                  prompt_possible: Callable[[], bool] = can_prompt, crash_point: CrashPoint | None = None) -> int:
+    """`reconciler apply`; `crash_point` is the crash tests' hook (apply.engine), None otherwise."""
     repo, _, diagnostics = load_desired([request.repo])
     if has_errors(diagnostics):
         raise ReconcilerError("the desired state is not valid; nothing was applied", sorted_diagnostics(diagnostics))
@@ -83,12 +85,12 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
         saved = read_saved_plan(Path(request.plan_file))
         files = saved_files(saved, repo)  # a partial plan: only its own files must be as they were
         desired = (fingerprint_paths(files, repo.root) if files is not None
-                   else fingerprint_files(repo.customers, repo.config_path, repo.root))
+                   else fingerprint_files([s.path for s in repo.customers], repo.config_path, repo.root))
 
         def carry_out() -> int:
             outcome = apply_saved(saved, provider, today=today, lock_timeout=request.lock_timeout,
                                   desired_fingerprint=desired, parallelism=request.parallelism, backend=backend,
-                                  replan=lambda plan: replan_saved(plan, request.repo, repo))
+                                  replan=lambda plan: replan_saved(plan, request.repo, repo), crash_point=crash_point)
             print(render_result(outcome.result))
             return outcome.result.exit_code
 
@@ -126,7 +128,7 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
                 print("\nApply cancelled: nothing was changed.")
                 return 1
         result = apply_plan(document, provider, today, session.journal, run_token=run_token_for(document),
-                            parallelism=request.parallelism)
+                            parallelism=request.parallelism, crash_point=crash_point)
         session.finish(result, document, today)
     print()
     print(render_result(result))

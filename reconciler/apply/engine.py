@@ -14,18 +14,16 @@ SIGTERM (CI cancellation, `timeout`) and SIGINT stop the run between two steps: 
 under way finishes (one portal transaction), is journaled, the run ends `interrupted`
 and the caller releases the lock and says what was done.
 
-Test hook: `RECONCILER_TEST_CRASH=before:N` or `after:N` makes the process die with
-`os._exit(137)` right before step N goes to the provider (its step-start already
-journaled) or right after the provider carried it out (its step-done not yet journaled);
-`sigterm:N` sends the process a real SIGTERM right after step N was carried out.
-It exists for the crash tests only; nothing else may set it.
+Crash point: `apply_plan(..., crash_point=f)` calls `f("before", step)` right before a step
+goes to the provider (its step-start already journaled) and `f("after", step)` right after
+the provider carried it out (its step-done not yet journaled). The crash tests inject one
+that raises or kills the process there; nothing else passes one, and without it nothing
+is called.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import re
 import signal
 import threading
 import uuid
@@ -43,8 +41,8 @@ from reconciler.plan.model import Status, Step
 from reconciler.progress import progress
 from reconciler.providers import Executor
 
-CRASH_ENV = "RECONCILER_TEST_CRASH"
 INTERACTIVE = "interactive"
+CrashPoint = Callable[[str, Step], None]  # ("before" | "after", the step): the crash tests' hook
 
 Outcome = Literal["done", "skipped", "failed", "not-run", "blocked", "manual"]
 SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -113,7 +111,7 @@ def run_token_for(document: dict) -> str:
 
 
 def apply_plan(document: dict, provider: Executor, today: dt.date, journal_path, *, run_token: str,
-               parallelism: int = 1) -> ApplyResult:
+               parallelism: int = 1, crash_point: CrashPoint | None = None) -> ApplyResult:
     """Execute the document's ready steps in order; stop at the first failure. Never raises for a refused step.
 
     With `parallelism` > 1 and a provider that takes concurrent steps, independent steps run at once
@@ -129,7 +127,7 @@ def apply_plan(document: dict, provider: Executor, today: dt.date, journal_path,
     journal = journal_path if hasattr(journal_path, "step_start") else Journal(journal_path)  # a backend's writer
     with journal, progress(ready, "applying steps") as advance, stop_signals() as stop:
         return _apply_steps(steps, provider, today, journal, run_token, document.get("checksum") or INTERACTIVE,
-                            advance, stop, parallelism)
+                            advance, stop, parallelism, crash_point)
 
 
 @contextmanager
@@ -153,17 +151,16 @@ def stop_signals() -> Iterator[list[str]]:
 
 def _apply_steps(steps: list[Step], provider: Executor, today: dt.date, journal: Journal, run_token: str,
                  plan: str, advance: Callable[[], None], stop: list[str] | None = None,
-                 parallelism: int = 1) -> ApplyResult:
+                 parallelism: int = 1, crash_point: CrashPoint | None = None) -> ApplyResult:
     stop = stop if stop is not None else []
-    crash = _crash_hook()
     run = uuid.uuid4().hex
     journal.run_start(run, plan, run_token, len(steps))
 
     def carry_out(step: Step) -> StepOutcome:
         token = step_token(run_token, step.id)
         journal.step_start(run, step.id, token, step.action.value, step.address)
-        if crash == ("before", step.id):
-            os._exit(137)
+        if crash_point is not None:
+            crash_point("before", step)
         try:
             carried_out = provider.execute(step, today, token)
         except ReconcilerError as exc:  # StepRefused, or the provider could not reach the portal
@@ -171,10 +168,8 @@ def _apply_steps(steps: list[Step], provider: Executor, today: dt.date, journal:
             journal.step_failed(run, step.id, token, reason)
             return StepOutcome(step, "failed", reason)
         # Anything else (a bug, Ctrl-C) propagates and leaves the step in doubt in the journal.
-        if crash == ("after", step.id):
-            os._exit(137)
-        if crash == ("sigterm", step.id):
-            os.kill(os.getpid(), signal.SIGTERM)
+        if crash_point is not None:
+            crash_point("after", step)
         skipped = carried_out is False  # the token was already carried out: nothing happened now
         journal.step_done(run, step.id, token, skipped=skipped)
         advance()
@@ -225,91 +220,5 @@ def not_carried_out(step: Step, done: set[int], failed_at: int | None, stop: lis
     return None
 
 
-def _crash_hook() -> tuple[str, int] | None:
-    value = os.environ.get(CRASH_ENV)
-    if not value:
-        return None
-    match = re.fullmatch(r"(before|after|sigterm):(\d+)", value.strip())
-    if not match:
-        raise ReconcilerError(f"{CRASH_ENV} (a test hook) must be before:N, after:N or sigterm:N, not {value!r}")
-    return match.group(1), int(match.group(2))
-
-
 def _steps_phrase(ids: list[int]) -> str:
     return ("step " if len(ids) == 1 else "steps ") + ", ".join(str(i) for i in ids)
-
-
-def id_ranges(ids: list[int]) -> str:
-    """[1, 2, 3, 5] -> "1-3, 5"; [] -> "none"."""
-    parts: list[str] = []
-    ordered = sorted(ids)
-    start = prev = None
-    for i in ordered + [None]:
-        if start is not None and (i is None or i != prev + 1):
-            parts.append(str(start) if start == prev else f"{start}-{prev}")
-            start = None
-        if i is not None and start is None:
-            start = i
-        prev = i
-    return ", ".join(parts) or "none"
-
-
-def _head(step: Step) -> str:
-    from reconciler.render.common import SYMBOLS
-
-    return f"{step.id:>3} {SYMBOLS.get(step.action.value, '*')} {step.action.value} {step.address}"
-
-
-def render_result(result: ApplyResult) -> str:
-    """What `reconciler apply` prints when the run is over: each step done, the failure, a summary, what waits."""
-    lines = [f"{_head(o.step)}: {o.outcome}" + (f" ({o.reason})" if o.reason else "")
-             for o in result.outcomes if o.outcome in ("done", "skipped")]
-    failed = result.failed
-    if result.interrupted and not failed:
-        lines.append("")
-        lines.append(f"Apply stopped by {result.interrupted} between two steps; the lock is released. "
-                     f"Done: {id_ranges([o.step.id for o in result.done])}. "
-                     f"Not run: {id_ranges([o.step.id for o in result.not_run])}. Plan again to carry on.")
-    elif failed:
-        lines.append(f"{_head(failed.step)}: failed: {failed.reason}")
-        lines.append("")
-        lines.append(f"Apply failed at step {failed.step.id} ({failed.step.action.value} {failed.step.address}): "
-                     f"{failed.reason.rstrip('.')}. Done: {id_ranges([o.step.id for o in result.done])}. "
-                     f"Not run: {id_ranges([o.step.id for o in result.not_run])}.")
-    else:
-        parts = [f"{len(result.done)} done"]
-        if result.skipped:
-            parts.append(f"{len(result.skipped)} skipped (already carried out)")
-        if result.blocked:
-            parts.append(_blocked_count(result.blocked))
-        if result.manual:
-            parts.append(f"{len(result.manual)} manual")
-        if result.not_run:
-            parts.append(f"{len(result.not_run)} waiting")
-        lines.append("")
-        lines.append(f"Apply complete: {', '.join(parts)}.")
-    sections = [("Blocked", result.blocked, _blocked_note), ("Manual", result.manual, _manual_note),
-                ("Not run" if failed or result.interrupted else "Waiting", result.not_run, lambda o: o.reason or "")]
-    for title, items, note in sections:
-        if items:
-            lines.append("")
-            lines.append(f"{title}:")
-            lines += [f"{_head(o.step)}: {note(o)}" if note(o) else _head(o.step) for o in items]
-    return "\n".join(lines).lstrip("\n") + "\n"
-
-
-def _blocked_count(blocked: list[StepOutcome]) -> str:
-    dates = sorted({o.step.not_before for o in blocked if o.step.not_before})
-    text = f"{len(blocked)} blocked"
-    if dates:
-        text += f" until {dates[0].isoformat()}" + (" or later" if len(dates) > 1 else "")
-    return text
-
-
-def _blocked_note(o: StepOutcome) -> str:
-    when = f"not before {o.step.not_before.isoformat()}" if o.step.not_before else "no date yet"
-    return when + (f" ({o.step.instruction})" if o.step.instruction else "")
-
-
-def _manual_note(o: StepOutcome) -> str:
-    return o.step.instruction or "needs a person"

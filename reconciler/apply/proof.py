@@ -20,6 +20,7 @@ from functools import lru_cache
 from pydantic import ValidationError
 
 from reconciler.apply.verify import MAX_LINES, PlanRejected, capped
+from reconciler.fingerprint import canonical
 from reconciler.plan.saved import RECORDED_STATE
 from reconciler.snapshot import Snapshot
 
@@ -105,11 +106,11 @@ def step_differences(saved_steps: list[dict], planned_steps: list[dict]) -> list
 
 
 def _canonical(steps: list[dict]) -> list:
-    return json.loads(json.dumps(steps, sort_keys=True, default=str))
+    return json.loads(canonical(steps))
 
 
 def _short(value) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    text = canonical(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 

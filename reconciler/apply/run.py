@@ -18,11 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from reconciler.apply.engine import ApplyResult, apply_plan, run_token_for
+from reconciler.apply.engine import ApplyResult, CrashPoint, apply_plan, run_token_for
 from reconciler.apply.journal import UnfinishedRun, unfinished_run
 from reconciler.apply.proof import check_schema, prove_steps
 from reconciler.apply.verify import StalePlan, resume_fingerprints, verify_saved_plan
-from reconciler.plan.saved import CHECKSUM
+from reconciler.backends.local import LocalBackend
+from reconciler.backends.session import apply_session, touched_customers
+from reconciler.fingerprint import fingerprint_state
+from reconciler.plan.saved import CHECKSUM, only, recorded_customers
 from reconciler.providers import Executor
 
 if TYPE_CHECKING:
@@ -38,7 +41,8 @@ class SavedApply:
 def apply_saved(saved: dict, provider: Executor, *, today: dt.date, desired_fingerprint: str,
                 command: str = "apply", lock_timeout: float = 0.0,
                 journal: str | os.PathLike | None = None, replan: Callable[[dict], list[dict]] | None = None,
-                parallelism: int = 1, backend: Backend | None = None) -> SavedApply:
+                parallelism: int = 1, backend: Backend | None = None,
+                crash_point: CrashPoint | None = None) -> SavedApply:
     """Apply a saved plan (the `plan --out` file's JSON) to `provider`'s portal.
 
     Raises LockHeld, a PlanRejected (altered, unknown format, other date, stale) or the
@@ -46,18 +50,14 @@ def apply_saved(saved: dict, provider: Executor, *, today: dt.date, desired_fing
     An unfinished earlier run is reported by the backend's session, once the lock is ours.
     `replan` plans the file's own inputs again (its recorded state, desired files and date)
     and returns the steps; apply goes on only if they are the file's, field by field
-    (proof.PlanForged).
+    (proof.PlanForged). `crash_point`: the crash tests' hook (apply.engine).
     """
-    from reconciler.backends.local import LocalBackend
-    from reconciler.backends.session import apply_session, touched_customers
-    from reconciler.workflow import fingerprint_state
-
     check_schema(saved)  # before anything: a malformed file is refused, never a traceback
     backend = backend if backend is not None else LocalBackend(provider.target)
     with apply_session(backend, provider, command, lock_timeout, lambda: touched_customers(saved)) as session:
         path = journal if journal is not None else session.journal
         unfinished = unfinished_run(journal) if journal is not None else session.unfinished
-        current = provider.read(today)
+        current = only(provider.read(today), recorded_customers(saved))  # a partial plan: what it recorded
         fingerprint = fingerprint_state(current)
         accept = set()
         if unfinished is not None and fingerprint != (saved.get("fingerprints") or {}).get("current"):
@@ -76,6 +76,7 @@ def apply_saved(saved: dict, provider: Executor, *, today: dt.date, desired_fing
             prove_steps(saved, replan(saved))
         resuming = unfinished is not None and unfinished.plan == saved.get(CHECKSUM) and unfinished.token
         token = unfinished.token if resuming else run_token_for(saved)
-        result = apply_plan(saved, provider, today, path, run_token=token, parallelism=parallelism)
+        result = apply_plan(saved, provider, today, path, run_token=token, parallelism=parallelism,
+                            crash_point=crash_point)
         session.finish(result, saved, today)
     return SavedApply(result, unfinished if fingerprint in accept else None)

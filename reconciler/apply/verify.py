@@ -15,6 +15,7 @@ import itertools
 import json
 
 from reconciler.diagnostics import ReconcilerError
+from reconciler.fingerprint import canonical, fingerprint_state
 from reconciler.plan.model import FORMAT_VERSION
 from reconciler.plan.saved import CHECKSUM, RECORDED_STATE, checksum
 from reconciler.snapshot import Snapshot
@@ -173,7 +174,7 @@ def _value(value) -> str:
     if isinstance(value, str):
         text = value
     else:
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+        text = canonical(value)
     return text if len(text) <= MAX_VALUE else text[:MAX_VALUE - 3] + "..."
 
 
@@ -193,7 +194,6 @@ def resume_fingerprints(saved: dict, run) -> set[str]:
         return set()
     from reconciler.plan.model import Step
     from reconciler.plan.simulate import apply_steps
-    from reconciler.workflow import fingerprint_state
 
     recorded = Snapshot.model_validate(saved[RECORDED_STATE], strict=False)
     steps = [Step.model_validate(s) for s in saved.get("steps", [])]

@@ -1,19 +1,5 @@
-"""The plan: its model (Action, Status, Step, Plan), the pure planner and an in-memory apply.
+"""The plan: its model (reconciler.plan.model), the pure planner (reconciler.plan.planner) and their parts.
 
-`plan` and `apply_steps` are imported lazily, so that the rule modules (which import the
-plan's model and context) can be imported on their own without a cycle.
+The package itself imports nothing, so that a rule module can import the plan's model and
+context without importing the planner that imports the rules (no cycle to hide).
 """
-
-from reconciler.plan.model import Action, Plan, PlanDiagnostic, Status, Step, Summary
-
-__all__ = ["Action", "Plan", "PlanDiagnostic", "Status", "Step", "Summary", "plan", "apply_steps"]
-
-
-def __getattr__(name: str):
-    if name == "plan":
-        from reconciler.plan.planner import plan
-        return plan
-    if name == "apply_steps":
-        from reconciler.plan.simulate import apply_steps
-        return apply_steps
-    raise AttributeError(name)

@@ -24,7 +24,7 @@ from typing import Union
 from reconciler.config import Policy
 from reconciler.desired import CustomerFile, DesiredPbx
 from reconciler.diagnostics import Diagnostic, Severity
-from reconciler.plan.model import Action, Status, Step
+from reconciler.plan.model import Action, Status, Step, run_date
 from reconciler.snapshot import CurrentCustomer, CurrentPbx, Device, Snapshot
 
 
@@ -112,9 +112,7 @@ class CustomerContext:
 
     def date_of(self, step: Step) -> dt.date | None:
         """D: the date a step runs: today, its not_before when blocked, None while blocked without a date."""
-        if step.status is Status.BLOCKED:
-            return step.not_before
-        return self.today
+        return run_date(step, self.today)
 
     def where(self, pbx: str | None = None) -> dict:
         return {"customer": self.customer, "pbx": pbx}

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_serializer
 
+from reconciler.diagnostics import Diagnostic
 from reconciler.domain import Term
 
 FORMAT_VERSION = "1"
@@ -159,19 +160,12 @@ class Step(BaseModel):
         return f"{self.customer}/{self.pbx}" if self.pbx else self.customer
 
 
-class PlanDiagnostic(BaseModel):
-    """A diagnostic as the plan document carries it (see reconciler.diagnostics.Diagnostic)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    severity: Literal["error", "warning", "info"]
-    rule: str
-    message: str
-    customer: str | None = None
-    pbx: str | None = None
-    file: str | None = None
-    line: int | None = None
-    column: int | None = None
+def _absent_when_none(model: BaseModel, handler, key: str) -> dict:
+    """The model dumped without `key` when it is None: an optional part of the document is absent, not null."""
+    data = handler(model)
+    if getattr(model, key) is None:
+        data.pop(key, None)
+    return data
 
 
 class StatusCounts(BaseModel):
@@ -233,10 +227,7 @@ class Summary(BaseModel):
     @model_serializer(mode="wrap")
     def _without_costs(self, handler):
         """No price book, no `costs` key: the document is then exactly what it was before costs existed."""
-        data = handler(self)
-        if self.costs is None:
-            data.pop("costs", None)
-        return data
+        return _absent_when_none(self, handler, "costs")
 
 
 class Plan(BaseModel):
@@ -249,17 +240,31 @@ class Plan(BaseModel):
     today: dt.date
     timezone: str = "UTC"
     summary: Summary = Field(default_factory=Summary)
-    diagnostics: list[PlanDiagnostic] = Field(default_factory=list)
+    diagnostics: list[Diagnostic] = Field(default_factory=list)
     steps: list[Step] = Field(default_factory=list)
     fingerprints: dict[str, str] = Field(default_factory=dict,
-                                         description="Filled by the caller: what apply checks for a stale plan.")
+                                         description="What apply checks for a stale plan: `desired` (the desired "
+                                                     "files) and `current` (the portal state), given to the planner.")
+    drift: list[dict[str, Any]] | None = Field(None, description="With --drift: what changed in the portal since "
+                                                                 "the last apply (absent, not null, otherwise).")
+
+    @model_serializer(mode="wrap")
+    def _without_drift(self, handler):
+        """No drift asked for (or none found), no `drift` key: the document is what it was before drift existed."""
+        return _absent_when_none(self, handler, "drift")
 
     @property
     def has_errors(self) -> bool:
         return any(d.severity == "error" for d in self.diagnostics)
 
 
-def summarize(steps: list[Step], diagnostics: list[PlanDiagnostic], costs: CostSummary | None = None) -> Summary:
+def run_date(step: Step, today: dt.date) -> dt.date | None:
+    """D (RULES.md), the date a step runs: today, its not_before when blocked, None while blocked with no date."""
+    return step.not_before if step.status is Status.BLOCKED else today
+
+
+def summarize(steps: list[Step], diagnostics: list[Diagnostic], costs: CostSummary | None = None) -> Summary:
+    """The summary, counted once, from the finished steps and diagnostics: renderers read it, never recount."""
     by_customer: dict[str, dict[str, int]] = {}
     for step in steps:
         tally = by_customer.setdefault(step.customer, {"ready": 0, "blocked": 0, "manual": 0})

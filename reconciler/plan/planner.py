@@ -10,23 +10,30 @@ pipeline, in order:
    fixes the order, and blocked steps block the steps that need them;
 5. NOTE and PLAN rules add diagnostics (they print D, the date a step runs);
 6. steps are numbered 1..n in that order;
-7. with a price book, each step is priced and the summary gets the cost totals.
+7. with a price book, each step is priced and the summary gets the cost totals;
+8. the finished document: the caller's scope notes first, then the rules' diagnostics, each
+   placed at the file and line of the customer or PBX it speaks of (`locate`, the loader's
+   positions), the summary counted once, the fingerprints and drift the caller gives.
+
+What it returns is the plan document itself: `plan(...).model_dump(mode="json")` is what
+renderers read and `Plan.model_validate` reads back unchanged; nobody edits it afterwards.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from reconciler import __version__
 from reconciler.config import Policy
 from reconciler.desired import CustomerFile
-from reconciler.diagnostics import Diagnostic
+from reconciler.diagnostics import Diagnostic, Position
 from reconciler.plan.build import StepFactory, build_customer
 from reconciler.plan.context import CustomerContext, Edge, Located, PbxView, PlanContext, Stage, Verdict
 from reconciler.plan.devices import claim_pins, locate_devices
-from reconciler.plan.model import Plan, PlanDiagnostic, Status, Step, summarize
+from reconciler.plan.model import CostSummary, Plan, Status, Step, summarize
 from reconciler.plan.order import apply_verdicts, merge_devices, propagate_blocked, sort_steps, structural_edges
 from reconciler.rules import hwaas, licenses, pbx
 from reconciler.snapshot import Snapshot
@@ -36,6 +43,7 @@ if TYPE_CHECKING:
     from reconciler.pricing.book import PriceBook
 
 RULE_SETS = (licenses.RULES, pbx.RULES, hwaas.RULES)
+Locate = Callable[[str, str | None], Position | None]  # (customer, pbx) -> where the desired file says it
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
@@ -45,22 +53,33 @@ def rules_of(stage: Stage) -> list:
 
 def plan(desired: list[CustomerFile], current: Snapshot, today: dt.date, policy: Policy,
          catalog: set[str] | None = None, timezone: str = "UTC", complete: bool = True,
-         price_book: PriceBook | None = None, portal_today: dt.date | None = None) -> Plan:
-    """Plan every customer of `desired` against `current` as judged on `today` (in `timezone`).
+         price_book: PriceBook | None = None, portal_today: dt.date | None = None, *,
+         notes: Sequence[Diagnostic] = (), fingerprints: dict[str, str] | None = None,
+         locate: Locate | None = None, drift: list[dict] | None = None) -> Plan:
+    """Plan every customer of `desired` against `current` as judged on `today` (in `timezone`): the finished plan.
 
     `portal_today`: the date on the portal's own clock at the same moment (portal.timezone), for the
     rules the portal enforces itself; None: the same as `today`.
     `complete`: `desired` is the whole repo, so a portal customer absent from it is
     unmanaged (or, with policy.prune, decommissioned). A partial run leaves them out.
     `price_book`: when given, every step gets its cost and the summary the totals.
+    `notes`: the caller's diagnostics about what the plan covers (scope), first in the document.
+    `fingerprints`: what apply checks for a stale plan (reconciler.fingerprint), recorded as given.
+    `locate`: where a customer (pbx None) or a PBX is written in the desired files, for the
+    diagnostics that name one but no position; `drift`: the portal's changes since the last apply.
     """
     with paused_gc():  # rules build many short-lived contexts and no reference cycles
-        return _plan(desired, current, today, policy, catalog, timezone, complete, price_book, portal_today)
+        steps, found, costs = _plan(desired, current, today, policy, catalog, timezone, complete, price_book,
+                                    portal_today)
+    diagnostics = [*notes, *_placed(_plan_diagnostics(found), locate)]
+    return Plan(tool_version=__version__, today=today, timezone=timezone,
+                summary=summarize(steps, diagnostics, costs), diagnostics=diagnostics, steps=steps,
+                fingerprints=fingerprints or {}, drift=drift or None)
 
 
 def _plan(desired: list[CustomerFile], current: Snapshot, today: dt.date, policy: Policy,
           catalog: set[str] | None, timezone: str, complete: bool, price_book: PriceBook | None,
-          portal_today: dt.date | None = None) -> Plan:
+          portal_today: dt.date | None = None) -> tuple[list[Step], list[Diagnostic], CostSummary | None]:
     files: dict[str, CustomerFile] = {}
     for file in desired:
         files.setdefault(file.customer, file)
@@ -98,9 +117,7 @@ def _plan(desired: list[CustomerFile], current: Snapshot, today: dt.date, policy
     if price_book is not None:
         steps, costs, found = _priced(steps, current, today, price_book)
         diagnostics += found
-    notes = _plan_diagnostics(diagnostics)
-    return Plan(tool_version=__version__, today=today, timezone=timezone, summary=summarize(steps, notes, costs),
-                diagnostics=notes, steps=steps)
+    return steps, diagnostics, costs
 
 
 def _priced(steps: list[Step], current: Snapshot, today: dt.date, book: PriceBook):
@@ -186,11 +203,21 @@ def _numbered(steps: list[Step]) -> list[Step]:
             for step in steps]
 
 
-def _plan_diagnostics(diagnostics: list[Diagnostic]) -> list[PlanDiagnostic]:
-    unique = {(d.severity.value, d.rule, d.message, d.customer, d.pbx, d.file, d.line, d.column): d
-              for d in diagnostics}
-    notes = [PlanDiagnostic(severity=severity, rule=rule, message=message, customer=customer, pbx=pbx_name,
-                            file=file, line=line, column=column)
-             for (severity, rule, message, customer, pbx_name, file, line, column) in unique]
-    return sorted(notes, key=lambda d: (d.customer or "", d.pbx or "", SEVERITY_ORDER[d.severity], d.rule,
-                                        d.message))
+def _plan_diagnostics(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """The rules' diagnostics once each, by customer, PBX, severity, rule and message."""
+    unique = list(dict.fromkeys(diagnostics))
+    return sorted(unique, key=lambda d: (d.customer or "", d.pbx or "", SEVERITY_ORDER[d.severity.value], d.rule,
+                                         d.message))
+
+
+def _placed(diagnostics: list[Diagnostic], locate: Locate | None) -> list[Diagnostic]:
+    """Each diagnostic that names a customer but no file gets the position `locate` gives its customer or PBX."""
+    if locate is None:
+        return diagnostics
+    placed = []
+    for d in diagnostics:
+        where = locate(d.customer, d.pbx) if d.customer and not d.file else None
+        if where is not None:
+            d = Diagnostic(d.severity, d.rule, d.message, where.file, where.line, where.column, d.customer, d.pbx)
+        placed.append(d)
+    return placed

@@ -28,7 +28,7 @@ from decimal import Decimal
 
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.domain import PROFILE_CODES
-from reconciler.plan.model import Action, Cost, CostItem, Period, Renewal, Status, Step
+from reconciler.plan.model import Action, Cost, CostItem, Period, Renewal, Step, run_date
 from reconciler.pricing.book import FREE_PRODUCT, RULE, PriceBook
 from reconciler.pricing.proration import RENEWING_TERMS, Span, first_term, money, remaining, renewal_on
 from reconciler.snapshot import CurrentPbx, Snapshot
@@ -51,11 +51,6 @@ class _Term:
 
     term: str
     expires: dt.date | None
-
-
-def run_date(step: Step, today: dt.date) -> dt.date | None:
-    """D (RULES.md): today, or the step's not_before when blocked; None while blocked with no date."""
-    return step.not_before if step.status is Status.BLOCKED else today
 
 
 def price_plan(steps: list[Step], current: Snapshot, today: dt.date, book: PriceBook) -> PricedPlan:

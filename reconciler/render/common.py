@@ -70,20 +70,24 @@ def by_customer(items: list[dict]) -> dict[str, list[dict]]:
     return grouped
 
 
-def counts(steps: list[dict]) -> dict[str, int]:
-    tally = {"ready": 0, "blocked": 0, "manual": 0}
-    for step in steps:
-        tally[step["status"]] += 1
-    return tally
+STATUSES = ("ready", "blocked", "manual")
 
 
-def summary_line(steps: list[dict]) -> str:
-    """`Plan: 3 ready, 1 blocked until 2026-12-01, 0 manual.`"""
-    tally = counts(steps)
-    dates = sorted({s["not_before"] for s in steps if s["status"] == "blocked" and s.get("not_before")})
+def counts(doc: dict, customer: str | None = None) -> dict[str, int]:
+    """Steps by status as the document's summary counts them: the whole plan's, or one customer's."""
+    summary = doc.get("summary") or {}
+    source = summary if customer is None else (summary.get("by_customer") or {}).get(customer) or {}
+    return {state: source.get(state, 0) for state in STATUSES}
+
+
+def summary_line(doc: dict) -> str:
+    """`Plan: 3 ready, 1 blocked until 2026-12-01, 0 manual.`: the summary's counts and earliest date."""
+    tally, earliest = counts(doc), (doc.get("summary") or {}).get("earliest_not_before")
     blocked = f"{tally['blocked']} blocked"
-    if dates:
-        blocked += f" until {dates[0]}" + (" or later" if len(dates) > 1 else "")
+    if earliest:
+        later = any(s["status"] == "blocked" and s.get("not_before") not in (None, earliest)
+                    for s in doc.get("steps", []))
+        blocked += f" until {earliest}" + (" or later" if later else "")
     return f"Plan: {tally['ready']} ready, {blocked}, {tally['manual']} manual."
 
 
@@ -99,11 +103,12 @@ def needs_attention(steps: list[dict], notes: list[dict]) -> bool:
             or any(d["severity"] in ("error", "warning") for d in notes))
 
 
-def tally(steps: list[dict], notes: list[dict]) -> str:
-    """`4 steps (2 ready, 1 blocked, 1 manual), 1 warning`."""
-    text = f"{len(steps)} step{'s' if len(steps) != 1 else ''}"
-    parts = [f"{n} {state}" for state, n in counts(steps).items() if n]
-    if parts and parts != [f"{len(steps)} ready"]:
+def tally(by_status: dict[str, int], notes: list[dict]) -> str:
+    """`4 steps (2 ready, 1 blocked, 1 manual), 1 warning`, from a customer's `counts` and its diagnostics."""
+    steps = sum(by_status.values())
+    text = f"{steps} step{'s' if steps != 1 else ''}"
+    parts = [f"{n} {state}" for state, n in by_status.items() if n]
+    if parts and parts != [f"{steps} ready"]:
         text += f" ({', '.join(parts)})"
     for severity in ("error", "warning"):
         n = sum(d["severity"] == severity for d in notes)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from itertools import groupby
 
-from reconciler.render.common import address, changes
+from reconciler.render.common import address, changes, counts
 from reconciler.render.escape import escaped, visible
 
 
@@ -40,7 +40,7 @@ def render(doc: dict, color: bool = False) -> str:
         lines += ["  no date: blocked while a condition holds", *map(_line, waiting), ""]
     if len(lines) == 2:
         lines += ["  none: no step waits for a date.", ""]
-    ready = sum(s["status"] == "ready" for s in doc.get("steps", []))
+    ready = counts(doc)["ready"]
     lines.append(f"{ready} step{'s' if ready != 1 else ''} ready today. A scheduled `reconciler apply "
                  "--auto-approve` applies each blocked step on its date.")
     return "\n".join(lines) + "\n"

@@ -32,12 +32,12 @@ def render(doc: dict, color: bool = False) -> str:
     found = timeline.events(doc)
     return TEMPLATES.get_template("plan.html.j2").render(
         doc=doc,
-        headline=summary_line(steps) if steps else NO_CHANGES,
-        counts=counts(steps),
+        headline=summary_line(doc) if steps else NO_CHANGES,
+        counts=counts(doc),
         customers=customers,
         costs=costs_line(costs, costs["currency"]) if costs and steps else "",
         general=[d for d in diagnostics if not d.get("customer")],
-        sections=_sections(steps, diagnostics, customers, costs),
+        sections=_sections(doc, customers, costs),
         chart=timeline.layout(doc, found, customers),
         events=found,
         kinds=timeline.KINDS,
@@ -46,8 +46,9 @@ def render(doc: dict, color: bool = False) -> str:
     )
 
 
-def _sections(steps: list[dict], diagnostics: list[dict], customers: list[str], costs: dict | None) -> list[dict]:
+def _sections(doc: dict, customers: list[str], costs: dict | None) -> list[dict]:
     """One per customer, those that need attention first, each in the plan's order."""
+    steps, diagnostics = doc.get("steps", []), doc.get("diagnostics", [])
     step_groups = by_customer(steps)
     notes = by_customer([d for d in diagnostics if d.get("customer")])
     sections = []
@@ -57,7 +58,7 @@ def _sections(steps: list[dict], diagnostics: list[dict], customers: list[str], 
         sections.append({
             "customer": customer,
             "attention": needs_attention(mine, remarks),
-            "tally": tally(mine, remarks),
+            "tally": tally(counts(doc, customer), remarks),
             "notes": sorted(remarks, key=lambda d: SEVERITY_ORDER[d["severity"]]),
             "steps": [_row(step, priced=costs is not None) for step in mine],
             "priced": costs is not None,

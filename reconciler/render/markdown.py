@@ -88,7 +88,8 @@ def _body(doc: dict, limit: int | None, said: int | None = None) -> str:
         totals = costs["by_customer"].get(customer) if costs else None
         mine, remarks = step_groups.get(customer, []), notes.get(customer, [])
         attention = needs_attention(mine, remarks)
-        text = "\n".join(_section(customer, mine, remarks, totals, opened=attention or len(customers) <= OPEN_UP_TO))
+        text = "\n".join(_section(customer, mine, remarks, totals, opened=attention or len(customers) <= OPEN_UP_TO,
+                                   by_status=counts(doc, customer)))
         sections.append((text, attention, len(mine)))
     text = _join(head, [section for section, _, _ in sections])
     if limit is None or size(text) <= limit:
@@ -99,9 +100,9 @@ def _body(doc: dict, limit: int | None, said: int | None = None) -> str:
 def _summary(doc: dict, customers: list[str], costs: dict | None) -> list[str]:
     steps, summary = doc.get("steps", []), doc.get("summary") or {}
     lines = [f"## reconciler plan for {doc['today']} ({doc['timezone']})", ""]
-    lines += [f"**{summary_line(steps) if steps else NO_CHANGES}**", ""]
+    lines += [f"**{summary_line(doc) if steps else NO_CHANGES}**", ""]
     if customers:
-        tally = counts(steps)
+        tally = counts(doc)
         lines += ["| customers | steps | ready | blocked | manual | errors | warnings |",
                   "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
                   f"| {len(customers)} | {len(steps)} | {tally['ready']} | {tally['blocked']} | {tally['manual']} | "
@@ -143,7 +144,7 @@ def _left_out(customers: int, steps: int, limit: int) -> str:
 
 
 def _section(customer: str, steps: list[dict], notes: list[dict], costs: dict | None = None,
-             opened: bool = True) -> list[str]:
+             opened: bool = True, by_status: dict[str, int] | None = None) -> list[str]:
     order = {"error": 0, "warning": 1, "info": 2}
     body = [f"- {ICONS[d['severity']]} {_where(d)}{_cell(d['message'])} `{d['rule']}`"
             for d in sorted(notes, key=lambda d: order[d["severity"]])]
@@ -169,7 +170,8 @@ def _section(customer: str, steps: list[dict], notes: list[dict], costs: dict | 
     if costs:
         body += [f"- 🗓️ {text.replace('[renewal-window]', '`renewal-window`')}" for text in renewal_lines(costs)]
         body.append("")
-    return [f"<details{' open' if opened else ''}><summary><b>{customer}</b>: {tally(steps, notes)}</summary>", "",
+    head = f"<details{' open' if opened else ''}><summary><b>{customer}</b>: {tally(by_status or {}, notes)}</summary>"
+    return [head, "",
             *body, "</details>", ""]
 
 

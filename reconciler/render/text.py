@@ -79,7 +79,7 @@ def render(doc: dict, color: bool = False) -> str:
             lines.append(f"      i {info['message']} [{info['rule']}]")
         lines.append("")
     _infos(lines, [d for group in infos.values() for d in group], None)
-    lines.append(paint(summary_line(steps), "bold"))
+    lines.append(paint(summary_line(doc), "bold"))
     if costs:
         lines.append(paint(costs_line(costs, costs["currency"]), "bold"))
     return "\n".join(lines) + "\n"

@@ -23,7 +23,7 @@ from reconciler.desired import CustomerFile
 from reconciler.diagnostics import Diagnostic, Position, error, quoted
 from reconciler.paths import check_setting, outside_allowed, outside_file, within
 from reconciler.progress import progress
-from reconciler.rules.validation import check_customer
+from reconciler.rules.validation import check_customer, check_parts, loader_catalog
 from reconciler.yamlio import (PARALLEL_MIN_ITEMS, Document, Positions, is_blank, load_checked, map_parts,
                                parse_checked, paused_gc, read_text)
 
@@ -202,8 +202,8 @@ def load_customer(path: Path, catalog: set[str] | None = None) -> tuple[Customer
 
     def check(document: Document) -> tuple[CustomerSource | None, list[Diagnostic]]:
         customer, problems = bind(document, CustomerFile)
-        if customer is None:
-            return None, problems
+        if customer is None:  # the parts that are valid are judged all the same: one run tells everything
+            return None, problems + check_parts(document.data, document.positions, catalog)
         return CustomerSource(display, customer, document.positions), check_customer(customer, document.positions,
                                                                                       catalog)
 
@@ -217,10 +217,12 @@ def load_customers(paths: list[Path], catalog: set[str] | None = None
 
 
 def load_repo(target: Path, catalog: set[str] | None = None,
-              skip: frozenset[Path] = frozenset()) -> tuple[Repo, list[Diagnostic]]:
+              skip: frozenset[Path] = frozenset(), provider_catalog: bool = False) -> tuple[Repo, list[Diagnostic]]:
     """Load one repo: a directory (its config and customer files) or a single customer file.
 
     Files whose resolved path is in `skip` (already checked under another name) are left out.
+    `provider_catalog`: with no price book, check products against the catalog the provider is known to have
+    without asking it (validate: the sandbox's built-in one).
     """
     if target.is_file():
         if target.name == CONFIG_FILE:
@@ -230,6 +232,8 @@ def load_repo(target: Path, catalog: set[str] | None = None,
             repo.files += bool(repo.config.price_book)
             return repo, diagnostics
         repo = Repo(root=None, files=1, loaded={target.resolve()})
+        if catalog is None and provider_catalog:
+            catalog = loader_catalog(None, repo.config.provider.kind)
         source, diagnostics = load_customer(target, catalog)
         if source:
             repo.customers.append(source)
@@ -246,7 +250,7 @@ def load_repo(target: Path, catalog: set[str] | None = None,
     elif not repo.config_path:  # a reconciler.yaml left unread (a link out of the repo) says why
         diagnostics += problems
     if catalog is None:
-        catalog = repo.catalog
+        catalog = loader_catalog(repo.catalog, repo.config.provider.kind) if provider_catalog else repo.catalog
     outside: list[Path] = []
     files = discover(target, repo.config, outside)
     diagnostics += [outside_file(path) for path in outside]

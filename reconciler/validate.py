@@ -30,7 +30,7 @@ def validate_paths(paths: list[str]) -> ValidationResult:
             continue
         if target.is_file() and target.resolve() in seen:
             continue
-        repo, problems = load_repo(target, skip=frozenset(seen))
+        repo, problems = load_repo(target, skip=frozenset(seen), provider_catalog=True)
         seen.update(repo.loaded)
         diagnostics += problems
         files += repo.files

@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from reconciler.plan.model import Action
-from reconciler.plan.planner import RULE_SETS
+from reconciler.plan.planner import rules_of
+from reconciler.rules.registry import Stage
 
 PLANNER_RULES = {
     # Licenses and terms
@@ -29,7 +30,7 @@ PLANNER_RULES = {
 
 
 def test_every_rule_has_a_unit_with_its_id():
-    registered = set().union(*(rule_set.ids() for rule_set in RULE_SETS))
+    registered = {unit.rule_id for stage in Stage if stage is not Stage.VALIDATE for unit in rules_of(stage)}
     assert registered == PLANNER_RULES
 
 
@@ -40,6 +41,6 @@ def test_the_eleven_actions_of_the_format():
 
 
 @pytest.mark.parametrize("module", ["reconciler.rules.licenses", "reconciler.rules.pbx", "reconciler.rules.hwaas",
-                                    "reconciler.plan.simulate", "reconciler.plan"])
+                                    "reconciler.rules.transfers", "reconciler.rules.validation", "reconciler.plan"])
 def test_modules_import_on_their_own(module):
     subprocess.run([sys.executable, "-c", f"import {module}"], check=True)

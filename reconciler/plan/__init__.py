@@ -1,19 +1,9 @@
-"""The plan: its model (Action, Status, Step, Plan), the pure planner and an in-memory apply.
+"""The plan: its model (Action, Status, Step, Plan), the pure planner (reconciler.plan.planner) and its parts.
 
-`plan` and `apply_steps` are imported lazily, so that the rule modules (which import the
-plan's model and context) can be imported on their own without a cycle.
+Only the model is imported here: the rule families (reconciler.rules) import the model and the
+rule contract, and the planner imports the rules, so the package itself must not import the planner.
 """
 
 from reconciler.plan.model import Action, Plan, PlanDiagnostic, Status, Step, Summary
 
-__all__ = ["Action", "Plan", "PlanDiagnostic", "Status", "Step", "Summary", "plan", "apply_steps"]
-
-
-def __getattr__(name: str):
-    if name == "plan":
-        from reconciler.plan.planner import plan
-        return plan
-    if name == "apply_steps":
-        from reconciler.plan.simulate import apply_steps
-        return apply_steps
-    raise AttributeError(name)
+__all__ = ["Action", "Plan", "PlanDiagnostic", "Status", "Step", "Summary"]

@@ -24,23 +24,23 @@ from reconciler.config import Policy
 from reconciler.desired import CustomerFile
 from reconciler.diagnostics import Diagnostic
 from reconciler.plan.build import StepFactory, build_customer
-from reconciler.plan.context import CustomerContext, Edge, Located, PbxView, PlanContext, Stage, Verdict
+from reconciler.plan.context import CustomerContext, Edge, Located, PbxView, PlanContext, Verdict
 from reconciler.plan.devices import claim_pins, locate_devices
 from reconciler.plan.model import Plan, PlanDiagnostic, Status, Step, summarize
 from reconciler.plan.order import apply_verdicts, merge_devices, propagate_blocked, sort_steps, structural_edges
-from reconciler.rules import hwaas, licenses, pbx
+from reconciler.rules import hwaas, licenses, pbx, transfers  # noqa: F401  (they register their rules)
+from reconciler.rules.registry import REGISTRY, Stage
 from reconciler.snapshot import Snapshot
 from reconciler.yamlio import paused_gc
 
 if TYPE_CHECKING:
     from reconciler.pricing.book import PriceBook
 
-RULE_SETS = (licenses.RULES, pbx.RULES, hwaas.RULES)
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 def rules_of(stage: Stage) -> list:
-    return [func for rule_set in RULE_SETS for func in rule_set.by_stage[stage]]
+    return REGISTRY.of(stage)
 
 
 def plan(desired: list[CustomerFile], current: Snapshot, today: dt.date, policy: Policy,

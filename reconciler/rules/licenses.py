@@ -242,7 +242,7 @@ def deletion_guard(ctx: CustomerContext):
 def _deletion_dates(d: dt.date | None) -> tuple[str, str, str]:
     """On D, stopped D+5, deleted D+14, as printed: dates when D is known."""
     if d is None:
-        return "on the day it runs (D)", "D+5", "D+14"
+        return "on the day it runs (D)", f"D+{STOPPED_AFTER}", f"D+{DELETED_AFTER}"
     return f"on {d}", str(d + dt.timedelta(days=STOPPED_AFTER)), str(d + dt.timedelta(days=DELETED_AFTER))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -157,8 +158,11 @@ def check_customer(customer: CustomerFile, positions: Positions, catalog: set[st
     return run(FileContext(customer, positions, frozenset(catalog) if catalog else None))
 
 
-_ID = TypeAdapter(Id)
-_CONTACTS = TypeAdapter(list[Contact])
+@cache
+def _adapters() -> tuple[TypeAdapter, TypeAdapter]:
+    """Validators of a PBX name and of the contacts list, built on the first file with schema errors only: building
+    them costs start-up (some 30 ms) that a valid repo does not pay."""
+    return TypeAdapter(Id), TypeAdapter(list[Contact])
 
 
 def check_parts(data, positions: Positions, catalog: set[str] | None = None) -> list[Diagnostic]:
@@ -166,14 +170,15 @@ def check_parts(data, positions: Positions, catalog: set[str] | None = None) -> 
     that is valid on its own, under a name that is valid, and the contacts when they are valid."""
     if not isinstance(data, dict) or not isinstance(data.get("pbxes"), dict):
         return []
+    names, contacts_list = _adapters()
     pbxes = {}
     for name, value in data["pbxes"].items():
         try:
-            pbxes[_ID.validate_python(name)] = DesiredPbx.model_validate(value)
+            pbxes[names.validate_python(name)] = DesiredPbx.model_validate(value)
         except ValidationError:
             continue
     try:
-        contacts, known = _CONTACTS.validate_python(data.get("contacts", [])), True
+        contacts, known = contacts_list.validate_python(data.get("contacts", [])), True
     except ValidationError:
         contacts, known = [], False
     customer = data.get("customer") if isinstance(data.get("customer"), str) else None

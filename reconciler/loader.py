@@ -22,6 +22,7 @@ from reconciler.diagnostics import Diagnostic, Position, error
 from reconciler.paths import outside_allowed, outside_file, within
 from reconciler.progress import progress
 from reconciler.repo import CUSTOMERS_DIR, CustomerSource, check_unique_ids, discover, read_config, read_customer
+from reconciler.rules.validation import loader_catalog
 
 if TYPE_CHECKING:
     from reconciler.pricing.book import PriceBook
@@ -55,8 +56,8 @@ class Inputs:
 class _Reading:
     """The loader's working state while it reads; `inputs()` freezes it."""
 
-    def __init__(self, root: Path | None):
-        self.root = root
+    def __init__(self, root: Path | None, provider_catalog: bool = False):
+        self.root, self.provider_catalog = root, provider_catalog
         self.config, self.config_path, self.price_book = Config(), None, None
         self.customers: list[CustomerSource] = []
         self.read: list[str] = []
@@ -95,6 +96,8 @@ class _Reading:
 
     def customer_files(self, paths: list[Path], resolved: Callable[[Path], Path]) -> None:
         catalog = self.price_book.products() if self.price_book is not None else None
+        if self.provider_catalog:  # validate: also the catalog the provider is known to have without asking it
+            catalog = loader_catalog(catalog, self.config.provider.kind)
         with progress(len(paths), "loading customer files") as advance:
             for path in paths:
                 source, digest, problems = read_customer(path, str(path), catalog)
@@ -112,33 +115,34 @@ class _Reading:
 
 
 def load(paths: Sequence[str | Path] | None = None, only: Callable[[Path], bool] | None = None,
-         settings_root: str | Path | None = ".") -> Inputs:
+         settings_root: str | Path | None = ".", provider_catalog: bool = False) -> Inputs:
     """Load one repo directory (`only`: which of its customer files; all by default) or customer files.
 
     Customer files are read with the settings of `settings_root` (None: none; a single
-    reconciler.yaml given is then read as the settings of its own directory).
+    reconciler.yaml given is then read as the settings of its own directory). `provider_catalog`: with no
+    price book, check products against the catalog the provider is known to have without asking it (validate).
     """
     targets = [Path(p) for p in paths or ["."]]
     missing = [error(Position(str(t)), "schema", "no such file or directory") for t in targets if not t.exists()]
     if missing:
         return Inputs(root=None, diagnostics=tuple(missing))
     if len(targets) == 1 and targets[0].is_dir():
-        return _load_repo(targets[0], only)
+        return _load_repo(targets[0], only, provider_catalog)
     if any(t.is_dir() for t in targets):
         return Inputs(root=None, diagnostics=(error(None, "schema", "plan takes one repo directory, or customer files"),))
     if settings_root is None and len(targets) == 1 and targets[0].name == CONFIG_FILE:
-        reading = _Reading(targets[0].parent)
+        reading = _Reading(targets[0].parent, provider_catalog)
         reading.config_file(targets[0])
         return reading.inputs(complete=False)
-    reading = _Reading(Path(settings_root) if settings_root is not None else None)
+    reading = _Reading(Path(settings_root) if settings_root is not None else None, provider_catalog)
     if reading.root is not None:
         reading.settings(reading.root)
     reading.customer_files(targets, Path.resolve)
     return reading.inputs(complete=False)
 
 
-def _load_repo(root: Path, only: Callable[[Path], bool] | None) -> Inputs:
-    reading = _Reading(root)
+def _load_repo(root: Path, only: Callable[[Path], bool] | None, provider_catalog: bool = False) -> Inputs:
+    reading = _Reading(root, provider_catalog)
     reading.settings(root)
     outside: list[Path] = []
     found = discover(root, reading.config, outside)

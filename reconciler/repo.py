@@ -19,7 +19,7 @@ from reconciler.config import CONFIG_FILE, Config, ProviderConfig
 from reconciler.desired import CustomerFile
 from reconciler.diagnostics import Diagnostic, Position, error, quoted
 from reconciler.paths import check_setting, outside_allowed, outside_file, within
-from reconciler.rules.validation import check_customer
+from reconciler.rules.validation import check_customer, check_parts
 from reconciler.yamlio import Document, Positions, is_blank, parse_checked, read_checked, read_file
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -166,8 +166,8 @@ def read_customer(path: Path, display: str, catalog: set[str] | None = None
 
     def check(document: Document) -> tuple[CustomerSource | None, list[Diagnostic]]:
         customer, problems = bind(document, CustomerFile)
-        if customer is None:
-            return None, problems
+        if customer is None:  # the parts that are valid are judged all the same: one run tells everything
+            return None, problems + check_parts(document.data, document.positions, catalog)
         return CustomerSource(display, customer, document.positions), check_customer(customer, document.positions,
                                                                                       catalog)
 

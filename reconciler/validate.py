@@ -37,7 +37,7 @@ def validate_paths(paths: list[str]) -> ValidationResult:
         if target.is_file() and target.resolve() in seen:
             continue
         only = (lambda path: path.resolve() not in seen) if seen else None
-        inputs = load([target], only=only, settings_root=None)
+        inputs = load([target], only=only, settings_root=None, provider_catalog=True)
         read, problems = _unseen(inputs, seen)
         seen.update(inputs.loaded)
         diagnostics += problems

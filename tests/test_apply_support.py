@@ -17,7 +17,7 @@ from pathlib import Path
 
 from reconciler.plan.model import Plan, Status, Step
 from reconciler.plan.saved import saved_plan
-from reconciler.plan.simulate import apply_steps
+from tests.simulate import apply_steps
 from reconciler.providers import StepRefused
 from reconciler.snapshot import Snapshot
 from reconciler.workflow import fingerprint_state

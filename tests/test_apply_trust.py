@@ -314,10 +314,30 @@ def test_a_saved_plan_applies_however_the_repo_path_is_spelled(tmp_path, made_fr
 
 # 11. the crash note promises only what works ------------------------------------------------------
 
-def test_after_a_crash_the_note_says_plan_again_and_the_old_plan_is_refused_clearly(tmp_path):
+def _crashed_after_the_first_order(tmp_path) -> tuple[Path, str]:
     repo, today = sandbox_repo(tmp_path, "hwaas-orders-returns")
     reconciler(repo, "plan", "--today", today, "--out", "plan.json", check=True)
     crashed_in_process(repo, "after", 1, today, "plan.json")
+    return repo, today
+
+
+def test_after_a_crash_in_an_order_the_same_plan_resumes(tmp_path):
+    """The resume proof carries out the run's steps on the sandbox itself: the ordered device has the serial the
+    portal gave it, so the same saved plan resumes, and the order is not placed twice."""
+    repo, today = _crashed_after_the_first_order(tmp_path)
+    again = reconciler(repo, "apply", "plan.json", "--today", today)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "did not finish" in again.stderr and "skipped (already carried out)" in again.stdout
+    assert portal(repo, today).count("product: WorkForce") == 6  # 3 rented, 1 CAPEX, 2 ordered once
+
+
+def test_after_a_crash_the_note_says_plan_again_and_the_old_plan_is_refused_clearly(tmp_path):
+    """The portal changed after the crash (a unit of stock, by hand): what the run did cannot be proven."""
+    repo, today = _crashed_after_the_first_order(tmp_path)
+    conn = sqlite3.connect(repo / ".reconciler" / "sandbox.db")
+    with conn:
+        conn.execute("UPDATE stock SET units = units + 1")
+    conn.close()
     again = reconciler(repo, "apply", "plan.json", "--today", today)
     assert again.returncode == 1
     assert "did not finish" in again.stderr and "then plan again" in again.stderr

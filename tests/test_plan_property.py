@@ -18,7 +18,7 @@ from reconciler.desired import CustomerFile
 from reconciler.domain import PROFILES
 from reconciler.plan.model import Status
 from reconciler.plan.planner import plan
-from reconciler.plan.simulate import apply_steps
+from tests.simulate import apply_steps
 from reconciler.snapshot import Snapshot
 from tests.conftest import examples
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.plan.simulate import apply_steps
+from tests.simulate import apply_steps
 from tests.test_plan_support import (CURRENT_PBX, D, DESIRED_PBX, TODAY, Action, Policy, customer_file, device,
                                      merged, plan, snapshot)
 

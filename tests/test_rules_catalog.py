@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from reconciler.plan.model import Action
-from reconciler.plan.planner import RULE_SETS
+from reconciler.plan.planner import rules_of
+from reconciler.rules.registry import Stage
 
 PLANNER_RULES = {
     # Licenses and terms
@@ -29,7 +30,7 @@ PLANNER_RULES = {
 
 
 def test_every_rule_has_a_unit_with_its_id():
-    registered = set().union(*(rule_set.ids() for rule_set in RULE_SETS))
+    registered = {unit.rule_id for stage in Stage if stage is not Stage.VALIDATE for unit in rules_of(stage)}
     assert registered == PLANNER_RULES
 
 
@@ -40,6 +41,34 @@ def test_the_eleven_actions_of_the_format():
 
 
 @pytest.mark.parametrize("module", ["reconciler.rules.licenses", "reconciler.rules.pbx", "reconciler.rules.hwaas",
-                                    "reconciler.plan.simulate", "reconciler.plan"])
+                                    "reconciler.rules.transfers", "reconciler.rules.validation", "reconciler.plan"])
 def test_modules_import_on_their_own(module):
     subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
+
+
+def test_every_unit_is_named_after_its_id():
+    from reconciler.rules.registry import REGISTRY
+
+    for stage in Stage:
+        for unit in REGISTRY.of(stage):
+            name = unit.rule_id.replace("-", "_")
+            assert unit.__name__ == name or unit.__name__.startswith(name + "_"), (unit.rule_id, unit.__name__)
+
+
+def test_the_registry_refuses_a_unit_not_named_after_its_id():
+    from reconciler.rules.registry import Registry
+
+    def devices_after_term_change(ctx):  # the old name of a unit of hwaas-follows-pbx-term
+        return ()
+
+    with pytest.raises(ValueError, match="name it hwaas_follows_pbx_term"):
+        Registry().rule("hwaas-follows-pbx-term", Stage.ORDER)(devices_after_term_change)
+
+
+def test_validation_is_a_stage_of_the_one_registry():
+    """known-product is a unit of the registry like every other (it used to be called beside it)."""
+    from reconciler.rules import validation
+    from reconciler.rules.registry import REGISTRY
+
+    assert validation.known_product in REGISTRY.of(Stage.VALIDATE)
+    assert list(Stage) == [Stage.VALIDATE, Stage.GATE, Stage.ORDER, Stage.NOTE, Stage.PLAN]

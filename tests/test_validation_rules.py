@@ -13,7 +13,8 @@ import pytest
 
 from reconciler.binding import bind
 from reconciler.desired import CustomerFile
-from reconciler.rules.validation import RULES, check_customer, known_product
+from reconciler.rules.registry import REGISTRY, Stage
+from reconciler.rules.validation import FileContext, check_customer, known_product
 from reconciler.yamlio import parse
 
 HEADER = """\
@@ -53,8 +54,9 @@ def cases(table: list[tuple]) -> list:
 
 
 def test_every_validation_rule_has_a_table_here():
-    assert set(RULES) == {"cloud-needs-region", "region-cloud-only", "cloud-only-option", "cloud-no-lifetime",
-                          "hwaas-needs-subscription", "one-licensed-pbx-per-customer", "contact-required"}
+    assert REGISTRY.ids(Stage.VALIDATE) == {
+        "cloud-needs-region", "region-cloud-only", "cloud-only-option", "cloud-no-lifetime", "hwaas-needs-subscription",
+        "one-licensed-pbx-per-customer", "contact-required", "known-product"}
 
 
 # --- cloud-needs-region ------------------------------------------------------------------------
@@ -454,7 +456,7 @@ def test_known_product_without_a_close_match_gives_no_hint():
 @pytest.mark.parametrize("catalog", [None, set()], ids=["no catalog", "empty catalog"])
 def test_known_product_is_silent_without_a_catalog(catalog):
     customer, positions = load(with_hwaas("{Toaster: 1}"))
-    assert list(known_product(customer, positions, catalog)) == []
+    assert list(known_product(FileContext(customer, positions, catalog))) == []
     assert findings(with_hwaas("{Toaster: 1}"), catalog) == []
 
 

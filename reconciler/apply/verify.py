@@ -193,7 +193,7 @@ def resume_fingerprints(saved: dict, run) -> set[str]:
     if run is None or run.plan != saved.get(CHECKSUM) or not isinstance(saved.get(RECORDED_STATE), dict):
         return set()
     from reconciler.plan.model import Step
-    from reconciler.plan.simulate import apply_steps
+    from reconciler.sandbox.replay import replay
 
     recorded = Snapshot.model_validate(saved[RECORDED_STATE], strict=False)
     steps = [Step.model_validate(s) for s in saved.get("steps", [])]
@@ -202,5 +202,5 @@ def resume_fingerprints(saved: dict, run) -> set[str]:
     for size in range(len(doubt) + 1):
         for extra in itertools.combinations(doubt, size):
             ids = set(run.done) | set(extra)
-            accepted.add(fingerprint_state(apply_steps(recorded, [s for s in steps if s.id in ids])))
+            accepted.add(fingerprint_state(replay(recorded, [s for s in steps if s.id in ids])))
     return accepted

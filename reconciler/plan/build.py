@@ -11,12 +11,11 @@ from collections.abc import Callable
 
 from reconciler.desired import CustomerFile, DesiredPbx
 from reconciler.domain import CLOUD_OPTIONS, PROFILES, Licenses
+from reconciler.facts import HARDWARE_PBX_PRODUCT
 from reconciler.plan.context import Located
 from reconciler.plan.devices import Address, device_steps
 from reconciler.plan.model import Action, Step
 from reconciler.snapshot import CurrentCustomer, CurrentPbx
-
-HARDWARE_PBX_PRODUCT = "WPBX-HW"
 
 
 class StepFactory:

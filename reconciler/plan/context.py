@@ -1,24 +1,27 @@
 """What a rule sees and what it may answer: the contract between the planner and the rule families.
 
-A rule is a small function with an id (`@rule("no-decrease-last-day", Stage.GATE)`) that
-looks at one customer's candidate steps and returns findings:
+A rule is a small function with an id (`@rule("no-decrease-last-day", Stage.GATE)`, the
+registry is reconciler.rules.registry) that looks at one customer's candidate steps and
+returns findings:
 
 - `Verdict`: a status for a step (blocked with a date, or manual with an instruction), or
   with no status just the rule's id added to the step's `rules`;
 - `Edge`: "this step needs that one" (ordering rules);
 - `Diagnostic`: an error, warning or info for the plan.
 
-Stages run in this order: ORDER (edges), GATE (statuses), then, once blocked steps have
-passed their status on to the steps that depend on them, NOTE (diagnostics that print D,
-the date a step runs). PLAN rules see the whole ordered plan (stock, unmanaged customers).
+Stages run in this order: GATE (statuses), then ORDER (edges: an ORDER rule may read the
+status GATE gave, e.g. a blocked return does not hold back a removal), then, once blocked
+steps have passed their status on to the steps that depend on them, NOTE (diagnostics that
+print D, the date a step runs). PLAN rules see the whole ordered plan (stock, unmanaged
+customers). VALIDATE rules run before all of these, on each customer file alone
+(reconciler.rules.validation).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Union
 
 from reconciler.config import Policy
@@ -26,13 +29,6 @@ from reconciler.desired import CustomerFile, DesiredPbx
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.plan.model import Action, Status, Step, run_date
 from reconciler.snapshot import CurrentCustomer, CurrentPbx, Device, Snapshot
-
-
-class Stage(str, Enum):
-    ORDER = "order"
-    GATE = "gate"
-    NOTE = "note"
-    PLAN = "plan"
 
 
 @dataclass(frozen=True)
@@ -130,27 +126,6 @@ class PlanContext:
     today: dt.date
 
 
-Rule = Callable[..., Iterable[Finding]]
-
-
-@dataclass
-class RuleSet:
-    """The rules of one family, by stage, in the order they were declared."""
-
-    by_stage: dict[Stage, list[Rule]] = field(default_factory=lambda: {stage: [] for stage in Stage})
-
-    def rule(self, rule_id: str, stage: Stage) -> Callable[[Rule], Rule]:
-        def register(func: Rule) -> Rule:
-            func.rule_id = rule_id
-            func.stage = stage
-            self.by_stage[stage].append(func)
-            return func
-        return register
-
-    def ids(self) -> set[str]:
-        return {func.rule_id for funcs in self.by_stage.values() for func in funcs}
-
-
 def info(rule: str, message: str, **where) -> Diagnostic:
     return Diagnostic(Severity.INFO, rule, message, **where)
 
@@ -171,3 +146,12 @@ def license_totals(view: PbxView) -> Iterator[tuple[Step, int]]:
             for key, (_, after) in step.changes.items():
                 counts[key.removeprefix("licenses.")] = after
             yield step, sum(counts.values())
+
+
+def term_change_start(steps: Iterable[Step]) -> Step | None:
+    """The first step of a PBX's term change (FORMAT.md: through zero): its removal, or the change itself."""
+    steps = list(steps)
+    change = next((s for s in steps if s.action is Action.CHANGE_TERM), None)
+    if change is None:
+        return None
+    return next((s for s in steps if s.action is Action.REMOVE_LICENSES), change)

@@ -31,24 +31,23 @@ from reconciler.config import Policy
 from reconciler.desired import CustomerFile
 from reconciler.diagnostics import Diagnostic, Position
 from reconciler.plan.build import StepFactory, build_customer
-from reconciler.plan.context import CustomerContext, Edge, Located, PbxView, PlanContext, Stage, Verdict
+from reconciler.plan.context import CustomerContext, Edge, Located, PbxView, PlanContext, Verdict
 from reconciler.plan.devices import claim_pins, locate_devices
 from reconciler.plan.model import CostSummary, Plan, Status, Step, summarize
 from reconciler.plan.order import apply_verdicts, merge_devices, propagate_blocked, sort_steps, structural_edges
-from reconciler.rules import hwaas, licenses, pbx
+from reconciler.rules import hwaas, licenses, pbx, transfers  # noqa: F401  (they register their rules)
+from reconciler.rules.registry import REGISTRY, Stage
 from reconciler.snapshot import Snapshot
-from reconciler.yamlio import paused_gc
 
 if TYPE_CHECKING:
     from reconciler.pricing.book import PriceBook
 
-RULE_SETS = (licenses.RULES, pbx.RULES, hwaas.RULES)
 Locate = Callable[[str, str | None], Position | None]  # (customer, pbx) -> where the desired file says it
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 def rules_of(stage: Stage) -> list:
-    return [func for rule_set in RULE_SETS for func in rule_set.by_stage[stage]]
+    return REGISTRY.of(stage)
 
 
 def plan(desired: list[CustomerFile], current: Snapshot, today: dt.date, policy: Policy,
@@ -68,9 +67,8 @@ def plan(desired: list[CustomerFile], current: Snapshot, today: dt.date, policy:
     `locate`: where a customer (pbx None) or a PBX is written in the desired files, for the
     diagnostics that name one but no position; `drift`: the portal's changes since the last apply.
     """
-    with paused_gc():  # rules build many short-lived contexts and no reference cycles
-        steps, found, costs = _plan(desired, current, today, policy, catalog, timezone, complete, price_book,
-                                    portal_today)
+    steps, found, costs = _plan(desired, current, today, policy, catalog, timezone, complete, price_book,
+                                portal_today)
     diagnostics = [*notes, *_placed(_plan_diagnostics(found), locate)]
     return Plan(tool_version=__version__, today=today, timezone=timezone,
                 summary=summarize(steps, diagnostics, costs), diagnostics=diagnostics, steps=steps,

@@ -25,15 +25,14 @@ from pathlib import Path
 
 from reconciler.diagnostics import Diagnostic, Position, error, quoted
 from reconciler.domain import PROFILE_CODES
+from reconciler.facts import FREE_PRODUCT, HARDWARE_PBX_PRODUCT, TERMS as SUBSCRIPTION_TERMS
 from reconciler.yamlio import read_text
 
 RULE = "price-book"
 COLUMNS = ("product", "category", "term", "price", "currency")
-SUBSCRIPTION_TERMS = ("1m", "1y", "5y", "lifetime")
 TERMS = (*SUBSCRIPTION_TERMS, "once")
 LICENSE_CODES = frozenset(PROFILE_CODES.values())
-FREE_PRODUCT = PROFILE_CODES["service"]  # PBX-SERVICE: free of charge (seed 004)
-HARDWARE_PBX = "WPBX-HW"  # the hardware PBX, bought once (reconciler.plan.build.HARDWARE_PBX_PRODUCT)
+HARDWARE_PBX = HARDWARE_PBX_PRODUCT  # the hardware PBX, bought once
 PRICE = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 PRICE_DIGITS = (12, 8)  # before and after the point: sums stay exact within Decimal's 28 digits
 CURRENCY = re.compile(r"^[A-Z]{3}$")

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from reconciler.calendar import add_months
-from reconciler.plan.simulate import TERM_MONTHS, expiry
+from reconciler.facts import RENEWING_TERMS, TERM_MONTHS, expiry
 
 CENT = Decimal("0.01")
-RENEWING_TERMS = tuple(TERM_MONTHS)  # 1m, 1y, 5y: the terms that renew; lifetime and once do not
 
 
 def money(amount: Decimal) -> Decimal:

@@ -1,30 +1,25 @@
 """Rules on HWaaS devices (RULES.md, "HWaaS devices"; sources: seeds 000, 002, 003).
 
-Rented devices follow their PBX's term, are kept at least 6 months, move between PBXs
-automatically only when both share term and expiry, and cannot be ordered, converted or
-transferred while the partner is overdue. Each rule below is one unit with its id.
+Rented devices follow their PBX's term, are kept at least 6 months, exist only on a
+subscription PBX, go back when their PBX is decommissioned, and cannot be ordered,
+converted or transferred while the partner is overdue. Transfers between PBXs have their
+own module (reconciler.rules.transfers). Each rule below is one unit with its id.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Iterable
 
 from reconciler.calendar import add_business_days, add_months
-from reconciler.plan.context import (CustomerContext, Edge, Located, PlanContext, RuleSet, Stage, Verdict, error,
-                                     info, license_totals, warning)
-from reconciler.plan.model import Action, Status, Step
-from reconciler.plan.simulate import expiry
-from reconciler.rules.licenses import DELETED_AFTER
+from reconciler.facts import CREDIT_NOTE_BUSINESS_DAYS, DELETED_AFTER, MINIMUM_MONTHS, OVERDUE_GRACE_DAYS, expiry
+from reconciler.plan.context import (CustomerContext, Edge, PlanContext, Verdict, error, info, license_totals,
+                                     term_change_start, warning)
+from reconciler.plan.model import Action, Status
+from reconciler.rules.registry import Stage, rule
+from reconciler.rules.validation import unknown_products
 from reconciler.snapshot import Device
 
-RULES = RuleSet()
-rule = RULES.rule
-
-MINIMUM_MONTHS = 6
-OVERDUE_GRACE_DAYS = 5
-CREDIT_NOTE_BUSINESS_DAYS = 5
 HARDWARE_ACTIONS = (Action.ORDER_HWAAS, Action.CONVERT_TO_HWAAS, Action.TRANSFER_HWAAS,
                     Action.PURCHASE_HARDWARE_PBX)
 ACQUIRING = (Action.ORDER_HWAAS, Action.CONVERT_TO_HWAAS, Action.TRANSFER_HWAAS)
@@ -47,7 +42,7 @@ def return_oldest_first(ctx: CustomerContext):
 
 
 @rule("hwaas-follows-pbx-term", Stage.ORDER)
-def devices_after_term_change(ctx: CustomerContext):
+def hwaas_follows_pbx_term_order(ctx: CustomerContext):
     """Devices coming to a PBX whose term changes wait for the new term: they take it."""
     for view in ctx.pbxes:
         chain = view.of(Action.CHANGE_TERM) + view.of(Action.ADD_LICENSES)
@@ -55,15 +50,6 @@ def devices_after_term_change(ctx: CustomerContext):
             continue
         for step in view.of(*ACQUIRING):
             yield Edge(step.id, chain[-1].id, "hwaas-follows-pbx-term")
-
-
-def _term_change_start(steps: Iterable[Step]) -> Step | None:
-    """The first step of a PBX's term change (FORMAT.md: through zero): its removal, or the change itself."""
-    steps = list(steps)
-    change = next((s for s in steps if s.action is Action.CHANGE_TERM), None)
-    if change is None:
-        return None
-    return next((s for s in steps if s.action is Action.REMOVE_LICENSES), change)
 
 
 def _no_subscription(view) -> str | None:
@@ -76,11 +62,11 @@ def _no_subscription(view) -> str | None:
 
 
 @rule("hwaas-needs-subscription", Stage.ORDER)
-def returns_before_lifetime(ctx: CustomerContext):
+def hwaas_needs_subscription_returns_first(ctx: CustomerContext):
     """The portal keeps no HWaaS on a lifetime PBX: the returns come before the term change starts, and a
     blocked or manual return holds it back."""
     for view in ctx.pbxes:
-        start = _term_change_start(view.steps)
+        start = term_change_start(view.steps)
         if start is None or view.term_after != "lifetime" or view.of(*ACQUIRING):
             continue  # devices coming to a lifetime PBX are an error already (and they wait for its term)
         for step in view.of(Action.RETURN_HWAAS):
@@ -88,7 +74,7 @@ def returns_before_lifetime(ctx: CustomerContext):
 
 
 @rule("hwaas-needs-subscription", Stage.ORDER)
-def devices_wait_for_licenses(ctx: CustomerContext):
+def hwaas_needs_subscription_licenses_first(ctx: CustomerContext):
     """The portal judges a PBX as it is when the step runs: on a PBX with no licenses yet, devices come once the
     step that licenses it has run (licenses moved from another PBX of the customer come after its removal)."""
     for view in ctx.pbxes:
@@ -113,7 +99,7 @@ def _emptying(view) -> Step | None:
 
 
 @rule("decommission-returns-hwaas", Stage.ORDER)
-def returns_before_decommission(ctx: CustomerContext):
+def decommission_returns_hwaas(ctx: CustomerContext):
     """A decommissioned PBX's devices go back while it still has its subscription: the removal of its last
     licenses waits for the returns that can go now (not for a blocked or manual one: see the warning below)."""
     for view in ctx.pbxes:
@@ -124,52 +110,6 @@ def returns_before_decommission(ctx: CustomerContext):
             yield Verdict(step.id, "decommission-returns-hwaas")
             if removal is not None and step.status is Status.READY:
                 yield Edge(removal.id, step.id, "decommission-returns-hwaas")
-
-
-@rule("transfer-conditions", Stage.ORDER)
-def transfer_before_source_term_change(ctx: CustomerContext):
-    """An automatic transfer was judged on today's terms: it runs before its source's term change starts, so they
-    still match then. A ticket needs no match, and a blocked transfer does not hold back license steps."""
-    for step in ctx.steps:
-        ready = step.action is Action.TRANSFER_HWAAS and step.status is Status.READY
-        source = _source(ctx, step) if ready else None
-        if source is None:
-            continue
-        start = _term_change_start(s for s in ctx.plan_steps if (s.customer, s.pbx) == (source.customer, source.pbx))
-        if start is not None:
-            yield Edge(start.id, step.id, "transfer-conditions")
-
-
-def _replacements(ctx: CustomerContext, transfer: Step) -> list[Step]:
-    """Orders on a transfer's source PBX of the product it moves: the source counts the device as gone already."""
-    source = _source(ctx, transfer)
-    if source is None:
-        return []
-    return [s for s in ctx.plan_steps if (s.customer, s.pbx) == (source.customer, source.pbx)
-            and s.action is Action.ORDER_HWAAS and s.changes["product"] == transfer.changes["product"]]
-
-
-@rule("transfer-conditions", Stage.ORDER)
-def replacement_waits_for_ticket(ctx: CustomerContext):
-    """A manual transfer happens when Customer Care acts: the order that replaces the device on its source waits
-    for it, so the source never holds one device more (and pays for it) in between."""
-    for step in ctx.steps:
-        if step.action is Action.TRANSFER_HWAAS and step.status is Status.MANUAL:
-            for order in _replacements(ctx, step):
-                yield Edge(order.id, step.id, "transfer-conditions")
-
-
-@rule("transfer-conditions", Stage.NOTE)
-def replacement_note(ctx: CustomerContext):
-    for step in ctx.steps:
-        if step.action is not Action.TRANSFER_HWAAS or step.status is not Status.MANUAL:
-            continue
-        for order in _replacements(ctx, step):
-            yield info("transfer-conditions",
-                       f"the order of {order.changes['quantity']} {order.changes['product']} for {order.address} "
-                       f"waits for the Customer Care transfer of {', '.join(step.changes['serials'])} to "
-                       f"{step.address}: until then {order.pbx} keeps the device it replaces",
-                       customer=order.customer, pbx=order.pbx)
 
 
 @rule("hwaas-needs-subscription", Stage.GATE)
@@ -226,52 +166,8 @@ def commitment_return_manual(ctx: CustomerContext):
                                       "(HWaaS cancellation) to return them")
 
 
-def _source(ctx: CustomerContext, step):
-    serials = step.changes.get("serials", [])
-    return ctx.devices.get(serials[0]) if serials else None
-
-
-def _mismatch(source: Located, target, here: str) -> str | None:
-    """Exactly which of the two conditions of an automatic transfer fails (same term, same expiry), or None."""
-    giver = source.current
-    if giver.term != target.term:
-        also = " and the expiry dates" if giver.expires_on != target.expires_on else ""
-        return (f"the terms{also} differ ({source.address}: {giver.term} until {giver.expires_on}, "
-                f"{here}: {target.term} until {target.expires_on})")
-    unknown = [address for address, pbx in ((source.address, giver), (here, target)) if pbx.expires_on is None]
-    if unknown:
-        return f"the expiry date of {' and '.join(unknown)} is not known"
-    if giver.expires_on != target.expires_on:
-        return f"the expiry dates differ ({giver.expires_on} and {target.expires_on})"
-    return None
-
-
-@rule("transfer-conditions", Stage.GATE)
-def transfer_conditions(ctx: CustomerContext):
-    """Automatic only between PBXs with the same term and expiry; otherwise a Customer Care ticket."""
-    for view in ctx.pbxes:
-        for step in view.of(Action.TRANSFER_HWAAS):
-            source = _source(ctx, step)
-            if source is None:
-                continue
-            serials = ", ".join(step.changes["serials"])
-            here = f"{ctx.customer}/{view.name}"
-            ticket = f"open a Customer Care ticket to transfer {serials} from {source.address} to {here}"
-            if source.device.billing == "capex":
-                reason = f"{serials} is CAPEX on {source.address}: it must be moved and converted to HWaaS"
-            elif view.current is None:
-                reason = f"{view.name} is new: its expiry is not known until it is created"
-            elif view.desired is not None and view.desired.term != view.current.term:
-                reason = f"the term of {view.name} changes in this plan, and its expiry with it"
-            elif (reason := _mismatch(source, view.current, here)) is None:
-                yield Verdict(step.id, "transfer-conditions")
-                continue
-            yield Verdict(step.id, "transfer-conditions", Status.MANUAL,
-                          instruction=f"{ticket}: automatic transfer needs the same term and expiry; {reason}")
-
-
 @rule("decommission-returns-hwaas", Stage.NOTE)
-def devices_still_billed(ctx: CustomerContext):
+def decommission_returns_hwaas_still_billed(ctx: CustomerContext):
     """The returns of a decommissioned PBX that cannot go now: the devices stay billed, and a cloud PBX's vanish
     with it when the portal deletes it (D+14 from its last license's removal)."""
     for view in ctx.pbxes:
@@ -323,17 +219,6 @@ def pinned_within_count(ctx: CustomerContext):
                             f"count of {product} is {count}: counts include pinned devices", **ctx.where(view.name))
 
 
-@rule("transfer-conditions", Stage.NOTE)
-def transfer_to_lifetime(ctx: CustomerContext):
-    for view in ctx.pbxes:
-        if view.term_after != "lifetime":
-            continue
-        transfers = view.of(Action.TRANSFER_HWAAS)
-        if transfers:
-            yield error("transfer-conditions", f"HWaaS cannot be transferred to {view.name}: its term is lifetime",
-                        **ctx.where(view.name))
-
-
 @rule("convert-preconditions", Stage.NOTE)
 def convert_preconditions(ctx: CustomerContext):
     for view in ctx.pbxes:
@@ -361,32 +246,6 @@ def conversion_effects(ctx: CustomerContext):
             yield info("conversion-effects",
                        f"converting {step.changes['quantity']} {step.changes['product']} on {view.name}: {when}; "
                        f"their billing follows the PBX term ({view.term_after})", **ctx.where(view.name))
-
-
-@rule("transfer-effects", Stage.NOTE)
-def transfer_effects(ctx: CustomerContext):
-    """Seed 003, step 4: the sender gets a credit note within 5 business days, the device is billed with the
-    receiving PBX's licenses (its term and expiry), and it is kept 6 months from the transfer."""
-    for view in ctx.pbxes:
-        for step in view.of(Action.TRANSFER_HWAAS):
-            source = _source(ctx, step)
-            if source is None or source.device.billing != "hwaas":
-                continue
-            d = ctx.date_of(step) if step.status is not Status.MANUAL else None
-            if d:
-                note = add_business_days(d, CREDIT_NOTE_BUSINESS_DAYS)
-                when = (f"a credit note is issued to {source.address} by {note}, "
-                        f"and the devices are kept at least until {add_months(d, MINIMUM_MONTHS)}")
-            else:
-                when = (f"a credit note is issued to {source.address} within {CREDIT_NOTE_BUSINESS_DAYS} business days "
-                        f"of the transfer, and the devices are kept at least {MINIMUM_MONTHS} months from it")
-            expires = view.current.expires_on if view.current else None
-            billed = f"{view.term_after}" + (f", until {expires}" if expires else "")
-            yield Verdict(step.id, "transfer-effects")
-            yield info("transfer-effects",
-                       f"transferring {', '.join(step.changes['serials'])} from {source.address} to {view.name}: "
-                       f"{when}; their billing follows the licenses of {view.name} ({billed})",
-                       **ctx.where(view.name))
 
 
 @rule("hwaas-follows-pbx-term", Stage.NOTE)
@@ -440,17 +299,13 @@ def hwaas_agreement(ctx: CustomerContext):
 
 
 @rule("known-product", Stage.NOTE)
-def known_product(ctx: CustomerContext):
-    if not ctx.catalog:
-        return
+def known_product_orders(ctx: CustomerContext):
+    """The validation rule judged again with the catalog the planner is given (the provider's, which the loader
+    may not know): the orders of an unknown product are tagged with it."""
     for view in ctx.pbxes:
         if view.desired is None:
             continue
-        for product in sorted(view.desired.hwaas):
-            if product in ctx.catalog:
-                continue
-            close = difflib.get_close_matches(product, sorted(ctx.catalog), n=1, cutoff=0.6)
-            hint = f": did you mean '{close[0]}'?" if close else ""
+        for product, hint in unknown_products(view.desired.hwaas, ctx.catalog):
             for step in view.of(Action.ORDER_HWAAS):
                 if step.changes.get("product") == product:
                     yield Verdict(step.id, "known-product")

@@ -10,17 +10,12 @@ from __future__ import annotations
 import datetime as dt
 
 from reconciler.calendar import first_of_next_month, is_last_day_of_month
-from reconciler.plan.context import (CustomerContext, Edge, RuleSet, Stage, Verdict, error, info,
+from reconciler.facts import DELETED_AFTER, RENEWAL_WINDOW, STOPPED_AFTER, expiry
+from reconciler.plan.context import (CustomerContext, Edge, Verdict, error, info,
                                      license_totals, warning)
 from reconciler.plan.model import Action, Status
-from reconciler.plan.simulate import expiry
+from reconciler.rules.registry import Stage, rule
 
-RULES = RuleSet()
-rule = RULES.rule
-
-STOPPED_AFTER = 5    # calendar days from the removal of the last license (cloud)
-DELETED_AFTER = 14
-RENEWAL_WINDOW = 2   # days before expires_on, inclusive
 
 
 @rule("term-change-through-zero", Stage.ORDER)
@@ -39,7 +34,7 @@ def term_change_through_zero(ctx: CustomerContext):
 
 
 @rule("term-change-through-zero", Stage.NOTE)
-def term_change_expiry(ctx: CustomerContext):
+def term_change_through_zero_expiry(ctx: CustomerContext):
     """A new term starts when the change runs: the plan says when the PBX renews (and invoices) after it."""
     for view in ctx.pbxes:
         change = view.first(Action.CHANGE_TERM)
@@ -247,12 +242,12 @@ def deletion_guard(ctx: CustomerContext):
 def _deletion_dates(d: dt.date | None) -> tuple[str, str, str]:
     """On D, stopped D+5, deleted D+14, as printed: dates when D is known."""
     if d is None:
-        return "on the day it runs (D)", "D+5", "D+14"
+        return "on the day it runs (D)", f"D+{STOPPED_AFTER}", f"D+{DELETED_AFTER}"
     return f"on {d}", str(d + dt.timedelta(days=STOPPED_AFTER)), str(d + dt.timedelta(days=DELETED_AFTER))
 
 
 @rule("cloud-deletion-schedule", Stage.NOTE)
-def cloud_created_without_licenses(ctx: CustomerContext):
+def cloud_deletion_schedule_new_pbx(ctx: CustomerContext):
     """A new cloud PBX created with zero licenses has no subscription from the start: the same clock runs."""
     for view in ctx.pbxes:
         create = view.first(Action.CREATE_PBX) if view.current is None else None

@@ -8,12 +8,12 @@ activation, and the customers the repo does not manage.
 from __future__ import annotations
 
 from reconciler.calendar import add_business_days
-from reconciler.plan.context import (CustomerContext, Edge, PlanContext, RuleSet, Stage, Verdict, error, info,
+from reconciler.facts import ACTIVATION_REPORT_BUSINESS_DAYS
+from reconciler.plan.context import (CustomerContext, Edge, PlanContext, Verdict, error, info,
                                      warning)
 from reconciler.plan.model import Action, Status
+from reconciler.rules.registry import Stage, rule
 
-RULES = RuleSet()
-rule = RULES.rule
 
 
 @rule("customer-before-pbx", Stage.ORDER)
@@ -99,8 +99,9 @@ def activation_report_window(ctx: CustomerContext):
     for view in ctx.pbxes:
         for step in view.of(Action.CREATE_PBX):
             d = ctx.date_of(step)
-            by = f"by {add_business_days(d, 1)}" if d else "within 1 business day of the activation"
-            text = f"report any mistake in the activation of {view.name} to the Area Manager {by} (1 business day)"
+            days = ACTIVATION_REPORT_BUSINESS_DAYS
+            by = f"by {add_business_days(d, days)}" if d else f"within {days} business day of the activation"
+            text = f"report any mistake in the activation of {view.name} to the Area Manager {by} ({days} business day)"
             if step.changes.get("model") in ("virtual", "hardware"):
                 text += ("; activate it by pasting the PBX key into WMS (Settings > Tools and utilities > "
                          "Activation / Licenses)")

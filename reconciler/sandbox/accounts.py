@@ -14,12 +14,12 @@ from reconciler.calendar import is_last_day_of_month
 from reconciler.desired import Contact
 from reconciler.domain import CLOUD_OPTIONS, PROFILES
 from reconciler.plan.model import Step
-from reconciler.plan.simulate import expiry
 from reconciler.sandbox import store
 from reconciler.sandbox.catalog import HARDWARE_PBX_PRODUCT, format_serial, pbx_counter
+from reconciler.sandbox.clock import expiry
 from reconciler.sandbox.portal import Portal, refuse
 
-TERMS = ("1m", "1y", "5y", "lifetime")
+TERMS = ("1m", "1y", "5y", "lifetime")  # the portal's form, restated (seed 004): a planner typo is refused
 MODELS = ("cloud", "virtual", "hardware")
 
 

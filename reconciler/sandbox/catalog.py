@@ -16,7 +16,7 @@ BUILTIN_CATALOG: dict[str, tuple[str, ...]] = {
     "gateways": ("W04FXS", "W02FXO", "W01GSM"),
 }
 
-HARDWARE_PBX_PRODUCT = "WPBX-HW"
+HARDWARE_PBX_PRODUCT = "WPBX-HW"  # restated, not the planner's (reconciler.facts): a wrong code is refused
 
 # counter name -> (prefix, digits): SW-00000001 (cloud, virtual), HW-00000001 (hardware), 9C7500000001 (devices)
 SERIALS = {

@@ -6,6 +6,11 @@ state a plan sees is the state the portal would hold that day (seed 004):
   gone from D+14, its HWaaS devices back in stock;
 - a subscription PBX with licenses renews on its `expires_on`, by whole terms.
 The clock never goes back: a portal cannot un-happen a renewal or a deletion.
+
+The portal's numbers below are restated here on purpose, not imported from the planner's
+(reconciler.facts): the sandbox is the independent check of the planner, and a wrong number
+in one of the two makes the sandbox refuse a step or disagree with a plan, where sharing it
+would make both wrong together. Each number is written from its seed.
 """
 
 from __future__ import annotations
@@ -16,10 +21,24 @@ import sqlite3
 from reconciler.calendar import add_months
 from reconciler.diagnostics import ReconcilerError
 from reconciler.domain import PROFILES
-from reconciler.plan.simulate import TERM_MONTHS
-from reconciler.rules.licenses import DELETED_AFTER, STOPPED_AFTER
 
 LICENSED = " + ".join(PROFILES) + " > 0"
+
+# Restated, not shared (see above). Seed 004: the months of a subscription term; lifetime never expires.
+TERM_MONTHS = {"1m": 1, "1y": 12, "5y": 60}
+# Seed 004: a cloud PBX at zero licenses is stopped in five calendar days, deleted in 14.
+STOPPED_AFTER = 5
+DELETED_AFTER = 14
+# Seeds 000, 003: HWaaS is kept a minimum of 6 months (from its start, a conversion or a transfer).
+MINIMUM_MONTHS = 6
+# The overdue payments page: no hardware order, conversion or transfer with invoices overdue more than 5 days.
+OVERDUE_GRACE_DAYS = 5
+
+
+def expiry(start: dt.date, term: str) -> dt.date | None:
+    """The portal's expiry of a term started on `start`: one term later; None for lifetime."""
+    months = TERM_MONTHS.get(term)
+    return add_months(start, months) if months else None
 
 
 def advance(conn: sqlite3.Connection, today: dt.date) -> None:

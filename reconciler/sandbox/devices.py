@@ -12,10 +12,9 @@ import datetime as dt
 
 from reconciler.calendar import add_months
 from reconciler.plan.model import Step
-from reconciler.rules.hwaas import MINIMUM_MONTHS
 from reconciler.sandbox import store
 from reconciler.sandbox.catalog import format_serial
-from reconciler.sandbox.clock import add_stock
+from reconciler.sandbox.clock import MINIMUM_MONTHS, add_stock
 from reconciler.sandbox.portal import Portal, refuse
 
 

@@ -15,7 +15,7 @@ from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.domain import PROFILES
 from reconciler.plan.model import Action, Step
 from reconciler.providers import StepRefused
-from reconciler.rules.hwaas import OVERDUE_GRACE_DAYS
+from reconciler.sandbox.clock import OVERDUE_GRACE_DAYS
 
 
 def refuse(step: Step, rule: str, reason: str) -> StepRefused:

@@ -1,7 +1,8 @@
-"""Apply a plan's steps to a snapshot in memory: what the portal would hold afterwards.
+"""The convergence oracle: apply a plan's steps to a snapshot in memory, what the portal would hold afterwards.
 
 Pure: `apply_steps(snapshot, steps) -> snapshot`. It proves the planner converges (apply
-the ready steps, plan again: nothing left to do) and serves the sandbox portal. Only
+the ready steps, plan again: nothing left to do); it is a test's model of the portal, not
+production logic (the sandbox, reconciler.sandbox, is the portal's own emulation). Only
 ready steps whose dependencies were applied are applied; blocked and manual ones wait.
 What the portal decides on its own is mimicked simply: a new or re-termed PBX expires one
 term after `as_of`; a cloud PBX at zero licenses is scheduled for deletion on `as_of`;
@@ -13,16 +14,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 
-from reconciler.calendar import add_months
+from reconciler.facts import expiry
 from reconciler.plan.model import Status, Step
 from reconciler.snapshot import Snapshot
-
-TERM_MONTHS = {"1m": 1, "1y": 12, "5y": 60}
-
-
-def expiry(start: dt.date, term: str) -> dt.date | None:
-    months = TERM_MONTHS.get(term)
-    return add_months(start, months) if months else None
 
 
 def apply_steps(snapshot: Snapshot, steps: Iterable[Step]) -> Snapshot:

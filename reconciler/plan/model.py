@@ -129,7 +129,8 @@ class Step(BaseModel):
     - change-term: `{"term": [before, after]}`.
     - set-options: `{"storage_gb" | "static_ip" | "ssh": [before, after]}`; a manual set-options
       may carry `{"model": [..], "region": [..]}` (model or region changes, done by a person).
-    - order-hwaas: `{"product", "quantity"}` (no serials yet).
+    - order-hwaas: `{"product", "quantity", "expected": {product: count}}` (no serials yet): the HWaaS
+      count of the product the order expects on its PBX when it runs; the portal refuses it otherwise.
     - convert-to-hwaas: `{"product", "quantity", "serials", "billing": ["capex", "hwaas"]}`.
     - transfer-hwaas: `{"product", "quantity", "serials", "from": "customer/pbx"}` (and
       `"billing": ["capex", "hwaas"]` if the device is CAPEX where it is).

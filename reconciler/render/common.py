@@ -44,7 +44,9 @@ def changes(step: dict) -> str:
         text = f"{data['product']} x{data['quantity']}"
         if data.get("serials"):
             text += f" ({', '.join(data['serials'])})"
-        extra = {key: value for key, value in data.items() if key not in ("product", "quantity", "serials")}
+        # `expected` is the order's precondition for the portal, not a change a reviewer weighs
+        extra = {key: value for key, value in data.items() if key not in ("product", "quantity", "serials",
+                                                                          "expected")}
         return text + (f", {changes({'changes': extra})}" if extra else "")
     parts = []
     for field, value in data.items():

@@ -317,5 +317,6 @@ def test_the_cost_example_end_to_end(capsys, monkeypatch):
     assert main(["plan", "examples/costs", "--today", "2020-08-14", "--format", "markdown"]) == 0
     md = capsys.readouterr().out
     assert "**Costs (EUR): 2977.84 charged now; per renewal -39.00/1m, +840.00/1y, +1530.00/5y.**" in md.splitlines()
-    assert "| 5 | ~ | change-term | globex | term 1m -> 1y | 50.00 | -5.00 per 1m +50.00 per 1y | ready |" in md
+    assert ("| 5 | ~ | change-term | globex | term 1m -> 1y; priced: MonoLED x2 move from the 1m invoice to the 1y "
+            "one | 50.00 | -5.00 per 1m +50.00 per 1y | ready |") in md
     assert "| | | **total** | | | **550.00** | **-55.00 per 1m +550.00 per 1y** |" in md

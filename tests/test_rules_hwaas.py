@@ -353,7 +353,7 @@ def test_returns_do_not_hold_back_a_term_change_between_subscriptions():
 def test_hwaas_follows_pbx_term_on_an_order():
     result = scene(current=HAS_ONE, desired={"hwaas": {"WorkForce": 3}})
     order = one(result, Action.ORDER_HWAAS)
-    assert order.changes == {"product": "WorkForce", "quantity": 2}
+    assert order.changes == {"product": "WorkForce", "quantity": 2, "expected": {"WorkForce": 1}}
     (found,) = diagnostics(result, "hwaas-follows-pbx-term")
     assert "2027-05-14" in found.message and "1y" in found.message
 

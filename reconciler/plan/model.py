@@ -88,6 +88,16 @@ class CostItem(BaseModel):
                                               "rounded to the cent; 0.00 for a removal (no refund).")
     recurring: Money | None = Field(description="The change to the renewal invoice: unit_price x quantity; "
                                                 "null for lifetime and once (no renewals) or with no price.")
+    billed_to: str | None = Field(None, description="customer/pbx whose invoice the item changes when it is "
+                                                    "not the step's own: a transfer's sender, whose renewal goes "
+                                                    "down by what the receiver's goes up. Absent otherwise.")
+
+    @model_serializer(mode="wrap")
+    def _own_invoice(self, handler):
+        data = handler(self)
+        if self.billed_to is None:
+            data.pop("billed_to", None)
+        return data
 
 
 class Cost(BaseModel):
@@ -130,7 +140,8 @@ class Step(BaseModel):
     - change-term: `{"term": [before, after]}`.
     - set-options: `{"storage_gb" | "static_ip" | "ssh": [before, after]}`; a manual set-options
       may carry `{"model": [..], "region": [..]}` (model or region changes, done by a person).
-    - order-hwaas: `{"product", "quantity"}` (no serials yet).
+    - order-hwaas: `{"product", "quantity", "expected": {product: count}}` (no serials yet): the HWaaS
+      count of the product the order expects on its PBX when it runs; the portal refuses it otherwise.
     - convert-to-hwaas: `{"product", "quantity", "serials", "billing": ["capex", "hwaas"]}`.
     - transfer-hwaas: `{"product", "quantity", "serials", "from": "customer/pbx"}` (and
       `"billing": ["capex", "hwaas"]` if the device is CAPEX where it is).
@@ -176,15 +187,36 @@ class StatusCounts(BaseModel):
     manual: int = 0
 
 
+class ManualCosts(BaseModel):
+    """What the manual steps cost once a person carries them out: apart from what applies now."""
+
+    model_config = ConfigDict(frozen=True)
+
+    steps: list[int] = Field(description="Ids of the manual steps (a Customer Care ticket, say).")
+    one_off: Money | None = Field(description="Charged when they are done; null when not known.")
+    recurring: dict[str, Money] | None = Field(description="Their change to the invoices at each renewal, by "
+                                                           "term; null when a price is missing.")
+
+
 class CostTotals(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    one_off: Money = Field(description="Charged now: the sum of the steps' one_off (steps not priced left out).")
+    one_off: Money = Field(description="Charged now: the sum of the steps' one_off (steps not priced, and "
+                                              "manual steps, left out: see `manual`).")
     recurring: dict[str, Money] = Field(default_factory=dict,
                                         description="The change to the invoices at each renewal, by term.")
     unpriced_steps: list[int] = Field(default_factory=list,
                                       description="Ids of the steps whose cost is not known, or not fully: what "
                                                   "is not known of them is left out of the totals.")
+    manual: ManualCosts | None = Field(None, description="The manual steps' costs, left out of the totals "
+                                                         "beside it (absent when no manual step is priced).")
+
+    @model_serializer(mode="wrap")
+    def _without_manual(self, handler):
+        data = handler(self)
+        if self.manual is None:
+            data.pop("manual", None)
+        return data
 
 
 class Renewal(BaseModel):

@@ -33,6 +33,7 @@ from reconciler.diagnostics import Diagnostic, Position
 from reconciler.plan.build import StepFactory, build_customer
 from reconciler.plan.context import CustomerContext, Edge, Located, PbxView, PlanContext, Verdict
 from reconciler.plan.devices import claim_pins, locate_devices
+from reconciler.plan.expect import with_expected_counts
 from reconciler.plan.model import CostSummary, Plan, Status, Step, summarize
 from reconciler.plan.order import apply_verdicts, merge_devices, propagate_blocked, sort_steps, structural_edges
 from reconciler.rules import hwaas, licenses, pbx, transfers  # noqa: F401  (they register their rules)
@@ -110,7 +111,7 @@ def _plan(desired: list[CustomerFile], current: Snapshot, today: dt.date, policy
     steps = apply_verdicts(steps, [f for f in found if isinstance(f, Verdict)], decide=False)
     diagnostics += [f for f in found if isinstance(f, Diagnostic)]
 
-    steps = _numbered(steps)
+    steps = with_expected_counts(_numbered(steps), current)
     costs = None
     if price_book is not None:
         steps, costs, found = _priced(steps, current, today, price_book)

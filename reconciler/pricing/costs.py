@@ -79,9 +79,12 @@ class _Pricer:
         return found.pbxes.get(name) if found is not None and name else None
 
     def _term(self, step: Step) -> _Term | None:
-        key = (step.customer, step.pbx)
+        return self._term_of(step.customer, step.pbx)
+
+    def _term_of(self, customer: str, name: str | None) -> _Term | None:
+        key = (customer, name)
         if key not in self.terms:
-            pbx = self._portal_pbx(step.customer, step.pbx)
+            pbx = self._portal_pbx(customer, name)
             self.terms[key] = _Term(pbx.term, pbx.expires_on) if pbx else None
         return self.terms[key]
 
@@ -152,7 +155,17 @@ class _Pricer:
         self._devices(step, lines)
         lines.notes.add("credit-note")
 
-    _transfer_hwaas = _convert_to_hwaas
+    def _transfer_hwaas(self, step: Step, lines: _Lines) -> None:
+        """The receiver bills the devices from D; the sender's renewal goes down by as many (seed 003: its credit
+        note is not included). A CAPEX device was on no invoice where it comes from."""
+        self._convert_to_hwaas(step, lines)
+        if "billing" in step.changes:
+            return
+        customer, _, name = step.changes["from"].partition("/")
+        sender = self._term_of(customer, name)  # its renewal is touched: it is listed
+        if sender is not None and sender.term in RENEWING_TERMS:
+            lines.add(step.changes["product"], sender.term, -step.changes["quantity"], None,
+                      billed_to=step.changes["from"])
 
     def _return_hwaas(self, step: Step, lines: _Lines) -> None:
         self._devices(step, lines, sign=-1)
@@ -210,18 +223,22 @@ class _Lines:
         self.period(span)
         return span, None
 
-    def add(self, product: str, term: str, quantity: int, span: Span | None, why: str | None = None) -> None:
-        """One item. A renewing term's addition is prorated over `span`; with no span, `why` it is unknown."""
+    def add(self, product: str, term: str, quantity: int, span: Span | None, why: str | None = None,
+            billed_to: str | None = None) -> None:
+        """One item. A renewing term's addition is prorated over `span`; with no span, `why` it is unknown.
+
+        `billed_to`: another PBX's invoice ("customer/pbx") the item changes (a transfer's sender, which gets a
+        credit note, not a no-refund)."""
         price = self.pricer.book.price(product, term)
         if product == FREE_PRODUCT:
             self.notes.add("free")
-        if quantity < 0:
+        if quantity < 0 and billed_to is None:
             self.notes.add("no-refund")
         if price is None:
             self.notes.add("no-price")
             self.pricer.missing_price(self.step, product, term)
             self.items.append(CostItem(product=product, term=term, quantity=quantity, unit_price=None,
-                                       one_off=None, recurring=None))
+                                       one_off=None, recurring=None, billed_to=billed_to))
             return
         whole = price * quantity
         renews = term in RENEWING_TERMS
@@ -235,7 +252,7 @@ class _Lines:
         else:
             one_off = money(span.prorate(whole))
         self.items.append(CostItem(product=product, term=term, quantity=quantity, unit_price=price,
-                                   one_off=one_off, recurring=money(whole) if renews else None))
+                                   one_off=one_off, recurring=money(whole) if renews else None, billed_to=billed_to))
 
     def cost(self, currency: str) -> Cost:
         items = self.items

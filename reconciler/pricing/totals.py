@@ -5,13 +5,18 @@ Renewals of different terms are never added together (a monthly +10.00 and a yea
 whose cost is not known, or not fully (no date yet, a price missing, an action the price
 book does not price), is listed in `unpriced_steps`, and what is not known of it is left
 out of the sums (a step blocked with no date adds its known change per renewal).
+
+A manual step happens when a person acts (a Customer Care ticket): its charge is shown
+apart (`manual`), never in the totals of what applies now. A transfer's cost holds the
+sender's item too (`billed_to`: its renewal goes down by what the receiver's goes up), so
+the totals are the fleet's real change; a step counts for the customer it is planned on.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from reconciler.plan.model import CostSummary, CostTotals, CustomerCosts, Renewal, Step
+from reconciler.plan.model import CostSummary, CostTotals, CustomerCosts, ManualCosts, Renewal, Status, Step
 from reconciler.pricing.costs import ZERO
 
 
@@ -26,6 +31,17 @@ def cost_summary(steps: list[Step], currency: str, renewals: dict[str, dict[str,
 
 
 def _totals(steps: list[Step]) -> CostTotals:
+    applies = _sums([s for s in steps if s.status is not Status.MANUAL])
+    manual = [s for s in steps if s.status is Status.MANUAL and s.cost is not None]
+    apart = None
+    if manual:
+        sums = _sums(manual)
+        apart = ManualCosts(steps=[s.id for s in manual], one_off=None if sums.unpriced_steps else sums.one_off,
+                            recurring=None if sums.unpriced_steps else sums.recurring)
+    return applies.model_copy(update={"manual": apart})
+
+
+def _sums(steps: list[Step]) -> CostTotals:
     one_off = ZERO
     recurring: dict[str, Decimal] = {}
     unpriced = []

@@ -44,7 +44,9 @@ def changes(step: dict) -> str:
         text = f"{data['product']} x{data['quantity']}"
         if data.get("serials"):
             text += f" ({', '.join(data['serials'])})"
-        extra = {key: value for key, value in data.items() if key not in ("product", "quantity", "serials")}
+        # `expected` is the order's precondition for the portal, not a change a reviewer weighs
+        extra = {key: value for key, value in data.items() if key not in ("product", "quantity", "serials",
+                                                                          "expected")}
         return text + (f", {changes({'changes': extra})}" if extra else "")
     parts = []
     for field, value in data.items():
@@ -52,7 +54,22 @@ def changes(step: dict) -> str:
             parts.append(f"{field} {_value(value[0])} -> {_value(value[1])}")
         else:
             parts.append(f"{field}: {_value(value)}")
-    return ", ".join(parts)
+    return "; ".join(filter(None, [", ".join(parts), priced_for(step)]))
+
+
+def priced_for(step: dict) -> str:
+    """What a priced term change's charge is for: `priced: WorkForce x2 move from the 1m invoice to the 1y one`.
+
+    The licenses of a term change are priced on the steps that remove and add them; the change-term
+    step's own charge is the HWaaS devices that follow the PBX to its new term."""
+    cost = step.get("cost")
+    if step.get("action") != "change-term" or not cost:
+        return ""
+    moving = [f"{item['product']} x{item['quantity']}" for item in cost.get("items") or [] if item["quantity"] > 0]
+    if not moving:
+        return "priced: nothing of its own (the licenses are priced on the steps that remove and add them)"
+    before, after = step["changes"]["term"]
+    return f"priced: {', '.join(moving)} move from the {before} invoice to the {after} one"
 
 
 def status(step: dict) -> str:
@@ -152,15 +169,25 @@ def costs_line(totals: dict, currency: str) -> str:
     renewal = per_renewal(totals.get("recurring") or {}).replace(" ", ", ")
     text = f"Costs ({currency}): {totals['one_off']} charged now"
     text += f"; per renewal {renewal}" if renewal else "; no change at renewal"
-    if totals.get("unpriced_steps"):
+    if unpriced(totals):
         text += "; " + unpriced(totals)
     return text + "."
 
 
+def _steps(ids: list[int]) -> str:
+    return f"step{'s' if len(ids) > 1 else ''} {', '.join(map(str, ids))}"
+
+
 def unpriced(totals: dict) -> str:
-    """`steps 4, 7 not fully priced` (what is unknown of them is left out of the totals), or empty."""
-    ids = totals.get("unpriced_steps") or []
-    return f"step{'s' if len(ids) > 1 else ''} {', '.join(map(str, ids))} not fully priced" if ids else ""
+    """`steps 4, 7 not fully priced` (what is unknown of them is left out of the totals), and the manual steps'
+    charge apart: `manual step 3 when done: 29.10 charged, +60.00/1y`; or empty."""
+    parts = [f"{_steps(ids)} not fully priced"] if (ids := totals.get("unpriced_steps")) else []
+    if manual := totals.get("manual"):
+        charged = manual["one_off"] if manual.get("one_off") is not None else UNKNOWN
+        renewal = per_renewal(manual.get("recurring"))
+        parts.append(f"manual {_steps(manual['steps'])} when done: {charged} charged"
+                     + (f", {renewal}" if renewal else ""))
+    return "; ".join(parts)
 
 
 def renewal_lines(customer_costs: dict) -> list[str]:

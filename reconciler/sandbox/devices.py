@@ -27,6 +27,9 @@ def order_hwaas(portal: Portal, step: Step) -> None:
     portal.check_overdue(step)
     if not portal.conn.execute("SELECT 1 FROM catalog WHERE product = ?", (product,)).fetchone():
         raise refuse(step, "known-product", f"the portal does not sell {product!r}")
+    expected = step.changes.get("expected")
+    if expected is not None:
+        portal.check_expected(step, pbx, product, expected[product])
     for _ in range(quantity):
         serial = format_serial("device", store.next_serial(portal.conn, "device"))
         portal.conn.execute("INSERT INTO devices VALUES (?, ?, 'hwaas', ?, 0, ?, ?)",

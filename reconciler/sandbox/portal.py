@@ -87,6 +87,16 @@ class Portal:
         if self.licensed(pbx) == 0:
             raise refuse(step, rule, f"{what} needs a subscription, and {pbx['name']} has no licenses")
 
+    def check_expected(self, step: Step, pbx: sqlite3.Row, product: str, expected: int) -> None:
+        """An order's precondition: the PBX holds the HWaaS count of `product` the plan expects."""
+        if not isinstance(expected, int) or isinstance(expected, bool):
+            raise refuse(step, "schema", f"expected.{product} must be a count of devices")
+        held = self.conn.execute("SELECT COUNT(*) FROM devices WHERE customer = ? AND pbx = ? AND product = ? "
+                                 "AND billing = 'hwaas'", (pbx["customer"], pbx["name"], product)).fetchone()[0]
+        if held != expected:
+            raise refuse(step, "stale-plan", f"{pbx['name']} holds {held} HWaaS {product}, not {expected} as the "
+                         "plan expects (another plan was carried out since): nothing was ordered, plan again")
+
     def update(self, pbx: sqlite3.Row, **values) -> None:
         columns = ", ".join(f"{column} = ?" for column in values)
         self.conn.execute(f"UPDATE pbxes SET {columns} WHERE customer = ? AND name = ?",

@@ -1,0 +1,59 @@
+"""What an order expects to find on its PBX: the precondition the portal checks before it orders.
+
+Two plans made from the same portal state both say "order 50 WorkForce". If both are carried
+out (two applies one after the other, a lock broken while its holder lived), the PBX gets 100.
+So every `order-hwaas` step records in its changes the HWaaS count of its product it expects on
+its PBX when it runs (`"expected": {"WorkForce": 0}`), and the portal refuses the order when the
+PBX holds another count (`stale-plan`): the second order is refused, the devices ordered once.
+
+The count is the portal's at plan time moved by the ready steps before the order in plan order
+(conversions and transfers in add, transfers out and returns take away, earlier orders add):
+apply carries out the ready steps of a PBX in plan order, and blocked or manual ones not at all.
+License steps need nothing more: their `[before, after]` pairs are their precondition already,
+and a return names the serials it returns.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from reconciler.plan.model import Action, Status, Step
+from reconciler.snapshot import Snapshot
+
+Key = tuple[str, str, str]  # (customer, pbx, product)
+
+
+def hwaas_counts(snapshot: Snapshot) -> Counter[Key]:
+    """HWaaS devices per PBX and product in the portal."""
+    counts: Counter[Key] = Counter()
+    for customer_id, customer in snapshot.customers.items():
+        for name, pbx in customer.pbxes.items():
+            counts.update((customer_id, name, d.product) for d in pbx.devices if d.billing == "hwaas")
+    return counts
+
+
+def with_expected_counts(steps: list[Step], snapshot: Snapshot) -> list[Step]:
+    """The plan's steps (in plan order), each order carrying the count it expects on its PBX."""
+    counts = hwaas_counts(snapshot)
+    result = []
+    for step in steps:
+        key = (step.customer, step.pbx or "", step.changes.get("product", ""))
+        if step.action is Action.ORDER_HWAAS:
+            step = step.model_copy(update={"changes": {**step.changes, "expected": {key[2]: counts[key]}}})
+        if step.status is Status.READY:
+            _move(counts, step, key)
+        result.append(step)
+    return result
+
+
+def _move(counts: Counter[Key], step: Step, key: Key) -> None:
+    quantity = step.changes.get("quantity", 0)
+    if step.action in (Action.ORDER_HWAAS, Action.CONVERT_TO_HWAAS):
+        counts[key] += quantity
+    elif step.action is Action.RETURN_HWAAS:
+        counts[key] -= quantity
+    elif step.action is Action.TRANSFER_HWAAS:
+        counts[key] += quantity
+        if "billing" not in step.changes:  # a CAPEX device was not counted where it comes from
+            customer, _, pbx = step.changes["from"].partition("/")
+            counts[(customer, pbx, key[2])] -= quantity

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from reconciler.binding import bind
 from pydantic import ValidationError
 
+from reconciler.cache import Cache, content_key
+
 from reconciler.config import CONFIG_FILE, Config, ProviderConfig
 from reconciler.desired import CustomerFile
 from reconciler.diagnostics import Diagnostic, Position, error, quoted
@@ -198,6 +200,12 @@ def load_repo_price_book(repo: Repo, root: Path) -> list[Diagnostic]:
 
 
 def load_customer(path: Path, catalog: set[str] | None = None) -> tuple[CustomerSource | None, list[Diagnostic]]:
+    return _load_customer(path, catalog)[:2]
+
+
+def _load_customer(path: Path, catalog: set[str] | None = None, cache: Cache | None = None
+                   ) -> tuple[CustomerSource | None, list[Diagnostic], tuple[str, str] | None]:
+    """The file loaded, and the cache entry (key, value) its content makes when `cache` had none for it."""
     display = _display(path)
 
     def check(document: Document) -> tuple[CustomerSource | None, list[Diagnostic]]:
@@ -207,20 +215,46 @@ def load_customer(path: Path, catalog: set[str] | None = None) -> tuple[Customer
         return CustomerSource(display, customer, document.positions), check_customer(customer, document.positions,
                                                                                       catalog)
 
-    return load_checked(path, display, check)
+    if cache is None:
+        return *load_checked(path, display, check), None
+    text, diagnostics = read_text(path, display)
+    if text is None:
+        return None, diagnostics, None
+    key = content_key(text)
+    hit = _cached_customer(cache.get("customer", key), text, display, catalog)
+    if hit is not None:
+        return hit, [], None
+    source, problems = parse_checked(text, display, check)
+    clean = source is not None and not problems
+    return source, problems, (key, source.model.model_dump_json()) if clean else None
 
 
-def load_customers(paths: list[Path], catalog: set[str] | None = None
-                   ) -> list[tuple[Path, CustomerSource | None, list[Diagnostic]]]:
-    """`load_customer` of each file, with the file's resolved path."""
-    return [(path.resolve(), *load_customer(path, catalog)) for path in paths]
+def _cached_customer(value: str | None, text: str, display: str, catalog: set[str] | None) -> CustomerSource | None:
+    """The cached model of a file that loaded clean; None (load it) when any rule has something to say now."""
+    if value is None:
+        return None
+    try:
+        customer = CustomerFile.model_validate_json(value)
+    except ValidationError:
+        return None
+    positions = Positions.deferred(display, text)  # as the fast path leaves them: read again if a rule asks
+    if check_customer(customer, positions, catalog):  # e.g. another catalog: the exact path words the message
+        return None
+    return CustomerSource(display, customer, positions)
+
+
+def load_customers(paths: list[Path], catalog: set[str] | None = None, cache: Cache | None = None
+                   ) -> list[tuple[Path, CustomerSource | None, list[Diagnostic], tuple[str, str] | None]]:
+    """`load_customer` of each file, with the file's resolved path (and its new cache entry, with a cache)."""
+    return [(path.resolve(), *_load_customer(path, catalog, cache)) for path in paths]
 
 
 def load_repo(target: Path, catalog: set[str] | None = None,
-              skip: frozenset[Path] = frozenset()) -> tuple[Repo, list[Diagnostic]]:
+              skip: frozenset[Path] = frozenset(), cache: bool = False) -> tuple[Repo, list[Diagnostic]]:
     """Load one repo: a directory (its config and customer files) or a single customer file.
 
     Files whose resolved path is in `skip` (already checked under another name) are left out.
+    `cache`: keep what the customer files made under the directory's .reconciler/cache/ (reconciler.cache).
     """
     if target.is_file():
         if target.name == CONFIG_FILE:
@@ -256,14 +290,19 @@ def load_repo(target: Path, catalog: set[str] | None = None,
         where = f"{target}/{CUSTOMERS_DIR}" if (target / CUSTOMERS_DIR).is_dir() else str(target)
         diagnostics.append(error(Position(where), "schema",
                                  "no customer files found (expected *.yaml files, each with a 'customer:' key)"))
+    kept = Cache(target) if cache else None
     with progress(len(files), "loading customer files") as advance, paused_gc(keep=len(files) >= PARALLEL_MIN_ITEMS):
-        loaded = map_parts(partial(load_customers, catalog=catalog), files, advance=advance)
-    for resolved, source, problems in loaded:
+        loaded = map_parts(partial(load_customers, catalog=catalog, cache=kept), files, advance=advance)
+    for resolved, source, problems, entry in loaded:
         repo.files += 1
         repo.loaded.add(resolved)
         diagnostics += problems
         if source:
             repo.customers.append(source)
+        if entry and kept is not None:  # put here, not in a forked worker: the parent saves the pack
+            kept.put("customer", *entry)
+    if kept is not None:
+        kept.save()
     diagnostics += check_unique_ids(repo.customers)
     return repo, diagnostics
 

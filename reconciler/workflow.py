@@ -71,7 +71,7 @@ def load_desired(paths: list[str], settings_root: str | None = None) -> tuple[Re
     if missing:
         return Repo(root=None), False, missing
     if len(targets) == 1 and targets[0].is_dir():
-        repo, diagnostics = load_repo(targets[0])
+        repo, diagnostics = load_repo(targets[0], cache=True)  # a warm re-plan reads only what changed
         return repo, True, diagnostics
     if any(t.is_dir() for t in targets):
         return Repo(root=None), False, [error(None, "schema", "plan takes one repo directory, or customer files")]

@@ -1,19 +1,18 @@
-"""Benchmark `reconciler validate` and `reconciler plan --state` against the YAML parsing floor.
+"""Benchmark reconciler against honest floors and print every target of the speed work with PASS or FAIL.
 
-    python benchmarks/run.py [--sizes 1,100,1000,10000] [--repeats 10,5,3,3] [--apply 1000] [--work DIR]
+    python benchmarks/run.py            # the full run: N = 1, 1,000, 10,000, 50,000; apply of 1,000 and 5,000 steps
+    python benchmarks/run.py --quick    # a smoke run (N = 1 and 200, apply of 20 and 100 steps): seconds, not minutes
 
-For each N it generates N customers (benchmarks/generate.py), then measures, each as a
-whole process (start-up included), the median wall time and the peak memory (RSS) of:
-
-- `reconciler validate DIR`
-- `reconciler plan DIR --state DIR/state.yaml --today 2026-11-30`
-- the floor: a Python process that only parses the same files (every customer file and
-  state.yaml) with the fastest YAML loader on the machine, libyaml's C loader
-  (`yaml.load(text, Loader=yaml.CSafeLoader)`).
-
-It prints plan/floor for every N and the growth N=10,000 / N=1,000. With `--apply M` it
-also loads a state of M customers into a sandbox and times `reconciler apply` of a plan
-of M ready steps (durable journal on).
+Everything is measured in one run, each command a whole process (interpreter start-up and
+imports included): median wall time of several runs, highest peak RSS. For each N it
+generates N customers (benchmarks/generate.py) and measures `reconciler validate`, cold
+`reconciler plan --state` (no cache), and the floors of benchmarks/floors.py (libyaml with
+the GC paused on one process and on two, and with the GC on, the floor quoted before).
+At the largest N of at least 10,000 it also measures the warm re-plan after one customer
+file changed, `--changed-since` with one changed file, and the cliff cases (one alias and
+one typo in the snapshot). Apply: the steps phase of a plan of M ready steps on the sandbox
+(the engine's `apply_plan`, journal and portal file durable) against the WAL floor, and
+the whole `reconciler apply` command. Targets are in benchmarks/targets.py.
 """
 
 from __future__ import annotations
@@ -30,15 +29,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from floors import APPLY_STEPS, WAL_FLOOR, YAML_FLOOR  # noqa: E402
 from generate import TODAY, generate  # noqa: E402
+from targets import evaluate, render  # noqa: E402
 
-FLOOR = """
-import sys, yaml
-from pathlib import Path
-root = Path(sys.argv[1])
-for path in sorted((root / "customers").glob("*.yaml")) + [root / "state.yaml"]:
-    yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-"""
+FULL = {"sizes": (1, 1000, 10000, 50000), "repeats": (20, 3, 3, 1), "apply": (1000, 5000), "warm": 10000, "again": 3}
+QUICK = {"sizes": (1, 50), "repeats": (3, 1), "apply": (10, 30), "warm": 50, "again": 1}
 
 
 def reconciler_command() -> list[str]:
@@ -46,24 +42,129 @@ def reconciler_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "reconciler"]
 
 
-def run_once(command: list[str], env: dict | None = None) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS in MB of the process and its children, exit code)."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    error = process.stderr.read().decode(errors="replace")
-    process.stderr.close()
-    if process.returncode not in (0, 2):
-        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{error[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, process.returncode
+def run_once(command: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS in MB of the process and its children, stdout); exit codes 0-2 are answers."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=cwd)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if process.returncode not in (0, 1, 2):
+            raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{err.read().decode()[-2000:]}")
+        return wall, usage.ru_maxrss / 1024, out.read().decode(errors="replace")
 
 
-def measure(command: list[str], repeats: int, env: dict | None = None) -> tuple[float, float]:
-    """(median wall seconds, highest peak RSS in MB) over `repeats` runs."""
-    runs = [run_once(command, env) for _ in range(repeats)]
+def measure(command: list[str], repeats: int, prepare=None, **kwargs) -> tuple[float, float]:
+    """(median wall seconds, highest peak RSS in MB) over `repeats` runs; `prepare()` runs before each, untimed."""
+    runs = []
+    for _ in range(repeats):
+        if prepare:
+            prepare()
+        runs.append(run_once(command, **kwargs))
     return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def input_mb(repo: Path) -> float:
+    files = [*(repo / "customers").glob("*.yaml"), repo / "state.yaml"]
+    return sum(p.stat().st_size for p in files) / 1e6
+
+
+def drop_cache(repo: Path) -> None:
+    shutil.rmtree(repo / ".reconciler" / "cache", ignore_errors=True)
+
+
+def bench_size(n: int, repeats: int, work: Path, cmd: list[str]) -> dict:
+    repo = work / f"n{n}"
+    shutil.rmtree(repo, ignore_errors=True)
+    generate(n, repo)
+    plan = [*cmd, "plan", str(repo), "--state", str(repo / "state.yaml"), "--today", TODAY]
+    floor = [sys.executable, "-c", YAML_FLOOR, str(repo)]
+    row = {"n": n, "repeats": repeats, "input_mb": input_mb(repo),
+           "validate": measure([*cmd, "validate", str(repo)], min(repeats, 5), lambda: drop_cache(repo)),
+           "plan": measure(plan, repeats, lambda: drop_cache(repo)),
+           "floor": measure([*floor, "1", "gc-off"], repeats),
+           "floor2": measure([*floor, "2", "gc-off"], repeats),
+           "floor_gc": measure([*floor, "1", "gc-on"], repeats)}
+    print(f"  N={n}: plan {row['plan'][0]:.3f} s, floor {row['floor'][0]:.3f} s, 2 processes "
+          f"{row['floor2'][0]:.3f} s", flush=True)
+    return row
+
+
+def bench_warm(n: int, work: Path, cmd: list[str], repeats: int = 3) -> dict:
+    """Re-plans of the N-customer repo (a Git repo) after one customer file changed, the cache warm."""
+    repo = work / f"n{n}"
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "bench"], cwd=repo, check=True)
+    plan = [*cmd, "plan", ".", "--state", "state.yaml", "--today", TODAY]
+    run_once(plan, cwd=repo)  # warms the cache
+    edits = iter(range(10_000))
+    target = repo / "customers" / "c00000.yaml"
+    original = target.read_text(encoding="utf-8")
+
+    def change_one():
+        target.write_text(original.replace("company: ", f"company: Changed {next(edits)} ", 1), encoding="utf-8")
+
+    warm = measure(plan, repeats, change_one, cwd=repo)
+    changed = measure([*plan, "--changed-since", "HEAD"], repeats, change_one, cwd=repo)
+    target.write_text(original, encoding="utf-8")
+    print(f"  warm N={n}: one file changed {warm[0]:.3f} s, --changed-since {changed[0]:.3f} s", flush=True)
+    return {"n": n, "warm": warm, "changed_since": changed}
+
+
+def bench_cliffs(n: int, work: Path, cmd: list[str], repeats: int = 3) -> dict:
+    """The clean plan of N customers against the same with one alias, and with one typo, in the snapshot."""
+    clean = work / f"n{n}"
+    times = {}
+    for case in ("clean", "alias", "typo"):
+        repo = work / f"cliff-{case}"
+        shutil.rmtree(repo, ignore_errors=True)
+        shutil.copytree(clean, repo, ignore=shutil.ignore_patterns(".git", ".reconciler"))
+        state = repo / "state.yaml"
+        text = state.read_text(encoding="utf-8")
+        if case == "alias":  # the second customer's contacts are the first one's, by an alias
+            text = text.replace("    contacts: [", "    contacts: &first [", 1)
+            first, rest = text.split("    contacts: [", 1)
+            rest = "*first" + rest.split("]", 1)[1]
+            text = first + "    contacts: " + rest
+        elif case == "typo":  # one misspelled key in one PBX: a diagnostic
+            text = text.replace("        status: active", "        stauts: active", 1)
+        state.write_text(text, encoding="utf-8")
+        times[case] = measure([*cmd, "plan", str(repo), "--state", str(state), "--today", TODAY], repeats,
+                              lambda r=repo: drop_cache(r))
+    print(f"  cliffs N={n}: clean {times['clean'][0]:.3f} s, alias {times['alias'][0]:.3f} s, "
+          f"typo {times['typo'][0]:.3f} s", flush=True)
+    return {"n": n, **times}
+
+
+def bench_apply(steps: int, work: Path, cmd: list[str]) -> dict:
+    """The steps phase of applying `steps` ready steps on the sandbox, the whole command, and the WAL floor."""
+    repo = work / f"apply{steps}"
+    shutil.rmtree(repo, ignore_errors=True)
+    generate(steps, repo, drift=1.0, kinds=("add",))
+    (repo / "state.yaml").rename(repo / "portal.yaml")
+    env = {**os.environ, "CI": "true"}
+
+    def load():
+        subprocess.run([*cmd, "sandbox", "load", str(repo / "portal.yaml"), "--repo", str(repo)], check=True,
+                       stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env)
+
+    load()
+    out = subprocess.run([sys.executable, "-c", APPLY_STEPS, str(repo), TODAY], capture_output=True, text=True,
+                         env=env, check=True)
+    took, done = out.stdout.split()
+    load()
+    wall, _, _ = run_once([*cmd, "apply", "--auto-approve", "--today", TODAY, "--repo", str(repo)], env)
+    floor = subprocess.run([sys.executable, "-c", WAL_FLOOR, str(repo / ".reconciler"), str(steps)],
+                           capture_output=True, text=True, check=True)
+    row = {"steps": steps, "done": int(done), "phase": float(took), "command": wall, "floor": float(floor.stdout)}
+    print(f"  apply {steps}: steps phase {row['phase']:.3f} s ({done} done), command {wall:.3f} s, "
+          f"WAL floor {row['floor']:.3f} s", flush=True)
+    return row
 
 
 def machine() -> str:
@@ -75,117 +176,30 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, {platform.system()}"
-
-
-def bench_sizes(sizes: list[int], repeats: list[int], work: Path) -> list[dict]:
-    command = reconciler_command()
-    rows = []
-    for n, repeat in zip(sizes, repeats):
-        repo = work / f"n{n}"
-        if repo.exists():
-            shutil.rmtree(repo)
-        generate(n, repo)
-        validate = measure([*command, "validate", str(repo)], repeat)
-        plan = measure([*command, "plan", str(repo), "--state", str(repo / "state.yaml"), "--today", TODAY], repeat)
-        floor = measure([sys.executable, "-c", FLOOR, str(repo)], repeat)
-        rows.append({"n": n, "repeats": repeat, "validate": validate, "plan": plan, "floor": floor})
-        print(f"  N={n}: validate {validate[0]:.3f} s, plan {plan[0]:.3f} s, floor {floor[0]:.3f} s", flush=True)
-    return rows
-
-
-def bench_apply(steps: int, work: Path) -> tuple[float, int]:
-    """Seconds of `reconciler apply` on a sandbox where the plan has `steps` ready steps; the steps applied."""
-    command = reconciler_command()
-    repo = work / f"apply{steps}"
-    if repo.exists():
-        shutil.rmtree(repo)
-    generate(steps, repo, drift=1.0, kinds=("add",))
-    env = {**os.environ, "CI": "true"}
-    state = repo / "state.yaml"
-    state.rename(repo / "portal.yaml")  # not a customer file: the repo has customers/, but keep it apart anyway
-    subprocess.run([*command, "sandbox", "load", str(repo / "portal.yaml"), "--repo", str(repo)], check=True,
-                   stderr=subprocess.DEVNULL, env=env)
-    plan = subprocess.run([*command, "plan", str(repo), "--today", TODAY, "--format", "json"], capture_output=True,
-                          text=True, env=env, cwd=repo)
-    import json
-
-    ready = json.loads(plan.stdout)["summary"]["ready"]
-    wall, _, _ = run_once([*command, "apply", "--auto-approve", "--today", TODAY, "--repo", str(repo)], env)
-    return wall, ready
-
-
-def bench_cliffs(n: int, repeats: int, work: Path) -> dict[str, float]:
-    """Median seconds of `plan` at N customers: the clean snapshot, one with an anchor and an alias, one with a typo.
-
-    Neither may cost much more than the clean plan (a reader that falls back to a slower
-    path on anything unusual would): the ratios are printed beside the times.
-    """
-    command = reconciler_command()
-    repo = work / f"cliffs{n}"
-    if repo.exists():
-        shutil.rmtree(repo)
-    generate(n, repo)
-    clean = (repo / "state.yaml").read_text(encoding="utf-8")
-    aliased = clean.replace("    contacts: [", "    contacts: &first [", 1)
-    head, _, rest = aliased.partition("&first [")
-    start = rest.index("    contacts: [")
-    aliased = head + "&first [" + rest[:start] + "    contacts: *first" + rest[rest.index("\n", start):]
-    variants = {"clean": clean, "alias": aliased, "typo": clean.replace("    company: ", "    compnay: ", 1)}
-    times = {}
-    for name, text in variants.items():
-        state = repo / f"state-{name}.yaml"
-        state.write_text(text, encoding="utf-8")
-        runs = []
-        for _ in range(repeats):
-            start_time = time.perf_counter()
-            subprocess.run([*command, "plan", str(repo), "--state", str(state), "--today", TODAY],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)  # the typo exits 1
-            runs.append(time.perf_counter() - start_time)
-        times[name] = statistics.median(runs)
-    print(f"  cliffs N={n}: " + ", ".join(f"{name} {seconds:.3f} s ({seconds / times['clean']:.2f}x)"
-                                          for name, seconds in times.items()), flush=True)
-    return times
-
-
-def report(rows: list[dict], apply: tuple[float, int] | None) -> str:
-    lines = [f"machine: {machine()}", "",
-             "| N | validate s | validate RSS MB | plan s | plan RSS MB | floor s | floor RSS MB | plan/floor |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for row in rows:
-        (vt, vm), (pt, pm), (ft, fm) = row["validate"], row["plan"], row["floor"]
-        lines.append(f"| {row['n']} | {vt:.3f} | {vm:.0f} | {pt:.3f} | {pm:.0f} | {ft:.3f} | {fm:.0f} | "
-                     f"{pt / ft:.2f} |")
-    by_n = {row["n"]: row for row in rows}
-    lines.append("")
-    for small, large in ((1000, 10000), (100, 1000)):
-        if small in by_n and large in by_n:
-            lines.append(f"growth N={large}/N={small}: plan {by_n[large]['plan'][0] / by_n[small]['plan'][0]:.2f}x, "
-                         f"validate {by_n[large]['validate'][0] / by_n[small]['validate'][0]:.2f}x, "
-                         f"floor {by_n[large]['floor'][0] / by_n[small]['floor'][0]:.2f}x")
-    for row in rows:
-        lines.append(f"ratio plan/floor N={row['n']}: {row['plan'][0] / row['floor'][0]:.2f}")
-    if apply is not None:
-        lines.append(f"apply: {apply[1]} ready steps in {apply[0]:.3f} s (sandbox, durable journal on)")
-    return "\n".join(lines)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, {platform.system()}, "
+            f"load average {load:.2f} at the start")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="benchmark reconciler validate/plan against the libyaml floor")
-    parser.add_argument("--sizes", default="1,100,1000,10000", help="numbers of customers (default 1,100,1000,10000)")
-    parser.add_argument("--repeats", default="10,5,3,3",
-                        help="runs per size, the median is reported (default 10,5,3,3)")
-    parser.add_argument("--apply", type=int, default=1000, metavar="STEPS",
-                        help="time apply of this many ready steps on the sandbox (0: skip; default 1000)")
-    parser.add_argument("--cliffs", type=int, default=0, metavar="N",
-                        help="time plan at N customers with one alias, and one typo, in the snapshot (0: skip)")
+    parser = argparse.ArgumentParser(description="benchmark reconciler against its floors; PASS/FAIL per target")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: small sizes, one repeat")
+    parser.add_argument("--sizes", help="numbers of customers, e.g. 1,1000,10000 (default: the full run's)")
+    parser.add_argument("--repeats", help="runs per size, the median is reported, e.g. 20,3,3")
+    parser.add_argument("--apply", help="ready steps to apply on the sandbox, e.g. 1000,5000 (0: skip)")
     parser.add_argument("--work", type=Path, help="where to generate the repos (default: a temporary directory)")
     parser.add_argument("--no-compile", action="store_true",
                         help="do not compile reconciler's bytecode first (start-up then includes compiling)")
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",")]
-    repeats = [int(r) for r in args.repeats.split(",")]
-    repeats += [repeats[-1]] * (len(sizes) - len(repeats))
+    plan = dict(QUICK if args.quick else FULL)
+    if args.sizes:
+        plan["sizes"] = tuple(int(s) for s in args.sizes.split(","))
+        plan["warm"] = max(plan["sizes"])
+    if args.repeats:
+        plan["repeats"] = tuple(int(r) for r in args.repeats.split(","))
+    if args.apply:
+        plan["apply"] = tuple(int(s) for s in args.apply.split(",") if int(s))
+    repeats = list(plan["repeats"]) + [plan["repeats"][-1]] * (len(plan["sizes"]) - len(plan["repeats"]))
     try:
         import yaml
 
@@ -200,15 +214,19 @@ def main(argv: list[str] | None = None) -> int:
                        check=False, stdout=subprocess.DEVNULL)
     work = args.work or Path(tempfile.mkdtemp(prefix="reconciler-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    cmd = reconciler_command()
+    header = machine()
+    started = time.perf_counter()
     try:
-        rows = bench_sizes(sizes, repeats, work)
-        apply = bench_apply(args.apply, work) if args.apply else None
-        if args.cliffs:
-            bench_cliffs(args.cliffs, repeats[-1], work)
+        rows = [bench_size(n, r, work, cmd) for n, r in zip(plan["sizes"], repeats)]
+        warm = bench_warm(plan["warm"], work, cmd, plan["again"]) if plan["warm"] in plan["sizes"] else None
+        cliffs = bench_cliffs(plan["warm"], work, cmd, plan["again"]) if warm else None
+        applies = [bench_apply(steps, work, cmd) for steps in plan["apply"]]
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
-    print(report(rows, apply))
+    results = evaluate(rows, warm, cliffs, applies)
+    print(render(header, rows, warm, cliffs, applies, results, time.perf_counter() - started))
     return 0
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from reconciler.cache import Cache
 from reconciler.config import CONFIG_FILE, Config
 from reconciler.diagnostics import Diagnostic, Position, error
 from reconciler.paths import outside_allowed, outside_file, within
@@ -56,8 +57,8 @@ class Inputs:
 class _Reading:
     """The loader's working state while it reads; `inputs()` freezes it."""
 
-    def __init__(self, root: Path | None, provider_catalog: bool = False):
-        self.root, self.provider_catalog = root, provider_catalog
+    def __init__(self, root: Path | None, provider_catalog: bool = False, cache: Cache | None = None):
+        self.root, self.provider_catalog, self.cache = root, provider_catalog, cache
         self.config, self.config_path, self.price_book = Config(), None, None
         self.customers: list[CustomerSource] = []
         self.read: list[str] = []
@@ -100,7 +101,7 @@ class _Reading:
             catalog = loader_catalog(catalog, self.config.provider.kind)
         with progress(len(paths), "loading customer files") as advance:
             for path in paths:
-                source, digest, problems = read_customer(path, str(path), catalog)
+                source, digest, problems = read_customer(path, str(path), catalog, self.cache)
                 self.note(str(path), resolved(path), digest)
                 self.diagnostics += problems
                 if source:
@@ -109,25 +110,29 @@ class _Reading:
 
     def inputs(self, complete: bool) -> Inputs:
         self.diagnostics += check_unique_ids(self.customers)
+        if self.cache is not None:
+            self.cache.save()
         return Inputs(self.root, self.config, self.config_path, self.price_book, tuple(self.customers),
                       tuple(self.read), MappingProxyType(self.hashes), frozenset(self.loaded),
                       tuple(self.diagnostics), complete)
 
 
 def load(paths: Sequence[str | Path] | None = None, only: Callable[[Path], bool] | None = None,
-         settings_root: str | Path | None = ".", provider_catalog: bool = False) -> Inputs:
+         settings_root: str | Path | None = ".", provider_catalog: bool = False, cache: bool = False) -> Inputs:
     """Load one repo directory (`only`: which of its customer files; all by default) or customer files.
 
     Customer files are read with the settings of `settings_root` (None: none; a single
     reconciler.yaml given is then read as the settings of its own directory). `provider_catalog`: with no
     price book, check products against the catalog the provider is known to have without asking it (validate).
+    `cache`: a repo directory's customer files are kept under its .reconciler/cache/ (reconciler.cache), so a
+    re-plan parses only the files that changed.
     """
     targets = [Path(p) for p in paths or ["."]]
     missing = [error(Position(str(t)), "schema", "no such file or directory") for t in targets if not t.exists()]
     if missing:
         return Inputs(root=None, diagnostics=tuple(missing))
     if len(targets) == 1 and targets[0].is_dir():
-        return _load_repo(targets[0], only, provider_catalog)
+        return _load_repo(targets[0], only, provider_catalog, cache)
     if any(t.is_dir() for t in targets):
         return Inputs(root=None, diagnostics=(error(None, "schema", "plan takes one repo directory, or customer files"),))
     if settings_root is None and len(targets) == 1 and targets[0].name == CONFIG_FILE:
@@ -141,8 +146,9 @@ def load(paths: Sequence[str | Path] | None = None, only: Callable[[Path], bool]
     return reading.inputs(complete=False)
 
 
-def _load_repo(root: Path, only: Callable[[Path], bool] | None, provider_catalog: bool = False) -> Inputs:
-    reading = _Reading(root, provider_catalog)
+def _load_repo(root: Path, only: Callable[[Path], bool] | None, provider_catalog: bool = False,
+               cache: bool = False) -> Inputs:
+    reading = _Reading(root, provider_catalog, Cache(root) if cache else None)
     reading.settings(root)
     outside: list[Path] = []
     found = discover(root, reading.config, outside)

@@ -7,14 +7,17 @@ are unique within a repo. Putting the files together into the inputs of a run is
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
-from reconciler.binding import bind
+
 from pydantic import ValidationError
 
+from reconciler.binding import bind
+from reconciler.cache import Cache
 from reconciler.config import CONFIG_FILE, Config, ProviderConfig
 from reconciler.desired import CustomerFile
 from reconciler.diagnostics import Diagnostic, Position, error, quoted
@@ -160,9 +163,13 @@ def load_customer(path: Path, catalog: set[str] | None = None) -> tuple[Customer
     return source, diagnostics
 
 
-def read_customer(path: Path, display: str, catalog: set[str] | None = None
+def read_customer(path: Path, display: str, catalog: set[str] | None = None, cache: Cache | None = None
                   ) -> tuple[CustomerSource | None, str | None, list[Diagnostic]]:
-    """(the customer or None, the content hash of the bytes read, the file's problems), checked against `catalog`."""
+    """(the customer or None, the content hash of the bytes read, the file's problems), checked against `catalog`.
+
+    With a `cache` (reconciler.cache), a file whose content loaded clean before is rebuilt from
+    what it made then (its model and its positions) instead of being parsed and bound again.
+    """
 
     def check(document: Document) -> tuple[CustomerSource | None, list[Diagnostic]]:
         customer, problems = bind(document, CustomerFile)
@@ -171,7 +178,42 @@ def read_customer(path: Path, display: str, catalog: set[str] | None = None
         return CustomerSource(display, customer, document.positions), check_customer(customer, document.positions,
                                                                                       catalog)
 
-    return read_checked(path, display, check)
+    if cache is None:
+        return read_checked(path, display, check)
+    text, digest, diagnostics = read_file(path, display)
+    if text is None or digest is None:
+        return None, digest, diagnostics
+    hit = _cached_customer(cache.get("customer", digest), display, catalog)
+    if hit is not None:
+        return hit, digest, []
+    source, problems = parse_checked(text, display, check)
+    if source is not None and not problems:  # only what loaded clean is kept: a hit has nothing to say
+        cache.put("customer", digest, _cache_value(source))
+    return source, digest, problems
+
+
+def _cache_value(source: CustomerSource) -> str:
+    return json.dumps({"model": source.model.model_dump(mode="json", exclude_unset=True),
+                       "keys": [[list(path), *at] for path, at in source.positions.keys.items()],
+                       "values": [[list(path), *at] for path, at in source.positions.values.items()]},
+                      separators=(",", ":"))
+
+
+def _cached_customer(value: str | None, display: str, catalog: set[str] | None) -> CustomerSource | None:
+    """The cached customer of a file that loaded clean; None (load it) when it is unusable or a rule speaks now."""
+    if value is None:
+        return None
+    try:
+        entry = json.loads(value)
+        customer = CustomerFile.model_validate(entry["model"])
+        keys = {tuple(path): (line, column) for path, line, column in entry["keys"]}
+        values = {tuple(path): (line, column) for path, line, column in entry["values"]}
+    except (ValueError, TypeError, KeyError, ValidationError):
+        return None
+    positions = Positions(display, keys, values)
+    if check_customer(customer, positions, catalog):  # e.g. another catalog now: the full load words it
+        return None
+    return CustomerSource(display, customer, positions)
 
 
 def check_unique_ids(customers: list[CustomerSource]) -> list[Diagnostic]:

@@ -69,7 +69,7 @@ def load_desired(paths: list[str], settings_root: str | None = None) -> tuple[In
     Returns the inputs, whether they are complete (only a complete repo may call a customer
     absent), and the diagnostics of loading.
     """
-    inputs = load(paths, settings_root=settings_root or ".")
+    inputs = load(paths, settings_root=settings_root or ".", cache=True)  # a warm re-plan parses only what changed
     return inputs, inputs.complete, list(inputs.diagnostics)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -194,8 +195,11 @@ def test_a_missing_empty_or_damaged_sandbox_stops_every_command(tmp_path, damage
 
 def test_a_first_use_without_a_file_says_the_sandbox_is_empty_and_how_to_fill_it(tmp_path):
     repo, today = sandbox_repo(tmp_path, "new-cloud-customer")
-    for leftover in sandbox_file(repo).parent.iterdir():
-        leftover.unlink()
+    for leftover in sandbox_file(repo).parent.iterdir():  # the sandbox's files, and the re-plan cache's folder
+        if leftover.is_dir():
+            shutil.rmtree(leftover)
+        else:
+            leftover.unlink()
     first = reconciler(repo, "plan", "--today", today, check=True)
     assert "does not exist yet, so it reads as an empty portal" in first.stderr
     assert "reconciler sandbox load STATE.yaml" in first.stderr

@@ -28,7 +28,7 @@ import signal
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Literal
 
@@ -125,7 +125,8 @@ def apply_plan(document: dict, provider: Executor, today: dt.date, journal_path,
     if not getattr(provider, "concurrent", False):
         parallelism = 1
     journal = journal_path if hasattr(journal_path, "step_start") else Journal(journal_path)  # a backend's writer
-    with journal, progress(ready, "applying steps") as advance, stop_signals() as stop:
+    session = getattr(provider, "session", nullcontext)  # the sandbox: one connection to its file for the run
+    with journal, session(), progress(ready, "applying steps") as advance, stop_signals() as stop:
         return _apply_steps(steps, provider, today, journal, run_token, document.get("checksum") or INTERACTIVE,
                             advance, stop, parallelism, crash_point)
 

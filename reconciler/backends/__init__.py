@@ -18,11 +18,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from reconciler.apply.journal import UnfinishedRun
 from reconciler.config import Config
 from reconciler.diagnostics import ReconcilerError
+
+if TYPE_CHECKING:  # an annotation only: importing apply here would put all of apply on every plan's start-up
+    from reconciler.apply.journal import UnfinishedRun
 
 
 class BackendError(ReconcilerError):

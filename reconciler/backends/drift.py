@@ -48,10 +48,10 @@ def drift(last: dict[str, dict], now: dict[str, dict]) -> list[dict]:
 
 def drift_for(config: Config, target, current: Snapshot, customers: list[str]) -> list[dict]:
     """Drift of these customers, from the configured backend; [] (with a warning) when it cannot be read."""
-    from reconciler.backends import backend_for
-
     if target is None and config.backend.kind == "local":  # a read-only provider: no apply left history beside it
         return []
+    from reconciler.backends import backend_for  # not on a plan from a snapshot file: it imports all of apply
+
     try:
         backend = backend_for(config, target)
         try:

@@ -20,6 +20,9 @@ import datetime as dt
 import os
 import sqlite3
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from reconciler.apply.journal import Journal, journal_path
@@ -38,6 +41,28 @@ class SandboxProvider:
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._session: tuple[int, sqlite3.Connection] | None = None  # (thread, connection) of `session()`
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Steps carried out in the block share one connection to the file, in WAL mode (store.begin_session).
+
+        Each step is still its own durable transaction; what the block saves is opening and
+        checking the file per step and the rollback journal's extra syncs. Steps from another
+        thread (the HTTP server's) open their own connection, as outside a session.
+        """
+        conn = store.connect(self.path, create=not self.was_used())
+        try:
+            store.begin_session(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._session = (threading.get_ident(), conn)
+        try:
+            yield
+        finally:
+            self._session = None
+            store.end_session(conn)
 
     @property
     def target(self) -> str:
@@ -95,12 +120,15 @@ class SandboxProvider:
         return self._write(run)
 
     def _write(self, work):
+        if self._session is not None and self._session[0] == threading.get_ident():
+            with store.transaction(self._session[1]):
+                return work(self._session[1])
         conn = store.connect(self.path, create=not self.was_used())
         try:
             with store.transaction(conn):
                 return work(conn)
         finally:
-            conn.close()
+            store.end_session(conn)  # a file a killed session left in WAL mode goes back to rest
 
     def _replace(self, fill, event: str) -> None:
         """A new portal file, made beside the old one and moved over it (atomic: a reader sees one or the other)."""
@@ -114,6 +142,7 @@ class SandboxProvider:
         finally:
             conn.close()
         os.replace(fresh, self.path)
-        Path(f"{self.path}-journal").unlink(missing_ok=True)  # a rollback journal of the file replaced
+        for leftover in ("-journal", "-wal", "-shm"):  # the journal or WAL of the file replaced (a crashed run's)
+            Path(f"{self.path}{leftover}").unlink(missing_ok=True)
         with Journal(journal_path(self.target)) as journal:
             journal.append({"type": event})

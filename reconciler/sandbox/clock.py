@@ -5,7 +5,8 @@ state a plan sees is the state the portal would hold that day (seed 004):
 - a cloud PBX at zero licenses is `deletion-scheduled` from D, `stopped` from D+5 and
   gone from D+14, its HWaaS devices back in stock;
 - a subscription PBX with licenses renews on its `expires_on`, by whole terms.
-The clock never goes back: a portal cannot un-happen a renewal or a deletion.
+The clock never goes back: a portal cannot un-happen a renewal or a deletion. Each
+move reads only what is due on the new date (by the indexes below), never every PBX.
 
 The portal's numbers below are restated here on purpose, not imported from the planner's
 (reconciler.facts): the sandbox is the independent check of the planner, and a wrong number
@@ -23,6 +24,13 @@ from reconciler.diagnostics import ReconcilerError
 from reconciler.domain import PROFILES
 
 LICENSED = " + ".join(PROFILES) + " > 0"
+RENEWING = f"term != 'lifetime' AND expires_on IS NOT NULL AND {LICENSED}"
+# Each step's transaction moves the clock first, so these indexes keep a step's cost independent
+# of the portal's size: the clock reads only the PBXs whose next event is due (the sandbox's schema).
+INDEXES = {
+    "pbxes_by_deletion": "CREATE INDEX pbxes_by_deletion ON pbxes (deletion_scheduled_on) WHERE status != 'active'",
+    "pbxes_by_expiry": f"CREATE INDEX pbxes_by_expiry ON pbxes (expires_on) WHERE {RENEWING}",
+}
 
 # Restated, not shared (see above). Seed 004: the months of a subscription term; lifetime never expires.
 TERM_MONTHS = {"1m": 1, "1y": 12, "5y": 60}
@@ -53,25 +61,25 @@ def advance(conn: sqlite3.Connection, today: dt.date) -> None:
 
 
 def _deletion_schedule(conn: sqlite3.Connection, today: dt.date) -> None:
-    rows = conn.execute("SELECT customer, name, deletion_scheduled_on FROM pbxes "
-                        "WHERE status != 'active' AND deletion_scheduled_on IS NOT NULL").fetchall()
-    for row in rows:
-        since = (today - dt.date.fromisoformat(row["deletion_scheduled_on"])).days
-        key = (row["customer"], row["name"])
-        if since >= DELETED_AFTER:
-            returned = conn.execute("SELECT product, COUNT(*) AS n FROM devices WHERE customer = ? AND pbx = ? "
-                                    "AND billing = 'hwaas' GROUP BY product", key).fetchall()
-            for device in returned:
-                add_stock(conn, device["product"], device["n"])
-            conn.execute("DELETE FROM devices WHERE customer = ? AND pbx = ?", key)
-            conn.execute("DELETE FROM pbxes WHERE customer = ? AND name = ?", key)
-        elif since >= STOPPED_AFTER:
-            conn.execute("UPDATE pbxes SET status = 'stopped' WHERE customer = ? AND name = ?", key)
+    """Only the PBXs whose next deletion event is due (index `pbxes_by_deletion`); ISO dates compare as text."""
+    gone_by = (today - dt.timedelta(days=DELETED_AFTER)).isoformat()
+    stopped_by = (today - dt.timedelta(days=STOPPED_AFTER)).isoformat()
+    rows = conn.execute("SELECT customer, name FROM pbxes WHERE status != 'active' AND deletion_scheduled_on <= ?",
+                        (gone_by,)).fetchall()
+    for key in rows:
+        returned = conn.execute("SELECT product, COUNT(*) AS n FROM devices WHERE customer = ? AND pbx = ? "
+                                "AND billing = 'hwaas' GROUP BY product", tuple(key)).fetchall()
+        for device in returned:
+            add_stock(conn, device["product"], device["n"])
+        conn.execute("DELETE FROM devices WHERE customer = ? AND pbx = ?", tuple(key))
+        conn.execute("DELETE FROM pbxes WHERE customer = ? AND name = ?", tuple(key))
+    conn.execute("UPDATE pbxes SET status = 'stopped' WHERE status != 'active' AND deletion_scheduled_on <= ? "
+                 "AND status != 'stopped'", (stopped_by,))
 
 
 def _renewals(conn: sqlite3.Connection, today: dt.date) -> None:
-    rows = conn.execute(f"SELECT customer, name, term, expires_on FROM pbxes WHERE term != 'lifetime' "
-                        f"AND expires_on IS NOT NULL AND expires_on <= ? AND {LICENSED}",
+    """Only the PBXs due to renew (index `pbxes_by_expiry`: its condition is the query's, word for word)."""
+    rows = conn.execute(f"SELECT customer, name, term, expires_on FROM pbxes WHERE {RENEWING} AND expires_on <= ?",
                         (today.isoformat(),)).fetchall()
     for row in rows:
         expires, months = dt.date.fromisoformat(row["expires_on"]), TERM_MONTHS[row["term"]]

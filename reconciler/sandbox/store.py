@@ -16,6 +16,7 @@ from pathlib import Path
 from reconciler.diagnostics import ReconcilerError
 from reconciler.domain import PROFILES
 from reconciler.sandbox.catalog import BUILTIN_CATALOG, SERIALS, pbx_counter, serial_number
+from reconciler.sandbox.clock import INDEXES as CLOCK_INDEXES
 from reconciler.snapshot import Snapshot
 
 SCHEMA_VERSION = 1
@@ -48,6 +49,15 @@ CREATE TABLE applied_tokens (token TEXT PRIMARY KEY, step TEXT NOT NULL, applied
 
 TABLES = ("applied_tokens", "devices", "pbxes", "contacts", "customers", "catalog", "stock", "counters",
           "partner", "clock")
+# Lookups a step makes by something other than a primary key (a PBX by name alone, a PBX's
+# devices, the devices a deleted PBX cascades to) and the clock's due-date reads: without
+# them each step scans whole tables and apply grows with the square of the portal's size.
+# Indexes change no answer, so a file made before one existed gets it at its next write.
+INDEXES = {
+    "pbxes_by_name": "CREATE INDEX pbxes_by_name ON pbxes (name)",
+    "devices_by_pbx": "CREATE INDEX devices_by_pbx ON devices (customer, pbx)",
+    **CLOCK_INDEXES,
+}
 PBX_COLUMNS = ("customer", "name", "serial", "model", "region", "term", "activated_on", "expires_on", "status",
                "deletion_scheduled_on", *PROFILES, "storage_gb", "static_ip", "ssh")
 
@@ -93,6 +103,8 @@ def connect(path: Path, *, create: bool = False, readonly: bool = False) -> sqli
                 if not _tables(conn):  # another process may have created it meanwhile
                     create_schema(conn)
         check(conn, path)
+        if not readonly:
+            _add_indexes(conn)
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise damaged(path, f"is not a sandbox portal file, or is damaged ({exc})") from None
@@ -120,13 +132,44 @@ def check(conn: sqlite3.Connection, path: Path) -> None:
             raise damaged(path, f"is damaged (its {table} table must hold one row)")
 
 
+def _add_indexes(conn: sqlite3.Connection) -> None:
+    """The indexes a file made before them lacks (one write transaction, only when one is missing)."""
+    have = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    if not set(INDEXES) <= have:
+        with transaction(conn):
+            for name, statement in INDEXES.items():
+                if name not in have:
+                    conn.execute(statement.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1))
+
+
 def create_schema(conn: sqlite3.Connection) -> None:
     """The tables of an empty portal, inside the caller's transaction."""
-    for statement in SCHEMA.split(";"):  # not executescript: it would commit the open transaction
+    for statement in [*SCHEMA.split(";"), *INDEXES.values()]:  # not executescript: it would commit
         if statement.strip():
             conn.execute(statement)
     conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
     clear(conn)
+
+
+def begin_session(conn: sqlite3.Connection) -> None:
+    """Many steps on one connection: WAL mode, so each commit is one fsync'd append (synchronous=FULL:
+    as durable as the rollback journal's commit, a third of its cost). `end_session` goes back."""
+    conn.execute("PRAGMA journal_mode = WAL")
+
+
+def end_session(conn: sqlite3.Connection) -> None:
+    """Back to the rollback journal (checkpointed, the -wal file removed) and closed.
+
+    A file at rest is never left in WAL mode: a read-only reader of a WAL file creates its
+    -wal and -shm files, and reads must leave the sandbox's folder as they found it. If
+    another connection holds the file, it stays in WAL mode (as durable) until a later session.
+    """
+    try:
+        conn.execute("PRAGMA journal_mode = DELETE")
+    except sqlite3.OperationalError:  # "database is locked": another writer or reader is on it
+        pass
+    finally:
+        conn.close()
 
 
 @contextmanager

@@ -1,0 +1,141 @@
+"""The re-plan cache (.reconciler/cache/) is an optimisation only: whatever happens to it, the plan is the same.
+
+A warm plan parses only the files whose content changed; a deleted, truncated, corrupted
+or foreign cache gives the same plan, byte for byte, as no cache at all; the cache is
+never written outside the repo's own .reconciler/ folder.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import reconciler.repo
+from reconciler.cache import Cache
+from tests.conftest import example_dirs
+
+TODAY = "2026-11-30"
+PACK = Path(".reconciler") / "cache" / "customer.json"
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    try:
+        from generate import generate
+    finally:
+        sys.path.pop(0)
+    generate(40, tmp_path / "repo")
+    return tmp_path / "repo"
+
+
+def plan_bytes(repo: Path) -> bytes:
+    """`reconciler plan --format json` as a partner runs it, its stdout."""
+    result = subprocess.run([sys.executable, "-m", "reconciler", "plan", str(repo), "--state", str(repo / "state.yaml"),
+                             "--today", TODAY, "--format", "json"], capture_output=True, timeout=300)
+    assert result.returncode in (0, 1, 2), result.stderr.decode()
+    return result.stdout
+
+
+def parses(monkeypatch, repo: Path) -> int:
+    """How many customer files an in-process plan of `repo` parsed (the rest came from the cache)."""
+    from reconciler.workflow import PlanRequest, make_plan
+
+    calls = []
+    real = reconciler.repo.parse_checked
+    monkeypatch.setattr(reconciler.repo, "parse_checked", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    make_plan(PlanRequest(paths=[str(repo)], state=str(repo / "state.yaml"), today=TODAY))
+    monkeypatch.undo()
+    return len(calls)
+
+
+def test_a_warm_plan_parses_only_the_file_that_changed(repo, monkeypatch):
+    assert parses(monkeypatch, repo) == 40
+    assert (repo / PACK).is_file()
+    assert parses(monkeypatch, repo) == 0
+    changed = repo / "customers" / "c00007.yaml"
+    changed.write_text(changed.read_text().replace("company: ", "company: Renamed ", 1))
+    assert parses(monkeypatch, repo) == 1
+    assert parses(monkeypatch, repo) == 0
+
+
+def _truncate(pack: Path) -> None:
+    pack.write_bytes(pack.read_bytes()[: len(pack.read_bytes()) // 2])
+
+
+def _flip_a_byte(pack: Path) -> None:
+    data = bytearray(pack.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    pack.write_bytes(bytes(data))
+
+
+def _other_version(pack: Path) -> None:
+    header, body = pack.read_text().split("\n", 1)
+    pack.write_text(json.dumps({**json.loads(header), "version": "reconciler 0.0.1; format 0"}) + "\n" + body)
+
+
+def _not_a_model(pack: Path) -> None:
+    """A consistent pack (its checksum right) whose values are not customer models: each one is a miss."""
+    import hashlib
+
+    header, body = pack.read_text().split("\n", 1)
+    body = json.dumps({key: '{"customer": 7}' for key in json.loads(body)}, separators=(",", ":"), sort_keys=True)
+    pack.write_text(json.dumps({**json.loads(header), "sha256": hashlib.sha256(body.encode()).hexdigest()}) + "\n"
+                    + body)
+
+
+DAMAGE = {"deleted": lambda pack: pack.unlink(), "emptied": lambda pack: pack.write_bytes(b""),
+          "truncated": _truncate, "corrupted": _flip_a_byte, "binary": lambda pack: pack.write_bytes(b"\xff\x00" * 99),
+          "another-version": _other_version, "not-a-model": _not_a_model,
+          "whole-folder-deleted": lambda pack: shutil.rmtree(pack.parent)}
+
+
+def test_the_cache_damaged_in_any_way_gives_the_same_plan_byte_for_byte(repo):
+    cold = plan_bytes(repo)
+    assert json.loads(cold)["steps"]
+    assert plan_bytes(repo) == cold  # warm
+    for name, damage in DAMAGE.items():
+        damage(repo / PACK)
+        assert plan_bytes(repo) == cold, name
+        assert plan_bytes(repo) == cold, name  # and the cache the damaged run wrote again
+
+
+@pytest.mark.parametrize("example", example_dirs(), ids=lambda p: p.name)
+def test_the_examples_plan_the_same_warm_as_cold(tmp_path, example):
+    repo = tmp_path / example.name
+    shutil.copytree(example, repo)
+    cold = plan_bytes(repo)
+    assert (repo / PACK).is_file()
+    assert plan_bytes(repo) == cold
+
+
+def test_a_cache_folder_that_leads_out_of_the_repo_is_not_used(tmp_path, repo, monkeypatch):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (repo / ".reconciler").mkdir(exist_ok=True)
+    (repo / ".reconciler" / "cache").symlink_to(outside, target_is_directory=True)
+    assert parses(monkeypatch, repo) == 40
+    assert list(outside.iterdir()) == []
+    assert parses(monkeypatch, repo) == 40  # nothing kept: every file parsed again
+    (repo / ".reconciler" / "cache").unlink()
+    shutil.rmtree(repo / ".reconciler")
+    (repo / ".reconciler").symlink_to(outside, target_is_directory=True)
+    assert Cache(repo).directory is None
+
+
+def test_a_file_with_an_error_now_is_reported_as_without_a_cache(repo):
+    plan_bytes(repo)  # the cache holds every file, clean
+    cold = repo.parent / "cold"
+    shutil.copytree(repo, cold, ignore=shutil.ignore_patterns(".reconciler"))
+    for where in (repo, cold):  # the customer id of another file, and a misspelled key: errors, positioned
+        changed = where / "customers" / "c00001.yaml"
+        changed.write_text(changed.read_text().replace("customer: c00001", "customer: c00002")
+                           .replace("company:", "compnay:"))
+    warm = plan_bytes(repo)
+    assert warm == plan_bytes(cold).replace(str(cold).encode(), str(repo).encode())
+    assert b"compnay" in warm

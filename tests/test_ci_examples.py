@@ -334,8 +334,25 @@ def test_reusable_workflows_install_reconciler_with_its_action_and_are_called_on
     assert set(installs["with"]) <= set(load(ACTION)["inputs"])
     assert installs["with"]["python-version"] == "${{ inputs.python-version }}"
     # no install steps of their own: the action sets up Python, caches pip and installs its own tag
-    assert not [s for s in steps if str(s.get("uses", "")).startswith(("actions/setup-python", "actions/cache"))]
+    # (the one cache of their own is reconciler's parse cache, never pip's)
+    assert not [s for s in steps if str(s.get("uses", "")).startswith("actions/setup-python")]
+    assert all(_parse_cache(s) for s in steps if str(s.get("uses", "")).startswith("actions/cache"))
     assert "pip install" not in "\n".join(github_scripts(document)) and "RECONCILER_PACKAGE" not in path.read_text()
+
+
+def _parse_cache(step: dict) -> bool:
+    """An actions/cache step that keeps reconciler's parse cache of the directory, and nothing else."""
+    return step.get("with", {}).get("path") == "${{ inputs.directory }}/.reconciler/cache"
+
+
+@pytest.mark.parametrize("name", ["reconciler-apply.yml", "reconciler-schedule.yml"])
+def test_whole_repo_plans_restore_the_parse_cache_before_reconciler_runs(name):
+    """apply and the schedule plan the whole repo: the cache keyed by each file's content makes that re-plan cheap."""
+    steps = _steps(REUSABLE[name])
+    (cache,) = [i for i, step in enumerate(steps) if _parse_cache(step)]
+    runs_reconciler = [i for i, step in enumerate(steps) if "run" in step and reconciler_commands(step["run"])]
+    assert str(steps[cache]["uses"]).startswith("actions/cache@") and cache < runs_reconciler[0]
+    assert "hashFiles" in steps[cache]["with"]["key"] and steps[cache]["with"]["restore-keys"]
 
 
 def test_the_action_step_commands_are_checked_like_run_lines(tmp_path):
@@ -461,7 +478,8 @@ def test_gitlab_scheduled_job_applies_what_became_ready_and_fails_on_drift():
     commands = [c for text in job["script"] for c in reconciler_commands(text)]
     assert ("plan", ["--due", "--no-color"]) in commands
     assert any(sub == "apply" and "--auto-approve" in flags for sub, flags in commands)
-    assert document["variables"]["PIP_CACHE_DIR"] and document[".reconciler"]["cache"]["paths"] == [".cache/pip"]
+    caches = [cache["paths"] for cache in document[".reconciler"]["cache"]]
+    assert document["variables"]["PIP_CACHE_DIR"] and caches == [[".cache/pip"], ["$RECONCILER_DIRECTORY/.reconciler/cache/"]]
 
 # --- pre-commit -----------------------------------------------------------------------------
 

@@ -24,7 +24,6 @@ from yaml.events import (AliasEvent, DocumentStartEvent, MappingStartEvent, Scal
 from yaml.reader import ReaderError
 
 from reconciler.diagnostics import QUOTE_LIMIT, Diagnostic, Position, error, quoted
-from reconciler.gcpause import paused_gc  # noqa: F401  (the planner's import, until it leaves the planner)
 from reconciler.yamlcore import CONSTRUCT, FLOAT, INT, MAP, SEQ, STR, TAG, resolve
 from reconciler.yamlerrors import cut, reader_error, syntax_error
 from reconciler.yamltext import (MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, is_blank, precheck,  # noqa: F401

@@ -94,10 +94,8 @@ class CostItem(BaseModel):
 
     @model_serializer(mode="wrap")
     def _own_invoice(self, handler):
-        data = handler(self)
-        if self.billed_to is None:
-            data.pop("billed_to", None)
-        return data
+        """An item on the step's own invoice has no `billed_to` key."""
+        return _absent_when_none(self, handler, "billed_to")
 
 
 class Cost(BaseModel):
@@ -213,10 +211,8 @@ class CostTotals(BaseModel):
 
     @model_serializer(mode="wrap")
     def _without_manual(self, handler):
-        data = handler(self)
-        if self.manual is None:
-            data.pop("manual", None)
-        return data
+        """No priced manual step, no `manual` key."""
+        return _absent_when_none(self, handler, "manual")
 
 
 class Renewal(BaseModel):

@@ -29,7 +29,7 @@ from reconciler.providers import Executor
 from reconciler.providers.select import DEFAULT_SANDBOX, provider_for
 from reconciler.render import RENDERERS
 from reconciler.fingerprint import fingerprint_files, fingerprint_paths, repo_relative
-from reconciler.loader import Inputs as Repo
+from reconciler.loader import Inputs
 from reconciler.render.result import render_result
 from reconciler.workflow import PlanRequest, decide_today, load_desired, make_plan
 
@@ -52,7 +52,7 @@ class ApplyRequest:
     parallelism: int = DEFAULT_PARALLELISM
 
 
-def executor_for(repo: Repo) -> Executor:
+def executor_for(repo: Inputs) -> Executor:
     provider = provider_for(repo.config, repo.root)
     if not isinstance(provider, Executor):
         raise ReconcilerError(f"the {provider.name} provider is read-only: apply needs a portal to change "
@@ -135,7 +135,7 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
     return result.exit_code
 
 
-def replan_saved(saved: dict, repo_dir: str, repo: Repo) -> list[dict]:
+def replan_saved(saved: dict, repo_dir: str, repo: Inputs) -> list[dict]:
     """The steps the planner makes from the saved plan's own inputs: recorded state, desired files, date."""
     from reconciler.apply.proof import RecordedState, check_schema
 
@@ -144,7 +144,7 @@ def replan_saved(saved: dict, repo_dir: str, repo: Repo) -> list[dict]:
     return planned.document["steps"]
 
 
-def saved_files(saved: dict, repo: Repo) -> list[str] | None:
+def saved_files(saved: dict, repo: Inputs) -> list[str] | None:
     """A partial plan's files (repo-relative), None for a whole-repo plan; refused if one leaves the repo.
 
     A saved plan can be committed by a pull request: the files it names are read (hashed, planned
@@ -162,7 +162,7 @@ def saved_files(saved: dict, repo: Repo) -> list[str] | None:
     return files
 
 
-def covered_paths(saved: dict, repo_dir: str, repo: Repo) -> list[str]:
+def covered_paths(saved: dict, repo_dir: str, repo: Inputs) -> list[str]:
     """What a saved plan covered, to plan again: a partial plan's customer files (repo-relative), else the repo."""
     files = saved_files(saved, repo)
     if files is None:

@@ -12,7 +12,11 @@ At the largest N of at least 10,000 it also measures the warm re-plan after one 
 file changed, `--changed-since` with one changed file, and the cliff cases (one alias and
 one typo in the snapshot). Apply: the steps phase of a plan of M ready steps on the sandbox
 (the engine's `apply_plan`, journal and portal file durable) against the WAL floor, and
-the whole `reconciler apply` command. Targets are in benchmarks/targets.py.
+the whole `reconciler apply` command. With `--baseline COMMAND` (another checkout's
+`reconciler`, e.g. the commit before a redesign), its `validate` and cold `plan` are timed
+at every N in the same run, each of its runs right after one of ours, so that the
+regression target (at most 1.1x the baseline's time and peak memory) is judged on one
+machine state. Targets are in benchmarks/targets.py.
 """
 
 from __future__ import annotations
@@ -59,12 +63,23 @@ def run_once(command: list[str], env: dict | None = None, cwd: Path | None = Non
 
 def measure(command: list[str], repeats: int, prepare=None, **kwargs) -> tuple[float, float]:
     """(median wall seconds, highest peak RSS in MB) over `repeats` runs; `prepare()` runs before each, untimed."""
-    runs = []
+    return measure_pair(command, None, repeats, prepare, **kwargs)[0]
+
+
+def measure_pair(command: list[str], other: list[str] | None, repeats: int, prepare=None,
+                 **kwargs) -> tuple[tuple[float, float], tuple[float, float] | None]:
+    """`measure` of `command`, and of `other` (if given) run in turn with it: A B A B ..., so both see one machine."""
+    runs: dict[int, list] = {0: [], 1: []}
     for _ in range(repeats):
-        if prepare:
-            prepare()
-        runs.append(run_once(command, **kwargs))
-    return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
+        for side, what in enumerate((command, other)):
+            if what is None:
+                continue
+            if prepare:
+                prepare()
+            runs[side].append(run_once(what, **kwargs))
+    summary = [(statistics.median(r[0] for r in got), max(r[1] for r in got)) if got else None
+               for got in (runs[0], runs[1])]
+    return summary[0], summary[1]
 
 
 def input_mb(repo: Path) -> float:
@@ -76,20 +91,27 @@ def drop_cache(repo: Path) -> None:
     shutil.rmtree(repo / ".reconciler" / "cache", ignore_errors=True)
 
 
-def bench_size(n: int, repeats: int, work: Path, cmd: list[str]) -> dict:
+def bench_size(n: int, repeats: int, work: Path, cmd: list[str], baseline: list[str] | None = None) -> dict:
     repo = work / f"n{n}"
     shutil.rmtree(repo, ignore_errors=True)
     generate(n, repo)
-    plan = [*cmd, "plan", str(repo), "--state", str(repo / "state.yaml"), "--today", TODAY]
+
+    def plan(command):
+        return command and [*command, "plan", str(repo), "--state", str(repo / "state.yaml"), "--today", TODAY]
+
+    def validate(command):
+        return command and [*command, "validate", str(repo)]
+
     floor = [sys.executable, "-c", YAML_FLOOR, str(repo)]
-    row = {"n": n, "repeats": repeats, "input_mb": input_mb(repo),
-           "validate": measure([*cmd, "validate", str(repo)], min(repeats, 5), lambda: drop_cache(repo)),
-           "plan": measure(plan, repeats, lambda: drop_cache(repo)),
+    validated = measure_pair(validate(cmd), validate(baseline), min(repeats, 5), lambda: drop_cache(repo))
+    planned = measure_pair(plan(cmd), plan(baseline), repeats, lambda: drop_cache(repo))
+    row = {"n": n, "repeats": repeats, "input_mb": input_mb(repo), "validate": validated[0], "plan": planned[0],
+           "baseline": baseline and {"validate": validated[1], "plan": planned[1]},
            "floor": measure([*floor, "1", "gc-off"], repeats),
            "floor2": measure([*floor, "2", "gc-off"], repeats),
            "floor_gc": measure([*floor, "1", "gc-on"], repeats)}
     print(f"  N={n}: plan {row['plan'][0]:.3f} s, floor {row['floor'][0]:.3f} s, 2 processes "
-          f"{row['floor2'][0]:.3f} s", flush=True)
+          f"{row['floor2'][0]:.3f} s" + (f", baseline plan {planned[1][0]:.3f} s" if baseline else ""), flush=True)
     return row
 
 
@@ -188,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", help="runs per size, the median is reported, e.g. 20,3,3")
     parser.add_argument("--apply", help="ready steps to apply on the sandbox, e.g. 1000,5000 (0: skip)")
     parser.add_argument("--work", type=Path, help="where to generate the repos (default: a temporary directory)")
+    parser.add_argument("--baseline", help="another reconciler command to time beside ours at every N, e.g. "
+                        "'../old/.venv/bin/reconciler' (the regression target: at most 1.1x its time and memory)")
     parser.add_argument("--no-compile", action="store_true",
                         help="do not compile reconciler's bytecode first (start-up then includes compiling)")
     args = parser.parse_args(argv)
@@ -218,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     header = machine()
     started = time.perf_counter()
     try:
-        rows = [bench_size(n, r, work, cmd) for n, r in zip(plan["sizes"], repeats)]
+        baseline = args.baseline.split() if args.baseline else None
+        rows = [bench_size(n, r, work, cmd, baseline) for n, r in zip(plan["sizes"], repeats)]
         warm = bench_warm(plan["warm"], work, cmd, plan["again"]) if plan["warm"] in plan["sizes"] else None
         cliffs = bench_cliffs(plan["warm"], work, cmd, plan["again"]) if warm else None
         applies = [bench_apply(steps, work, cmd) for steps in plan["apply"]]

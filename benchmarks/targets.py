@@ -10,12 +10,16 @@ targets, numbered as in the README's performance paragraph:
    input's size on disk; 50,000: at most 5.5x the 10,000 time and under 1 GiB;
 4. warm re-plan of 10,000 after one file changed at most 0.5 s, `--changed-since` 0.4 s;
 5. one alias and one typo in the snapshot cost at most 1.2x the clean plan;
-6. apply: 5,000 ready steps at most 1.5x the durable WAL floor, 5,000 at most 5.5x 1,000.
+6. apply: 5,000 ready steps at most 1.5x the durable WAL floor, 5,000 at most 5.5x 1,000;
+
+and R, with `--baseline`: at every N, our validate and cold plan at most 1.1x the baseline's
+wall time and peak RSS (a redesign must not make anything slower).
 """
 
 from __future__ import annotations
 
 BIG, HUGE = 10_000, 50_000
+REGRESSION = 1.1
 MANY_STEPS, FEW_STEPS = 5_000, 1_000
 
 
@@ -59,6 +63,13 @@ def evaluate(rows: list[dict], warm: dict | None, cliffs: dict | None, applies: 
     few = steps.get(FEW_STEPS) or (steps[min(steps)] if len(steps) > 1 else None)
     out.append(_check("6", f"apply {label} steps / {few['steps'] if few else FEW_STEPS} steps",
                       many and few and few is not many and many["phase"] / few["phase"], 5.5))
+    for row in rows:
+        if not row.get("baseline"):
+            continue
+        for command in ("validate", "plan"):
+            ours, theirs = row[command], row["baseline"][command]
+            out.append(_check("R", f"N={row['n']} {command} / baseline, wall", ours[0] / theirs[0], REGRESSION))
+            out.append(_check("R", f"N={row['n']} {command} / baseline, peak RSS", ours[1] / theirs[1], REGRESSION))
     return out
 
 
@@ -73,6 +84,10 @@ def render(header: str, rows: list[dict], warm: dict | None, cliffs: dict | None
         lines.append(f"| {row['n']} | {row['input_mb']:.1f} | {row['validate'][0]:.3f} | {p[0]:.3f} | {p[1]:.0f} | "
                      f"{f[0]:.3f} | {f2[0]:.3f} | {fg[0]:.3f} | {p[0] / f[0]:.2f} | {p[0] / f2[0]:.2f} |")
     lines.append("")
+    for row in rows:
+        if row.get("baseline"):
+            v, p = row["baseline"]["validate"], row["baseline"]["plan"]
+            lines.append(f"baseline N={row['n']}: validate {v[0]:.3f} s {v[1]:.0f} MB, plan {p[0]:.3f} s {p[1]:.0f} MB")
     if warm:
         lines.append(f"warm N={warm['n']}: one file changed {warm['warm'][0]:.3f} s, "
                      f"--changed-since {warm['changed_since'][0]:.3f} s")

@@ -48,3 +48,24 @@ def test_runner_prints_every_target_with_its_ratio_and_verdict(tmp_path):
     assert "| T6 | apply 30 steps / durable WAL floor | " in text
     assert "apply: 30 ready steps: steps phase " in text
     assert " PASS, " in text and " FAIL, " in text
+
+
+def test_a_baseline_timed_in_the_same_run_is_judged_at_every_n_on_time_and_memory():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from targets import evaluate
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    rows = [{"n": n, "input_mb": 1.0, "plan": plan, "validate": (1.0, 100.0), "floor": (1.0, 1.0),
+             "floor2": (1.0, 1.0), "baseline": {"plan": (1.0, 100.0), "validate": (1.0, 100.0)}}
+            for n, plan in ((1, (1.05, 100.0)), (1000, (1.2, 100.0)), (10000, (1.0, 150.0)))]
+    verdicts = {r["what"]: r["verdict"] for r in evaluate(rows, None, None, []) if r["target"] == "R"}
+    assert verdicts == {
+        "N=1 validate / baseline, wall": "PASS", "N=1 validate / baseline, peak RSS": "PASS",
+        "N=1 plan / baseline, wall": "PASS", "N=1 plan / baseline, peak RSS": "PASS",
+        "N=1000 validate / baseline, wall": "PASS", "N=1000 validate / baseline, peak RSS": "PASS",
+        "N=1000 plan / baseline, wall": "FAIL", "N=1000 plan / baseline, peak RSS": "PASS",
+        "N=10000 validate / baseline, wall": "PASS", "N=10000 validate / baseline, peak RSS": "PASS",
+        "N=10000 plan / baseline, wall": "PASS", "N=10000 plan / baseline, peak RSS": "FAIL"}
+    without = evaluate([{**rows[0], "baseline": None}], None, None, [])
+    assert not [r for r in without if r["target"] == "R"]

@@ -6,6 +6,7 @@ and client, PostgreSQL, the HTML report's templates, ruamel.yaml or deepdiff is 
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -27,3 +28,45 @@ def test_plan_from_a_snapshot_imports_nothing_it_does_not_need():
     assert "reconciler.plan.planner" in imported  # the measurement saw the run
     unwanted = sorted(m for m in imported if m.startswith(NOT_ON_THE_PLAN_PATH))
     assert unwanted == []
+
+
+PLUGIN = '''
+import pathlib, os
+pathlib.Path(os.environ["PLUGIN_MARKER"]).write_text("loaded")
+
+
+class Plugin:
+    def new_schema_validator(self, *args, **kwargs):
+        return None, None, None
+
+
+plugin = Plugin()
+'''
+
+
+def _plan_with_a_pydantic_plugin_installed(tmp_path, **env) -> bool:
+    """Plan one example with a pydantic plugin on the path (an entry point in the `pydantic` group); was it loaded?"""
+    site = tmp_path / "site"
+    (site / "marker_plugin-1.0.dist-info").mkdir(parents=True)
+    (site / "marker_plugin-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: marker-plugin\n"
+                                                                   "Version: 1.0\n")
+    (site / "marker_plugin-1.0.dist-info" / "entry_points.txt").write_text("[pydantic]\nmarker = marker_plugin:plugin\n")
+    (site / "marker_plugin.py").write_text(PLUGIN)
+    marker = tmp_path / "loaded"
+    example = next(p for p in example_dirs() if p.name == "new-cloud-customer")
+    environment = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    environment.update(PYTHONPATH=str(site), PLUGIN_MARKER=str(marker), **env)
+    run = subprocess.run([sys.executable, "-m", "reconciler", "plan", str(example), "--state",
+                          str(example / "state.yaml"), "--today", "2026-11-30"],
+                         capture_output=True, text=True, timeout=120, env=environment)
+    assert run.returncode in (0, 2), run.stderr
+    assert "create-customer" in run.stdout  # the plan was made
+    return marker.exists()
+
+
+def test_plan_skips_pydantic_plugins_entry_point_scan(tmp_path):
+    assert not _plan_with_a_pydantic_plugin_installed(tmp_path)
+
+
+def test_a_user_who_sets_the_switch_empty_gets_pydantic_plugins_back(tmp_path):
+    assert _plan_with_a_pydantic_plugin_installed(tmp_path, PYDANTIC_DISABLE_PLUGINS="")

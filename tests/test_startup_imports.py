@@ -6,11 +6,15 @@ and client, PostgreSQL, the HTML report's templates, ruamel.yaml or deepdiff is 
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import subprocess
 import sys
 
+import pytest
+
+from reconciler.cli import build_parser
 from tests.conftest import example_dirs
 
 NOT_ON_THE_PLAN_PATH = ("reconciler.apply", "reconciler.backends.local", "reconciler.backends.postgres",
@@ -70,3 +74,27 @@ def test_plan_skips_pydantic_plugins_entry_point_scan(tmp_path):
 
 def test_a_user_who_sets_the_switch_empty_gets_pydantic_plugins_back(tmp_path):
     assert _plan_with_a_pydantic_plugin_installed(tmp_path, PYDANTIC_DISABLE_PLUGINS="")
+
+
+def _commands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
+def test_a_run_builds_only_the_chosen_commands_flags():
+    parser = build_parser(lazy=True)
+    args = parser.parse_args(["plan", "repo", "--state", "repo/state.yaml", "--today", "2026-11-30"])
+    assert (args.paths, args.state, args.today, args.format) == (["repo"], "repo/state.yaml", "2026-11-30", "text")
+    built = [name for name, command in _commands(parser).choices.items() if len(command._actions) > 1]  # -h alone
+    assert built == ["plan"]
+
+
+@pytest.mark.parametrize("words", [[], ["plan"], ["show"], ["sandbox"], ["sandbox", "serve"], ["completion"]])
+def test_the_chosen_commands_help_is_the_whole_parsers(words, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    helps = []
+    for parser in (build_parser(), build_parser(lazy=True)):
+        with pytest.raises(SystemExit):
+            parser.parse_args([*words, "--help"])
+        helps.append(capsys.readouterr().out)
+    assert helps[0] == helps[1]
+    assert "usage: reconciler" in helps[0]

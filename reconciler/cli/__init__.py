@@ -42,7 +42,7 @@ PLUGINS_SWITCH = "PYDANTIC_DISABLE_PLUGINS"  # "__all__": no entry-point scan; s
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault(PLUGINS_SWITCH, "__all__")  # before the first model is defined: the scan is skipped
-    parser = build_parser()
+    parser = build_parser(lazy=True)  # only the chosen command's flags are built
     args = parser.parse_args(argv)
     try:
         if args.chdir:

@@ -19,7 +19,8 @@ from tests.conftest import example_dirs
 
 NOT_ON_THE_PLAN_PATH = ("reconciler.apply", "reconciler.backends.local", "reconciler.backends.postgres",
                         "reconciler.backends.history", "reconciler.api", "reconciler.render.html",
-                        "httpx", "psycopg", "jinja2", "ruamel", "deepdiff", "fastapi", "starlette", "uvicorn")
+                        "httpx", "psycopg", "jinja2", "ruamel", "deepdiff", "fastapi", "starlette", "uvicorn",
+                        "difflib")  # "did you mean" hints: only a file with an unknown key or product needs them
 
 
 def test_plan_from_a_snapshot_imports_nothing_it_does_not_need():

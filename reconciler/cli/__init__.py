@@ -9,6 +9,11 @@ The package: `main` (here), the parser (parser.py), one module per group of comm
 export, fmt, schema) and what they share (common.py). Each command imports the machinery
 it uses inside its own function (the planner, apply, the server...): `reconciler --help`,
 shell completion and every other command start without loading it. No import breaks a cycle.
+
+Before any command runs, `main` sets PYDANTIC_DISABLE_PLUGINS (pydantic's documented switch, unless
+the user set it): pydantic otherwise scans every installed distribution's entry points for plugins
+when the first model is defined, a tenth of a one-customer plan's start-up, and reconciler uses none.
+The process's environment is the program's to set, here at its edge, never a library module's.
 """
 
 from __future__ import annotations
@@ -32,8 +37,12 @@ def _chdir(directory: str) -> None:
         raise ReconcilerError(f"-C {directory}: {exc.strerror or exc}") from None
 
 
+PLUGINS_SWITCH = "PYDANTIC_DISABLE_PLUGINS"  # "__all__": no entry-point scan; set it empty to load plugins
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    os.environ.setdefault(PLUGINS_SWITCH, "__all__")  # before the first model is defined: the scan is skipped
+    parser = build_parser(lazy=True)  # only the chosen command's flags are built
     args = parser.parse_args(argv)
     try:
         if args.chdir:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from reconciler import __version__
 from reconciler.cli.applying import _cmd_apply, _cmd_force_unlock, _cmd_history
@@ -26,15 +27,45 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
 
 
+class _Commands(argparse._SubParsersAction):
+    """The commands, each one's flags added when it is the one chosen (or the whole parser is wanted).
+
+    A run parses one command: building the other fourteen parsers' flags was a tenth of a
+    one-customer plan's own start-up. Names and one-line helps are registered at once, so
+    `reconciler --help` and a mistyped command read exactly as before.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._pending: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
+
+    def add_command(self, name: str, flags: Callable[[argparse.ArgumentParser], None], **kwargs) -> None:
+        self.add_parser(name, **kwargs)
+        self._pending[name] = flags
+
+    def build(self, name: str) -> None:
+        flags = self._pending.pop(name, None)
+        if flags is not None:
+            flags(self.choices[name])
+            _finish(name, self.choices[name])
+
+    def build_all(self) -> None:
+        for name in list(self._pending):
+            self.build(name)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        self.build(values[0])
+        super().__call__(parser, namespace, values, option_string)
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
     return int(text)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from reconciler.render import RENDERERS  # `show` offers every registered format
-
+def build_parser(lazy: bool = False) -> argparse.ArgumentParser:
+    """The whole parser; `lazy`: each command's flags are added only once it is the one chosen (`main`)."""
     parser = _Parser(
         prog="reconciler",
         description="Infrastructure as code for Wildix partners: plan and apply customers' PBXs, "
@@ -43,20 +74,58 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
     parser.add_argument("-C", "--chdir", metavar="DIR",
                         help="switch to DIR before anything else, as if run there (Terraform's -chdir)")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, action=_Commands)
+    commands.add_command("validate", _validate_flags, help="check desired-state files; no provider needed",
+                         description="Check desired-state files: a repo root, a directory or files. "
+                                     "Every problem of every file is reported, with file, line and column.")
+    commands.add_command("plan", _plan_flags, help="print the ordered change plan",
+                         description="Diff the desired state against the portal, apply the portal's rules "
+                                     "and print the ordered change plan.")
+    commands.add_command("apply", _apply_flags, help="carry out a saved plan, or plan and ask for confirmation",
+                         description="Carry out the ready steps of a saved plan (plan --out FILE), or plan "
+                                     "the repo, show the plan and ask for confirmation. Blocked and manual "
+                                     "steps are never carried out; they are listed at the end.")
+    commands.add_command("show", _show_flags, help="render a saved plan",
+                         description="Render a plan saved with `plan --out FILE`, in any plan format: "
+                                     "what a pipeline shows of the plan it applies.")
+    commands.add_command("force-unlock", _force_unlock_flags, help="break a stale apply lock",
+                         description="Remove the apply lock with this ID (shown by the command that found "
+                                     "it), e.g. after an apply was killed.")
+    commands.add_command("sandbox", _sandbox_flags,
+                         help="load, reset, show, advance or serve the embedded sandbox portal",
+                         description="The sandbox: an emulation of the partner portal in a SQLite file "
+                                     "(default .reconciler/sandbox.db), to rehearse before a real customer.")
+    commands.add_command("export", _export_flags, help="write the portal's current state as files, for onboarding",
+                         description="Write the current state as a snapshot (state.yaml) and as one "
+                                     "desired-state file per customer (customers/ID.yaml): planning them "
+                                     "against the same portal yields no steps.")
+    commands.add_command("fmt", _fmt_flags, help="rewrite customer files and reconciler.yaml in the canonical form",
+                         description="Rewrite customer files and reconciler.yaml in one canonical form (keys "
+                                     "in FORMAT.md's order, license profiles in a fixed order, block style), "
+                                     "keeping comments. Prints the files it changed.")
+    commands.add_command("history", _history_flags, help="list past applies (from the backend)",
+                         description="List past applies from the configured backend: who, where, when, "
+                                     "the plan's checksum, and the steps done, failed and skipped.")
+    commands.add_command("schema", _schema_flags, help="write the JSON Schemas of the file formats",
+                         description="Write the JSON Schemas (customer file, repo configuration) "
+                                     "generated from the models.")
+    commands.add_command("completion", _completion_flags, help="print the shell completion script",
+                         description="Print the completion script for bash, zsh or fish; install it "
+                                     "with one command (see the examples).")
+    if not lazy:
+        commands.build_all()
+    return parser
 
-    validate = commands.add_parser("validate", help="check desired-state files; no provider needed",
-                                   description="Check desired-state files: a repo root, a directory or files. "
-                                               "Every problem of every file is reported, with file, line and column.")
+
+def _validate_flags(validate: argparse.ArgumentParser) -> None:
     validate.add_argument("paths", nargs="*", metavar="PATH", help="repo roots, directories or files (default: .)")
     validate.add_argument("--format", choices=("text", "json", "github"), default="text",
                           help="text (default); json, for tools such as editors; github: GitHub Actions "
                                "annotations (::error file=...,line=...,col=...::...) on stdout, the text on stderr")
     validate.set_defaults(func=_cmd_validate)
 
-    plan = commands.add_parser("plan", help="print the ordered change plan",
-                               description="Diff the desired state against the portal, apply the portal's rules "
-                                           "and print the ordered change plan.")
+
+def _plan_flags(plan: argparse.ArgumentParser) -> None:
     plan.add_argument("paths", nargs="*", metavar="PATH",
                       help="the repo root (default: .), or customer files to plan only those")
     plan.add_argument("--state", metavar="FILE", help="read the current state from a snapshot file")
@@ -81,10 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "customers with errors, warnings, blocked or manual steps are kept")
     plan.set_defaults(func=_cmd_plan)
 
-    apply = commands.add_parser("apply", help="carry out a saved plan, or plan and ask for confirmation",
-                                description="Carry out the ready steps of a saved plan (plan --out FILE), or plan "
-                                            "the repo, show the plan and ask for confirmation. Blocked and manual "
-                                            "steps are never carried out; they are listed at the end.")
+
+def _apply_flags(apply: argparse.ArgumentParser) -> None:
     apply.add_argument("plan_file", nargs="?", metavar="PLAN_FILE", help="a plan saved with `plan --out`")
     apply.add_argument("--repo", default=".", metavar="DIR", help="the repo root (default: .)")
     apply.add_argument("--today", metavar="YYYY-MM-DD", help="the date (default: today in the repo's timezone)")
@@ -101,9 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "(ids and costs aside); otherwise refuse and show the difference")
     apply.set_defaults(func=_cmd_apply)
 
-    show_plan = commands.add_parser("show", help="render a saved plan",
-                               description="Render a plan saved with `plan --out FILE`, in any plan format: "
-                                           "what a pipeline shows of the plan it applies.")
+
+def _show_flags(show_plan: argparse.ArgumentParser) -> None:
+    from reconciler.render import RENDERERS  # `show` offers every registered format
+
     show_plan.add_argument("plan_file", metavar="PLAN_FILE", help="a plan saved with `plan --out`")
     show_plan.add_argument("--format", choices=sorted(RENDERERS), default="text", help="output format")
     show_plan.add_argument("--repo", default=".", metavar="DIR", help="markdown: the repo directory its marker names "
@@ -113,9 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     show_plan.add_argument("--no-color", action="store_true", help="no colors (also: the NO_COLOR variable)")
     show_plan.set_defaults(func=_cmd_show)
 
-    unlock = commands.add_parser("force-unlock", help="break a stale apply lock",
-                                 description="Remove the apply lock with this ID (shown by the command that found "
-                                             "it), e.g. after an apply was killed.")
+
+def _force_unlock_flags(unlock: argparse.ArgumentParser) -> None:
     unlock.add_argument("lock_id", metavar="ID")
     unlock.add_argument("--repo", default=".", metavar="DIR", help="the repo root (default: .)")
     unlock.add_argument("--force", action="store_true",
@@ -123,9 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "even though its lease is live)")
     unlock.set_defaults(func=_cmd_force_unlock)
 
-    sandbox = commands.add_parser("sandbox", help="load, reset, show, advance or serve the embedded sandbox portal",
-                                  description="The sandbox: an emulation of the partner portal in a SQLite file "
-                                              "(default .reconciler/sandbox.db), to rehearse before a real customer.")
+
+def _sandbox_flags(sandbox: argparse.ArgumentParser) -> None:
     sandbox_actions = sandbox.add_subparsers(dest="action", metavar="ACTION", required=True)
     load = sandbox_actions.add_parser("load", help="replace the sandbox's content with a snapshot file",
                                       description="Replace everything the sandbox holds with the customers, stock "
@@ -162,10 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
         action.add_argument("--repo", default=".", metavar="DIR", help="the repo root (default: .)")
     sandbox.set_defaults(func=_cmd_sandbox)
 
-    export = commands.add_parser("export", help="write the portal's current state as files, for onboarding",
-                                 description="Write the current state as a snapshot (state.yaml) and as one "
-                                             "desired-state file per customer (customers/ID.yaml): planning them "
-                                             "against the same portal yields no steps.")
+
+def _export_flags(export: argparse.ArgumentParser) -> None:
     export.add_argument("repo", nargs="?", default=".", metavar="REPO",
                         help="the repo whose configuration names the provider (default: .)")
     export.add_argument("--out", default=".", metavar="DIR", help="where to write (default: the current directory)")
@@ -174,38 +238,32 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--schema", metavar="URL", help="add a yaml-language-server $schema line to each file")
     export.set_defaults(func=_cmd_export)
 
-    fmt = commands.add_parser("fmt", help="rewrite customer files and reconciler.yaml in the canonical form",
-                              description="Rewrite customer files and reconciler.yaml in one canonical form (keys "
-                                          "in FORMAT.md's order, license profiles in a fixed order, block style), "
-                                          "keeping comments. Prints the files it changed.")
+
+def _fmt_flags(fmt: argparse.ArgumentParser) -> None:
     fmt.add_argument("paths", nargs="*", metavar="PATH",
                      help="files, or repo roots: their reconciler.yaml and customer files (default: .)")
     fmt.add_argument("--check", action="store_true",
                      help="write nothing; exit 1 and name the files that are not in the canonical form")
     fmt.add_argument("--diff", action="store_true", help="print the changes as a unified diff")
     fmt.set_defaults(func=_cmd_fmt)
-    history = commands.add_parser("history", help="list past applies (from the backend)",
-                                  description="List past applies from the configured backend: who, where, when, "
-                                              "the plan's checksum, and the steps done, failed and skipped.")
+
+
+def _history_flags(history: argparse.ArgumentParser) -> None:
     history.add_argument("--repo", default=".", metavar="DIR", help="the repo root (default: .)")
     history.add_argument("--customer", metavar="ID", help="only the applies that touched this customer")
     history.add_argument("--since", metavar="YYYY-MM-DD", help="only the applies started on or after this date")
     history.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     history.set_defaults(func=_cmd_history)
 
-    schema = commands.add_parser("schema", help="write the JSON Schemas of the file formats",
-                                 description="Write the JSON Schemas (customer file, repo configuration) "
-                                             "generated from the models.")
+
+def _schema_flags(schema: argparse.ArgumentParser) -> None:
     schema.add_argument("--out", default="schemas", metavar="DIR", help="output directory (default: schemas)")
     schema.set_defaults(func=_cmd_schema)
 
-    completion = commands.add_parser("completion", help="print the shell completion script",
-                                     description="Print the completion script for bash, zsh or fish; install it "
-                                                 "with one command (see the examples).")
+
+def _completion_flags(completion: argparse.ArgumentParser) -> None:
     completion.add_argument("shell", choices=("bash", "zsh", "fish"))
-    completion.set_defaults(func=lambda args: _cmd_completion(args, parser))
-    _finish(commands)
-    return parser
+    completion.set_defaults(func=_cmd_completion)
 
 
 EXAMPLES = {  # the end of each command's --help, by the command's words after `reconciler`
@@ -241,23 +299,22 @@ class _HelpFormatter(argparse.HelpFormatter):
         return super()._fill_text(text, width, indent)
 
 
-def _finish(commands) -> None:
+def _finish(name: str, command: argparse.ArgumentParser) -> None:
     """What every command has in common: --no-color, and two or three examples at the end of --help."""
-    for command in commands.choices.values():
-        nested = [a for a in command._actions if isinstance(a, argparse._SubParsersAction)]
-        if nested:
-            _finish(nested[0])
-            continue
-        if "--no-color" not in command._option_string_actions:
-            command.add_argument("--no-color", action="store_true", help="no colors (also: the NO_COLOR variable)")
-        command.formatter_class = _HelpFormatter
-        words = command.prog.split(" ", 1)[1]
-        if words in EXAMPLES:
-            command.epilog = "examples:\n" + "".join(f"  {line}\n" for line in EXAMPLES[words])
+    nested = [a for a in command._actions if isinstance(a, argparse._SubParsersAction)]
+    if nested:
+        for child_name, child in nested[0].choices.items():
+            _finish(f"{name} {child_name}", child)
+        return
+    if "--no-color" not in command._option_string_actions:
+        command.add_argument("--no-color", action="store_true", help="no colors (also: the NO_COLOR variable)")
+    command.formatter_class = _HelpFormatter
+    if name in EXAMPLES:
+        command.epilog = "examples:\n" + "".join(f"  {line}\n" for line in EXAMPLES[name])
 
 
-def _cmd_completion(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def _cmd_completion(args: argparse.Namespace) -> int:
     import shtab
 
-    sys.stdout.write(shtab.complete(parser, shell=args.shell))
+    sys.stdout.write(shtab.complete(build_parser(), shell=args.shell))  # every command, with all its flags
     return EXIT_OK

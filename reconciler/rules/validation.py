@@ -9,7 +9,6 @@ reports the schema errors of one PBX beside the rule errors of another.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -134,6 +133,8 @@ def unknown_products(products, catalog) -> Iterator[tuple[str, str]]:
     known = sorted(catalog)
     for product in sorted(products):
         if product not in catalog:
+            import difflib  # an unknown product only: a valid file does not pay for it
+
             close = difflib.get_close_matches(product, known, n=1, cutoff=0.6)
             yield product, f": did you mean '{close[0]}'?" if close else ""
 

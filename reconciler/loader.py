@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from reconciler.cache import Cache
 from reconciler.config import CONFIG_FILE, Config
 from reconciler.diagnostics import Diagnostic, Position, error
+from reconciler.fingerprint import relative_name
 from reconciler.paths import outside_allowed, outside_file, within
 from reconciler.progress import progress
 from reconciler.repo import CUSTOMERS_DIR, CustomerSource, check_unique_ids, discover, read_config, read_customer
@@ -40,6 +41,7 @@ class Inputs:
     customers: tuple[CustomerSource, ...] = ()
     read: tuple[str, ...] = ()  # every file read, valid or not, as named (settings first)
     hashes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # file -> "sha256:..." of its bytes
+    names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # file -> its name in the repo
     loaded: frozenset[Path] = frozenset()  # the files read, resolved
     diagnostics: tuple[Diagnostic, ...] = ()
     complete: bool = False  # the whole repo: only then may a customer be called absent
@@ -63,12 +65,15 @@ class _Reading:
         self.customers: list[CustomerSource] = []
         self.read: list[str] = []
         self.hashes: dict[str, str] = {}
+        self.names: dict[str, str] = {}  # relative to the resolved root (fingerprint.relative_name), POSIX
+        self.base = os.path.realpath(root if root is not None else ".")
         self.loaded: set[Path] = set()
         self.diagnostics: list[Diagnostic] = []
 
     def note(self, display: str, resolved: Path, digest: str | None) -> None:
         self.read.append(display)
         self.loaded.add(resolved)
+        self.names[display] = relative_name(str(resolved), self.base)
         if digest is not None:
             self.hashes[display] = digest
 
@@ -113,7 +118,7 @@ class _Reading:
         if self.cache is not None:
             self.cache.save()
         return Inputs(self.root, self.config, self.config_path, self.price_book, tuple(self.customers),
-                      tuple(self.read), MappingProxyType(self.hashes), frozenset(self.loaded),
+                      tuple(self.read), MappingProxyType(self.hashes), MappingProxyType(self.names), frozenset(self.loaded),
                       tuple(self.diagnostics), complete)
 
 

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
+from operator import itemgetter
 from pathlib import Path, PurePosixPath
 
 from pydantic import ValidationError
@@ -57,11 +58,13 @@ def is_customer_path(relative: PurePosixPath, config: Config, in_customers_dir: 
     return len(parts) == 1 and relative.name not in (CONFIG_FILE, snapshot)
 
 
-def _customer_files(folder: Path, root: Path, outside: list[Path]) -> Iterator[Path]:
-    """The YAML files below `folder`, hidden files and folders left out (os.scandir: no stat per file).
+def _customer_files(folder: Path, root: Path, outside: list[Path], at: tuple[str, ...] = ()
+                    ) -> Iterator[tuple[tuple[str, ...], Path]]:
+    """The YAML files below `folder`, each with its names below the walk's start (the order `Path`s sort in).
 
-    A symbolic link is followed only when it stays inside the repo at `root` (else it goes to
-    `outside`), and a linked folder only when it is not one the walk is already in (no loop).
+    Hidden files and folders are left out (os.scandir: no stat per file). A symbolic link is
+    followed only when it stays inside the repo at `root` (else it goes to `outside`), and a
+    linked folder only when it is not one the walk is already in (no loop).
     """
     with os.scandir(folder) as entries:
         for entry in entries:
@@ -71,9 +74,9 @@ def _customer_files(folder: Path, root: Path, outside: list[Path]) -> Iterator[P
             if entry.is_symlink() and not _linked_inside(path, root, outside):
                 continue
             if entry.is_dir():
-                yield from _customer_files(path, root, outside)
+                yield from _customer_files(path, root, outside, (*at, entry.name))
             elif entry.name.endswith(YAML_SUFFIXES) and entry.is_file():
-                yield path
+                yield (*at, entry.name), path
 
 
 def _linked_inside(path: Path, root: Path, outside: list[Path]) -> bool:
@@ -93,7 +96,8 @@ def discover(directory: Path, config: Config, outside: list[Path] | None = None)
     if customers_dir.is_dir():
         if customers_dir.is_symlink() and not _linked_inside(customers_dir, directory, outside):
             return []
-        return sorted(_customer_files(customers_dir, directory, outside))
+        # sorted by the names' tuples, as `Path`s compare, without a `Path` comparison per pair
+        return [path for _, path in sorted(_customer_files(customers_dir, directory, outside), key=itemgetter(0))]
     found = []
     for path in directory.iterdir():
         if is_customer_path(PurePosixPath(path.name), config, in_customers_dir=False) and path.is_file():

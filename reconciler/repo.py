@@ -216,11 +216,18 @@ def _placed_at(path: tuple) -> bool:
     return len(path) <= 2 and (not path or path[0] == "customer" or path[0] == "pbxes")
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def _cache_value(source: CustomerSource) -> str:
-    return json.dumps({"model": source.model.model_dump(mode="json", exclude_unset=True),
-                       "keys": [[list(path), *at] for path, at in source.positions.keys.items()],
-                       "values": [[list(path), *at] for path, at in source.positions.values.items()]},
-                      separators=(",", ":"))
+    """The cached form of a customer: its model as pydantic writes JSON, its positions as [path, [line, column]].
+
+    Written for every file of a cold run: the model's JSON comes from pydantic's own serializer,
+    and the positions' (path, place) pairs go to the encoder as they are, with no list built per pair.
+    """
+    positions = source.positions
+    return (f'{{"model":{source.model.model_dump_json(exclude_unset=True)},'
+            f'"keys":{_ENCODE(list(positions.keys.items()))},"values":{_ENCODE(list(positions.values.items()))}}}')
 
 
 def _cached_customer(value: str | None, display: str, catalog: set[str] | None) -> CustomerSource | None:
@@ -230,8 +237,8 @@ def _cached_customer(value: str | None, display: str, catalog: set[str] | None) 
     try:
         entry = json.loads(value)
         customer = CustomerFile.model_validate(entry["model"])
-        keys = {tuple(path): (line, column) for path, line, column in entry["keys"]}
-        values = {tuple(path): (line, column) for path, line, column in entry["values"]}
+        keys = {tuple(path): (line, column) for path, (line, column) in entry["keys"]}
+        values = {tuple(path): (line, column) for path, (line, column) in entry["values"]}
     except (ValueError, TypeError, KeyError, ValidationError):
         return None
     positions = Positions(display, keys, values)

@@ -6,21 +6,26 @@ one command and checked by another, sometimes by another version or on another m
 each must be computed the same way everywhere, so each is computed here and nowhere else.
 Canonical JSON is sorted keys, no whitespace and UTF-8 text (`ensure_ascii=False`, as
 RFC 8785 writes strings); paths inside a fingerprint are relative to the repo root, so
-how a path was spelled on the command line does not matter.
+how a path was spelled on the command line does not matter. The desired fingerprint is one
+SHA-256 over each file's repo-relative name and the SHA-256 of its bytes: a plan makes it from
+the hashes the loader took of the bytes it parsed (nothing is read twice, and it is the
+fingerprint of exactly what was planned); apply makes it by reading the files again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from reconciler.loader import Inputs
     from reconciler.snapshot import Snapshot
 
-MISSING = b"\0missing"  # the content a file that is gone counts as: it always reads as changed
+MISSING = "missing"  # the digest a file that is gone counts as: never a real digest, so it always reads as changed
 
 
 def canonical(data) -> str:
@@ -50,30 +55,53 @@ def fingerprint_state(snapshot: Snapshot) -> str:
 
 def repo_relative(path: str, root: Path | None) -> str:
     """`path` (as given on the command line) relative to the repo root, as a POSIX path; absolute if outside it."""
-    resolved, base = Path(path).resolve(), Path(root or ".").resolve()
-    try:
-        return resolved.relative_to(base).as_posix()
-    except ValueError:
-        return resolved.as_posix()
+    return relative_name(os.path.realpath(path), os.path.realpath(root or "."))
 
 
-def desired_paths(files: Iterable[str], config_path: str | None, root: Path | None = None) -> list[str]:
-    """The desired-state files (customer files and the configuration), each relative to the repo root."""
-    return sorted(repo_relative(p, root) for p in [*files] + ([config_path] if config_path else []))
+def relative_name(resolved: str, base: str) -> str:
+    """A resolved path's name relative to the resolved repo root `base`, as a POSIX path; itself if outside it.
+
+    String work only (the loader already knows both resolved paths): no `Path` and no stat per file.
+    """
+    if resolved == base:
+        return "."
+    prefix = base if base.endswith("/") else base + "/"
+    return resolved[len(prefix):] if resolved.startswith(prefix) else resolved
+
+
+def desired_paths(inputs: Inputs) -> list[str]:
+    """The desired-state files of a run (its customer files and the configuration), each relative to the repo root."""
+    return sorted(inputs.names[path] for path in _desired(inputs))
+
+
+def combine(named: Iterable[tuple[str, str]]) -> str:
+    """One digest of files given as (name relative to the repo root, `sha256:` digest of the content) pairs.
+
+    A file's content enters through its own digest, so the loader's hashes of the bytes it read
+    make the fingerprint without reading any file again; the order the pairs come in does not matter.
+    """
+    hashed = hashlib.sha256()
+    for name, content in sorted(named):
+        hashed.update(f"{name}\0{content}\0".encode("utf-8", "surrogateescape"))
+    return "sha256:" + hashed.hexdigest()
 
 
 def fingerprint_paths(paths: list[str], root: Path | None = None) -> str:
     """One digest of these files' names (relative to `root`) and contents; a file that is gone counts as changed."""
-    hashed = hashlib.sha256()
-    for path in sorted(paths):
+    named = []
+    for path in paths:
         try:
-            content = (Path(root or ".") / path).read_bytes()
+            content = digest((Path(root or ".") / path).read_bytes())
         except FileNotFoundError:
             content = MISSING
-        hashed.update(path.encode() + b"\0" + content + b"\0")
-    return "sha256:" + hashed.hexdigest()
+        named.append((path, content))
+    return combine(named)
 
 
-def fingerprint_files(files: Iterable[str], config_path: str | None, root: Path | None = None) -> str:
-    """The desired fingerprint of a repo: its customer files and configuration, named relative to `root`."""
-    return fingerprint_paths(desired_paths(files, config_path, root), root)
+def fingerprint_inputs(inputs: Inputs) -> str:
+    """The desired fingerprint of a run's inputs, from the hashes of the bytes the loader read (no file read again)."""
+    return combine((inputs.names[path], inputs.hashes.get(path, MISSING)) for path in _desired(inputs))
+
+
+def _desired(inputs: Inputs) -> list[str]:
+    return [source.path for source in inputs.customers] + ([inputs.config_path] if inputs.config_path else [])

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from reconciler.cache import Cache
 from reconciler.config import CONFIG_FILE, Config
 from reconciler.diagnostics import Diagnostic, Position, error
+from reconciler.fingerprint import relative_name
 from reconciler.paths import outside_allowed, outside_file, within
 from reconciler.progress import progress
 from reconciler.repo import CUSTOMERS_DIR, CustomerSource, check_unique_ids, discover, read_config, read_customer
@@ -40,6 +41,7 @@ class Inputs:
     customers: tuple[CustomerSource, ...] = ()
     read: tuple[str, ...] = ()  # every file read, valid or not, as named (settings first)
     hashes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # file -> "sha256:..." of its bytes
+    names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # file -> its name in the repo
     loaded: frozenset[Path] = frozenset()  # the files read, resolved
     diagnostics: tuple[Diagnostic, ...] = ()
     complete: bool = False  # the whole repo: only then may a customer be called absent
@@ -63,12 +65,15 @@ class _Reading:
         self.customers: list[CustomerSource] = []
         self.read: list[str] = []
         self.hashes: dict[str, str] = {}
+        self.names: dict[str, str] = {}  # relative to the resolved root (fingerprint.relative_name), POSIX
+        self.base = os.path.realpath(root if root is not None else ".")
         self.loaded: set[Path] = set()
         self.diagnostics: list[Diagnostic] = []
 
-    def note(self, display: str, resolved: Path, digest: str | None) -> None:
+    def note(self, display: str, resolved: str, digest: str | None) -> None:
         self.read.append(display)
-        self.loaded.add(resolved)
+        self.loaded.add(Path(resolved))
+        self.names[display] = relative_name(resolved, self.base)
         if digest is not None:
             self.hashes[display] = digest
 
@@ -85,17 +90,17 @@ class _Reading:
     def config_file(self, path: Path) -> None:
         self.config_path = str(path)
         self.config, digest, problems = read_config(path)
-        self.note(self.config_path, path.resolve(), digest)
+        self.note(self.config_path, os.path.realpath(path), digest)
         self.diagnostics += problems
         if self.config.price_book:
             from reconciler.pricing.book import load_price_book  # only with a price book: start-up does not pay for it
 
             book = path.parent / self.config.price_book
             self.price_book, problems = load_price_book(book, str(book))
-            self.note(str(book), book.resolve(), None)
+            self.note(str(book), os.path.realpath(book), None)
             self.diagnostics += problems
 
-    def customer_files(self, paths: list[Path], resolved: Callable[[Path], Path]) -> None:
+    def customer_files(self, paths: list[Path], resolved: Callable[[Path], str]) -> None:
         catalog = self.price_book.products() if self.price_book is not None else None
         if self.provider_catalog:  # validate: also the catalog the provider is known to have without asking it
             catalog = loader_catalog(catalog, self.config.provider.kind)
@@ -113,7 +118,7 @@ class _Reading:
         if self.cache is not None:
             self.cache.save()
         return Inputs(self.root, self.config, self.config_path, self.price_book, tuple(self.customers),
-                      tuple(self.read), MappingProxyType(self.hashes), frozenset(self.loaded),
+                      tuple(self.read), MappingProxyType(self.hashes), MappingProxyType(self.names), frozenset(self.loaded),
                       tuple(self.diagnostics), complete)
 
 
@@ -142,7 +147,7 @@ def load(paths: Sequence[str | Path] | None = None, only: Callable[[Path], bool]
     reading = _Reading(Path(settings_root) if settings_root is not None else None, provider_catalog)
     if reading.root is not None:
         reading.settings(reading.root)
-    reading.customer_files(targets, Path.resolve)
+    reading.customer_files(targets, os.path.realpath)
     return reading.inputs(complete=False)
 
 
@@ -158,10 +163,13 @@ def _load_repo(root: Path, only: Callable[[Path], bool] | None, provider_catalog
         reading.diagnostics.append(error(Position(where), "schema",
                                          "no customer files found (expected *.yaml files, each with a 'customer:' key)"))
     selected = found if only is None else [path for path in found if only(path)]
-    resolved_root = Path(os.path.realpath(root))  # one resolve for the root, not one per file
+    resolved_root, shown_root = os.path.realpath(root), str(root)
+    prefix = "" if shown_root == "." else shown_root if shown_root.endswith("/") else shown_root + "/"
 
-    def resolved(path: Path) -> Path:  # discovery follows only links that stay inside the repo
-        return resolved_root / path.relative_to(root) if not path.is_symlink() else path.resolve()
+    def resolved(path: Path) -> str:  # one resolve for the root, not one per file: string work, no `Path`
+        if os.path.islink(path):  # discovery follows only links that stay inside the repo
+            return os.path.realpath(path)
+        return os.path.join(resolved_root, str(path)[len(prefix):])
 
     reading.customer_files(selected, resolved)
     return reading.inputs(complete=only is None)

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
+from operator import itemgetter
 from pathlib import Path, PurePosixPath
 
 from pydantic import ValidationError
@@ -31,7 +32,7 @@ CUSTOMERS_DIR = "customers"
 
 @dataclass(frozen=True)
 class CustomerSource:
-    """One loaded customer file: the model and where its keys stand."""
+    """One loaded customer file: the model and where its id and its PBXs stand (`read_customer`)."""
 
     path: str
     model: CustomerFile
@@ -57,11 +58,13 @@ def is_customer_path(relative: PurePosixPath, config: Config, in_customers_dir: 
     return len(parts) == 1 and relative.name not in (CONFIG_FILE, snapshot)
 
 
-def _customer_files(folder: Path, root: Path, outside: list[Path]) -> Iterator[Path]:
-    """The YAML files below `folder`, hidden files and folders left out (os.scandir: no stat per file).
+def _customer_files(folder: Path, root: Path, outside: list[Path], at: tuple[str, ...] = ()
+                    ) -> Iterator[tuple[tuple[str, ...], Path]]:
+    """The YAML files below `folder`, each with its names below the walk's start (the order `Path`s sort in).
 
-    A symbolic link is followed only when it stays inside the repo at `root` (else it goes to
-    `outside`), and a linked folder only when it is not one the walk is already in (no loop).
+    Hidden files and folders are left out (os.scandir: no stat per file). A symbolic link is
+    followed only when it stays inside the repo at `root` (else it goes to `outside`), and a
+    linked folder only when it is not one the walk is already in (no loop).
     """
     with os.scandir(folder) as entries:
         for entry in entries:
@@ -71,9 +74,9 @@ def _customer_files(folder: Path, root: Path, outside: list[Path]) -> Iterator[P
             if entry.is_symlink() and not _linked_inside(path, root, outside):
                 continue
             if entry.is_dir():
-                yield from _customer_files(path, root, outside)
+                yield from _customer_files(path, root, outside, (*at, entry.name))
             elif entry.name.endswith(YAML_SUFFIXES) and entry.is_file():
-                yield path
+                yield (*at, entry.name), path
 
 
 def _linked_inside(path: Path, root: Path, outside: list[Path]) -> bool:
@@ -93,7 +96,8 @@ def discover(directory: Path, config: Config, outside: list[Path] | None = None)
     if customers_dir.is_dir():
         if customers_dir.is_symlink() and not _linked_inside(customers_dir, directory, outside):
             return []
-        return sorted(_customer_files(customers_dir, directory, outside))
+        # sorted by the names' tuples, as `Path`s compare, without a `Path` comparison per pair
+        return [path for _, path in sorted(_customer_files(customers_dir, directory, outside), key=itemgetter(0))]
     found = []
     for path in directory.iterdir():
         if is_customer_path(PurePosixPath(path.name), config, in_customers_dir=False) and path.is_file():
@@ -179,24 +183,51 @@ def read_customer(path: Path, display: str, catalog: set[str] | None = None, cac
                                                                                       catalog)
 
     if cache is None:
-        return read_checked(path, display, check)
+        source, digest, problems = read_checked(path, display, check)
+        return _kept(source), digest, problems
     text, digest, diagnostics = read_file(path, display)
     if text is None or digest is None:
         return None, digest, diagnostics
     hit = _cached_customer(cache.get("customer", digest), display, catalog)
     if hit is not None:
-        return hit, digest, []
+        return _kept(hit), digest, []
     source, problems = parse_checked(text, display, check)
     if source is not None and not problems:  # only what loaded clean is kept: a hit has nothing to say
         cache.put("customer", digest, _cache_value(source))
-    return source, digest, problems
+    return _kept(source), digest, problems
+
+
+def _kept(source: CustomerSource | None) -> CustomerSource | None:
+    """The loaded customer with only the positions asked for once its file is checked: its id, its PBXs.
+
+    The file's rules have spoken (they read every position); after that a run places a diagnostic
+    at the customer or one of its PBXs only (`check_unique_ids`, the planner's `locate`). A repo of
+    10,000 files so keeps some 3 positions per file in memory instead of 30.
+    """
+    if source is None:
+        return None
+    positions = source.positions
+    keys = {path: at for path, at in positions.keys.items() if _placed_at(path)}
+    values = {path: at for path, at in positions.values.items() if _placed_at(path)}
+    return CustomerSource(source.path, source.model, Positions(positions.file, keys, values))
+
+
+def _placed_at(path: tuple) -> bool:
+    return len(path) <= 2 and (not path or path[0] == "customer" or path[0] == "pbxes")
+
+
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _cache_value(source: CustomerSource) -> str:
-    return json.dumps({"model": source.model.model_dump(mode="json", exclude_unset=True),
-                       "keys": [[list(path), *at] for path, at in source.positions.keys.items()],
-                       "values": [[list(path), *at] for path, at in source.positions.values.items()]},
-                      separators=(",", ":"))
+    """The cached form of a customer: its model as pydantic writes JSON, its positions as [path, [line, column]].
+
+    Written for every file of a cold run: the model's JSON comes from pydantic's own serializer,
+    and the positions' (path, place) pairs go to the encoder as they are, with no list built per pair.
+    """
+    positions = source.positions
+    return (f'{{"model":{source.model.model_dump_json(exclude_unset=True)},'
+            f'"keys":{_ENCODE(list(positions.keys.items()))},"values":{_ENCODE(list(positions.values.items()))}}}')
 
 
 def _cached_customer(value: str | None, display: str, catalog: set[str] | None) -> CustomerSource | None:
@@ -206,8 +237,8 @@ def _cached_customer(value: str | None, display: str, catalog: set[str] | None) 
     try:
         entry = json.loads(value)
         customer = CustomerFile.model_validate(entry["model"])
-        keys = {tuple(path): (line, column) for path, line, column in entry["keys"]}
-        values = {tuple(path): (line, column) for path, line, column in entry["values"]}
+        keys = {tuple(path): (line, column) for path, (line, column) in entry["keys"]}
+        values = {tuple(path): (line, column) for path, (line, column) in entry["values"]}
     except (ValueError, TypeError, KeyError, ValidationError):
         return None
     positions = Positions(display, keys, values)

@@ -15,7 +15,7 @@ from pathlib import Path
 from reconciler import __version__
 from reconciler.calendar import portal_day, today_in
 from reconciler.diagnostics import Diagnostic, Position, ReconcilerError, error, has_errors, sorted_diagnostics
-from reconciler.fingerprint import desired_paths, fingerprint_files, fingerprint_state
+from reconciler.fingerprint import desired_paths, fingerprint_inputs, fingerprint_state
 from reconciler.plan.model import Plan, summarize
 from reconciler.plan.saved import customers_read, only
 from reconciler.loader import Inputs, load
@@ -160,14 +160,14 @@ def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
 
         drift = drift_for(repo.config, getattr(provider, "target", None), current,
                           [s.model.customer for s in repo.customers])
-    fingerprints = {"desired": fingerprint_files([s.path for s in repo.customers], repo.config_path, repo.root),
+    fingerprints = {"desired": fingerprint_inputs(repo),
                     "current": fingerprint_state(current)}
     result = plan([s.model for s in repo.customers], current, today, repo.config.policy,
                   catalog=_catalog(repo, current), timezone=repo.config.timezone, complete=complete,
                   price_book=repo.price_book, portal_today=portal_today,
                   notes=notes, fingerprints=fingerprints,
                   locate=locator(repo.customers), drift=drift)
-    partial = None if complete else desired_paths([s.path for s in repo.customers], repo.config_path, repo.root)
+    partial = None if complete else desired_paths(repo)
     return PlanResult(result.model_dump(mode="json"), result.has_errors, current, partial)
 
 

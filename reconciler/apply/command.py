@@ -28,7 +28,7 @@ from reconciler.paths import why_outside
 from reconciler.providers import Executor
 from reconciler.providers.select import DEFAULT_SANDBOX, provider_for
 from reconciler.render import RENDERERS
-from reconciler.fingerprint import fingerprint_files, fingerprint_paths, repo_relative
+from reconciler.fingerprint import fingerprint_inputs, fingerprint_paths, repo_relative
 from reconciler.loader import Inputs
 from reconciler.render.result import render_result
 from reconciler.workflow import PlanRequest, decide_today, load_desired, make_plan
@@ -84,8 +84,7 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
     if request.plan_file:
         saved = read_saved_plan(Path(request.plan_file))
         files = saved_files(saved, repo)  # a partial plan: only its own files must be as they were
-        desired = (fingerprint_paths(files, repo.root) if files is not None
-                   else fingerprint_files([s.path for s in repo.customers], repo.config_path, repo.root))
+        desired = fingerprint_paths(files, repo.root) if files is not None else fingerprint_inputs(repo)
 
         def carry_out() -> int:
             outcome = apply_saved(saved, provider, today=today, lock_timeout=request.lock_timeout,

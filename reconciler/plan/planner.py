@@ -146,18 +146,21 @@ class _World:
         self.portal_today = portal_today
         self.located, self.catalog, self.scope = located, catalog, scope
         self.pbx_holders = pbx_holders(snapshot)
+        self._names: dict[str, tuple[str, ...]] = {}  # customer -> its PBXs' names, sorted: the same every stage
 
     def context(self, customer: str, steps: list[Step], everyone: tuple[Step, ...] = ()) -> CustomerContext:
         desired = self.files.get(customer)
         current = self.snapshot.customers.get(customer)
         wanted = desired.pbxes if desired else {}
         present = current.pbxes if current else {}
+        names = self._names.get(customer)
+        if names is None:
+            names = self._names[customer] = tuple(sorted(set(wanted) | set(present)))
         by_pbx: dict[str, list[Step]] = defaultdict(list)
         for step in steps:
             if step.pbx is not None:
                 by_pbx[step.pbx].append(step)
-        views = tuple(PbxView(name, present.get(name), wanted.get(name), tuple(by_pbx[name]))
-                      for name in sorted(set(wanted) | set(present)))
+        views = tuple(PbxView(name, present.get(name), wanted.get(name), tuple(by_pbx[name])) for name in names)
         return CustomerContext(customer, current, desired, tuple(steps), views, self.today, self.policy,
                                self.snapshot, self.located, self.catalog, everyone, self.pbx_holders,
                                self.portal_today)

@@ -43,6 +43,7 @@ class Registry:
     """The rule units by stage, in the order they were declared."""
 
     by_stage: dict[Stage, list[Rule]] = field(default_factory=lambda: {stage: [] for stage in Stage})
+    _sorted: dict[Stage, tuple[int, list[Rule]]] = field(default_factory=dict, repr=False)  # stage -> (units, sorted)
 
     def rule(self, rule_id: str, stage: Stage) -> Callable[[Rule], Rule]:
         """Register a unit of `rule_id`: its function is named after the id (`no_decrease_last_day`), or after
@@ -58,11 +59,18 @@ class Registry:
         return register
 
     def of(self, stage: Stage) -> list[Rule]:
-        """The units of `stage`: family by family (FAMILIES), each family's in the order they were declared."""
+        """The units of `stage`: family by family (FAMILIES), each family's in the order they were declared.
+
+        Sorted once per stage and kept (validation asks once per customer file) until a unit registers.
+        """
         def family(func: Rule) -> int:
             name = func.__module__.rpartition(".")[2]
             return FAMILIES.index(name) if name in FAMILIES else len(FAMILIES)
-        return sorted(self.by_stage[stage], key=family)
+        units = self.by_stage[stage]
+        kept = self._sorted.get(stage)
+        if kept is None or kept[0] != len(units):
+            kept = self._sorted[stage] = (len(units), sorted(units, key=family))
+        return list(kept[1])
 
     def ids(self, *stages: Stage) -> set[str]:
         return {func.rule_id for stage in (stages or tuple(Stage)) for func in self.by_stage[stage]}

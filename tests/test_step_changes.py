@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from reconciler.plan.changes import Changes, LicenseMoves, SetOptions, TransferHwaas
-from reconciler.plan.model import CHANGE_TYPES, STEP_TYPES, Action, Plan, Step, changes_of, new_step, parse_step
+from reconciler.plan.changes import FORMS, Changes, LicenseMoves, SetOptions, TransferHwaas, changes_of
+from reconciler.plan.model import STEP_TYPES, Action, Plan, Step, new_step, parse_step
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANS = sorted((ROOT / "plans").glob("*.json"))
@@ -44,17 +44,18 @@ def test_every_action_the_planner_emits_and_the_catalog_names_has_its_model():
     calls = [re.findall(r"add\([^()]*?Action\.([A-Z_]+)", path.read_text()) for path in DIFF]
     emitted = {Action[name] for names in calls for name in names}
     assert emitted == set(Action)  # the diff emits every action of the catalog
-    assert set(STEP_TYPES) == set(CHANGE_TYPES) == set(Action)
+    assert set(STEP_TYPES) == set(Action) and set(FORMS) == {action.value for action in Action}
+    assert all(kind.model_fields["changes"].annotation is FORMS[action.value] for action, kind in STEP_TYPES.items())
     assert set(one_of_each()) == {action.value for action in Action}
     members = Step.__origin__.__args__ if hasattr(Step, "__origin__") else ()
     assert {kind.model_fields["action"].annotation.__args__[0] for kind in members} == set(Action)
-    assert all(issubclass(kind, Changes) for kind in CHANGE_TYPES.values())
+    assert all(issubclass(kind, Changes) for kind in FORMS.values())
 
 
 @pytest.mark.parametrize("action", sorted(one_of_each()))
 def test_a_step_without_a_field_its_action_needs_is_refused_with_the_field_named(action):
     step = one_of_each()[action]
-    kind = CHANGE_TYPES[Action(action)]
+    kind = FORMS[action]
     required = [field.alias or name for name, field in kind.model_fields.items() if field.is_required()]
     for missing in required:
         broken = {**step, "changes": {k: v for k, v in step["changes"].items() if k != missing}}

@@ -5,8 +5,10 @@ the published schema read them, by field: a step whose changes lack what its act
 refused where it comes in (a saved plan, the portal's API), with the field named, never read
 half-way by a renderer or the portal. Each model keeps the JSON document's keys and their
 order exactly (`from` and `licenses.<profile>` by alias); a field left out is absent from the
-document, not null. Pairs are `[before, after]`. Which model goes with which action is
-plan/model.py's business (the steps of the discriminated union), so this module knows no action.
+document, not null. Pairs are `[before, after]`. `FORMS` names each action's model by the
+action's name in the document (what a renderer reads); plan/model.py makes one step class per
+action of them (the discriminated union). This module imports no other part of the plan, so a
+renderer reads typed changes without importing the plan's model.
 """
 
 from __future__ import annotations
@@ -155,6 +157,20 @@ class TransferHwaas(NamedDevices):
 
 class ReturnHwaas(NamedDevices):
     """HWaaS devices the PBX gives back, oldest eligible first."""
+
+
+# Each action's changes, by the action's name in the document.
+FORMS: dict[str, type[Changes]] = {
+    "create-customer": CreateCustomer, "purchase-hardware-pbx": PurchaseHardwarePbx, "create-pbx": CreatePbx,
+    "add-licenses": LicenseMoves, "remove-licenses": LicenseMoves, "change-term": ChangeTerm,
+    "set-options": SetOptions, "order-hwaas": OrderHwaas, "convert-to-hwaas": ConvertToHwaas,
+    "transfer-hwaas": TransferHwaas, "return-hwaas": ReturnHwaas,
+}
+
+
+def changes_of(step: dict) -> Changes:
+    """The typed `changes` of a step's JSON document: how a renderer reads them (KeyError: no such action)."""
+    return FORMS[step["action"]].model_validate(step["changes"])
 
 
 def transfer_source(changes) -> str | None:

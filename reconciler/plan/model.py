@@ -224,15 +224,6 @@ def new_step(action: Action, **fields) -> StepBase:
     return STEP_TYPES[action](action=action, **fields)
 
 
-CHANGE_TYPES: dict[Action, type[Changes]] = {action: kind.model_fields["changes"].annotation
-                                             for action, kind in STEP_TYPES.items()}
-
-
-def changes_of(step: dict) -> Changes:
-    """The typed `changes` of a step's JSON document: how a renderer reads them."""
-    return CHANGE_TYPES[Action(step["action"])].model_validate(step["changes"])
-
-
 _STEP_ADAPTER: TypeAdapter | None = None
 
 

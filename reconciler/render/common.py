@@ -7,8 +7,7 @@ from collections import defaultdict
 
 from pydantic import ValidationError
 
-from reconciler.plan.changes import ChangeTerm, Devices
-from reconciler.plan.model import changes_of
+from reconciler.plan.changes import ChangeTerm, Devices, changes_of
 
 SYMBOLS = {
     "create-customer": "+",

@@ -52,8 +52,9 @@ class _State:
         getattr(self, "_" + step.action.value.replace("-", "_"))(step)
 
     def _create_customer(self, step: Step) -> None:
-        self.data["customers"][step.customer] = {"company": step.changes["company"],
-                                                 "contacts": list(step.changes["contacts"]), "pbxes": {}}
+        self.data["customers"][step.customer] = {"company": step.changes.company,
+                                                 "contacts": [c.model_dump() for c in step.changes.contacts],
+                                                 "pbxes": {}}
 
     def _purchase_hardware_pbx(self, step: Step) -> None:
         pass  # the box is bought; the portal knows the PBX once create-pbx activates it
@@ -61,17 +62,17 @@ class _State:
     def _create_pbx(self, step: Step) -> None:
         form = step.changes
         self.data["customers"][step.customer]["pbxes"][step.pbx] = {
-            "serial": f"SW-{step.customer}-{step.pbx}", "model": form["model"], "region": form.get("region"),
-            "term": form["term"], "activated_on": self.as_of, "expires_on": expiry(self.as_of, form["term"]),
-            "status": "active", "deletion_scheduled_on": None, "licenses": dict(form["licenses"]),
-            "storage_gb": form.get("storage_gb"), "static_ip": form.get("static_ip"), "ssh": form.get("ssh"),
+            "serial": f"SW-{step.customer}-{step.pbx}", "model": form.model, "region": form.region,
+            "term": form.term, "activated_on": self.as_of, "expires_on": expiry(self.as_of, form.term),
+            "status": "active", "deletion_scheduled_on": None, "licenses": dict(form.licenses),
+            "storage_gb": form.storage_gb, "static_ip": form.static_ip, "ssh": form.ssh,
             "devices": [],
         }
 
     def _licenses(self, step: Step) -> None:
         pbx = self.pbx(step.customer, step.pbx)
-        for key, (_, after) in step.changes.items():
-            pbx["licenses"][key.removeprefix("licenses.")] = after
+        for profile, (_, after) in step.changes.moves().items():
+            pbx["licenses"][profile] = after
         total = sum(pbx["licenses"].values())
         if total == 0 and pbx["model"] == "cloud" and pbx["status"] == "active":
             pbx["status"], pbx["deletion_scheduled_on"] = "deletion-scheduled", self.as_of
@@ -82,12 +83,12 @@ class _State:
 
     def _change_term(self, step: Step) -> None:
         pbx = self.pbx(step.customer, step.pbx)
-        pbx["term"] = step.changes["term"][1]
+        pbx["term"] = step.changes.term[1]
         pbx["expires_on"] = expiry(self.as_of, pbx["term"])
 
     def _set_options(self, step: Step) -> None:
         pbx = self.pbx(step.customer, step.pbx)
-        for key, (_, after) in step.changes.items():
+        for key, (_, after) in step.changes.moves().items():
             pbx[key] = after
 
     def _stock(self, product: str, delta: int) -> None:
@@ -95,7 +96,7 @@ class _State:
             self.data["stock"][product] += delta
 
     def _order_hwaas(self, step: Step) -> None:
-        product, quantity = step.changes["product"], step.changes["quantity"]
+        product, quantity = step.changes.product, step.changes.quantity
         devices = self.pbx(step.customer, step.pbx)["devices"]
         for _ in range(quantity):
             devices.append({"serial": next(self.serials), "product": product, "billing": "hwaas",
@@ -104,19 +105,19 @@ class _State:
 
     def _convert_to_hwaas(self, step: Step) -> None:
         for device in self.pbx(step.customer, step.pbx)["devices"]:
-            if device["serial"] in step.changes["serials"]:
+            if device["serial"] in step.changes.serials:
                 device["billing"], device["since"] = "hwaas", self.as_of
 
     def _transfer_hwaas(self, step: Step) -> None:
-        source_customer, source_pbx = step.changes["from"].split("/", 1)
+        source_customer, source_pbx = step.changes.source.split("/", 1)
         source = self.pbx(source_customer, source_pbx)["devices"]
-        moving = [d for d in source if d["serial"] in step.changes["serials"]]
-        source[:] = [d for d in source if d["serial"] not in step.changes["serials"]]
+        moving = [d for d in source if d["serial"] in step.changes.serials]
+        source[:] = [d for d in source if d["serial"] not in step.changes.serials]
         for device in moving:  # a transfer starts the 6-month minimum again (seed 003)
             device["billing"], device["since"] = "hwaas", self.as_of
         self.pbx(step.customer, step.pbx)["devices"].extend(moving)
 
     def _return_hwaas(self, step: Step) -> None:
         devices = self.pbx(step.customer, step.pbx)["devices"]
-        devices[:] = [d for d in devices if d["serial"] not in step.changes["serials"]]
-        self._stock(step.changes["product"], step.changes["quantity"])
+        devices[:] = [d for d in devices if d["serial"] not in step.changes.serials]
+        self._stock(step.changes.product, step.changes.quantity)

@@ -15,7 +15,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from reconciler.plan.model import Plan, Status, Step
+from reconciler.plan.model import Plan, Status, Step, parse_step
 from reconciler.plan.saved import saved_plan
 from tests.simulate import apply_steps
 from reconciler.providers import StepRefused
@@ -72,7 +72,7 @@ def step(id: int, action: str, changes: dict, status: str = "ready", customer: s
          pbx: str | None = "acme", **extra) -> dict:
     data = {"id": id, "customer": customer, "pbx": pbx, "action": action, "changes": changes, "status": status,
             **extra}
-    return Step.model_validate(data).model_dump(mode="json")
+    return parse_step(data).model_dump(mode="json")
 
 
 def mixed_steps() -> list[dict]:
@@ -92,7 +92,7 @@ def mixed_steps() -> list[dict]:
 def document(steps: list[dict], current: Snapshot | None = None, today: dt.date = TODAY) -> dict:
     """A saved plan (checksum, recorded state, fingerprints) with these steps."""
     current = current or snapshot()
-    doc = Plan(tool_version="test", today=today, steps=[Step.model_validate(s) for s in steps]).model_dump(mode="json")
+    doc = Plan(tool_version="test", today=today, steps=[parse_step(s) for s in steps]).model_dump(mode="json")
     doc["fingerprints"] = {"desired": DESIRED, "current": fingerprint_state(current)}
     return saved_plan(doc, current.model_dump(mode="json"))
 

@@ -92,9 +92,9 @@ def test_the_big_scene_in_full():
     ]
     # the giver (zeta: two WorkForce, wants one, gives 9C0009 away) returns nothing
     assert not [s for s in result.steps if s.customer == "zeta"]
-    assert one(result, Action.RETURN_HWAAS).changes == {"product": "MonoLED", "quantity": 1, "serials": ["9C0003"]}
+    assert one(result, Action.RETURN_HWAAS).changes.document() == {"product": "MonoLED", "quantity": 1, "serials": ["9C0003"]}
     order = [s for s in steps(result, Action.ORDER_HWAAS) if s.pbx == "main"][0]
-    assert order.changes == {"product": "WorkForce", "quantity": 1,  # 4 wanted: 9C0002, converted, transferred
+    assert order.changes.document() == {"product": "WorkForce", "quantity": 1,  # 4 wanted: 9C0002, converted, transferred
                              "expected": {"WorkForce": 2}}  # 9C0002 and the converted one: the transfer is manual
     summary = result.summary
     assert summary.steps == 15 and summary.ready + summary.blocked + summary.manual == 15
@@ -159,10 +159,10 @@ def test_a_pbx_absent_from_its_file_is_decommissioned():
     result = plan([customer_file()], current, TODAY, Policy(deletions="allow"))
     remove = one(result, Action.REMOVE_LICENSES)
     assert remove.pbx == "branch"
-    assert remove.changes == {"licenses.basic": [10, 0], "licenses.essential": [30, 0], "licenses.premium": [5, 0]}
+    assert remove.changes.document() == {"licenses.basic": [10, 0], "licenses.essential": [30, 0], "licenses.premium": [5, 0]}
     returned = one(result, Action.RETURN_HWAAS)  # decommission-returns-hwaas: its rented device goes back first
     assert actions(result) == ["return-hwaas", "remove-licenses"]
-    assert (returned.pbx, returned.changes["serials"], returned.status) == ("branch", ["9C0001"], Status.READY)
+    assert (returned.pbx, returned.changes.document()["serials"], returned.status) == ("branch", ["9C0001"], Status.READY)
 
 
 def test_counts_include_pinned_devices():
@@ -179,7 +179,7 @@ def test_a_transfer_out_is_not_returned_by_the_giver_even_when_it_keeps_fewer():
                                                    pinned={"9C0009": "hwaas"})}),
                customer_file("globex", pbxes={"globex": merged(DESIRED_PBX, hwaas={"WorkForce": 0})})]
     result = plan(desired, current, TODAY, Policy())
-    assert [(s.customer, s.action.value, s.changes.get("serials")) for s in result.steps] == [
+    assert [(s.customer, s.action.value, s.changes.document().get("serials")) for s in result.steps] == [
         ("acme", "transfer-hwaas", ["9C0009"]), ("globex", "return-hwaas", ["9C0008"])]
 
 
@@ -199,8 +199,8 @@ def test_diagnostics_are_sorted_and_unique(today):
 def test_worked_example_004_one_pbx_one_term():
     result = plan([customer_file("newco", pbxes={"newco": merged(DESIRED_PBX)})], snapshot({}), TODAY, Policy())
     create = one(result, Action.CREATE_PBX)
-    assert {k: v for k, v in create.changes["licenses"].items() if v} == {"basic": 10, "essential": 30, "premium": 5}
-    assert create.changes["term"] == "1y"
+    assert {k: v for k, v in create.changes.document()["licenses"].items() if v} == {"basic": 10, "essential": 30, "premium": 5}
+    assert create.changes.document()["term"] == "1y"
 
 
 def test_a_pbx_on_the_deletion_clock_is_saved_before_anything_else():

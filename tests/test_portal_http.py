@@ -100,6 +100,22 @@ def test_a_refused_step_is_a_problem_document_with_its_rule(shared):
     assert problem["rule"] == "stale-plan" and problem["detail"].startswith("the portal refused")
 
 
+def test_a_malformed_step_is_refused_as_schema_by_the_plans_step_models(shared):
+    server, repo, today = shared
+    step = {"id": 1, "customer": "acme", "pbx": "acme", "action": "order-hwaas", "changes": {"product": "WorkForce"}}
+    answer = httpx.post(f"{server.url}/steps", json={"today": today, "step": step},
+                        headers={"Authorization": f"Bearer {WRITE_TOKEN}", "Idempotency-Key": "malformed-1"})
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()
+    assert (problem["rule"], problem["customer"], problem["pbx"]) == ("schema", "acme", "acme")
+    assert problem["detail"] == ("the portal refused order-hwaas on acme/acme: the step is not a valid order-hwaas "
+                                 "step (changes.quantity: Field required) [schema]")
+    late = httpx.post(f"{server.url}/steps", json={"today": "soon", "step": {**step, "changes": {
+        "product": "WorkForce", "quantity": 1}}}, headers={"Authorization": f"Bearer {WRITE_TOKEN}",
+                                                          "Idempotency-Key": "malformed-2"})
+    assert late.status_code == 422 and late.json()["type"].endswith("invalid-request")  # the step is fine
+
+
 def test_the_state_is_paged_under_one_version_that_a_saved_plan_records(shared):
     from reconciler.providers.http import HttpProvider
     from reconciler.providers.sandbox import SandboxProvider
@@ -193,14 +209,14 @@ def test_serve_needs_tokens_and_refuses_short_ones(tmp_path, monkeypatch, capsys
 def test_a_step_carried_out_by_an_earlier_call_is_skipped_never_done_again(served, monkeypatch):
     # a resumed run sends a step it had carried out before it stopped: the portal answers "replayed", the
     # provider says nothing happened now (apply reports it skipped), even when the server restarted between
-    from reconciler.plan.model import Step
+    from reconciler.plan.model import parse_step
     from reconciler.providers.http import HttpProvider
 
     server, repo, today = served
     assert apply_over_http(repo, today).returncode == 0  # the customer and its PBX exist
     monkeypatch.setenv("RECONCILER_PORTAL_TOKEN", WRITE_TOKEN)
-    step = Step.model_validate({"id": 1, "customer": "initech", "action": "order-hwaas", "pbx": "initech",
-                                "changes": {"product": "DuoLED", "quantity": 1}})
+    step = parse_step({"id": 1, "customer": "initech", "action": "order-hwaas", "pbx": "initech",
+                       "changes": {"product": "DuoLED", "quantity": 1}})
     day = dt.date.fromisoformat(today)
     assert HttpProvider(server.url).execute(step, day, "run-1:1") is True
     once = exported(server.home, today)

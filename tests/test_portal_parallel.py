@@ -6,7 +6,7 @@ import json
 import sys
 
 from reconciler.apply.parallel import waits_for
-from reconciler.plan.model import Step
+from reconciler.plan.model import parse_step
 from reconciler.workflow import PlanRequest, make_plan
 from tests.conftest import ROOT
 from tests.portal_support import READ_TOKEN, Server, as_writer, exported, http_repo, load_sandbox
@@ -19,10 +19,10 @@ def test_a_transfer_waits_for_both_sides_and_a_customer_for_its_earlier_steps():
     document = make_plan(PlanRequest(paths=[str(EXAMPLES["capex-conversion-and-transfer"])],
                                      state=str(EXAMPLES["capex-conversion-and-transfer"] / "state.yaml"),
                                      today="2026-11-22")).document
-    steps = [Step.model_validate(s) for s in document["steps"]]
+    steps = [parse_step(s) for s in document["steps"]]
     after = waits_for(steps)
     transfer = next(s for s in steps if s.action.value == "transfer-hwaas")
-    source = transfer.changes["from"].split("/")[0]
+    source = transfer.changes.source.split("/")[0]
     earlier = [s.id for s in steps if s.id < transfer.id and s.customer in (transfer.customer, source)]
     assert earlier and max(earlier) in after[transfer.id]
     for step in steps:

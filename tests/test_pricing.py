@@ -23,7 +23,7 @@ from decimal import Decimal
 import pytest
 
 from reconciler.cli import main
-from reconciler.plan.model import Plan, Step
+from reconciler.plan.model import Plan, Step, new_step
 from reconciler.pricing.book import parse_price_book
 from reconciler.pricing.costs import price_plan
 from reconciler.pricing.proration import money, remaining
@@ -50,8 +50,8 @@ def figures(cost) -> tuple:
 
 def steps_of(action: Action, changes: dict, status: Status = Status.READY, not_before=None) -> list[Step]:
     """One hand-made step on acme/acme, for price_plan alone."""
-    return [Step(id=1, customer="acme", pbx="acme", action=action, changes=changes, status=status,
-                 not_before=not_before)]
+    return [new_step(action, id=1, customer="acme", pbx="acme", changes=changes, status=status,
+                     not_before=not_before)]
 
 
 # --- proration ------------------------------------------------------------------------------------

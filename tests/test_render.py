@@ -9,11 +9,18 @@ from reconciler.render import RENDERERS
 from reconciler.render.markdown import OPEN_UP_TO
 
 
+WF = {"product": "WorkForce", "quantity": 1}
+# What a step of each action changes unless a test says (the least its action's model takes).
+CHANGES = {"add-licenses": {"licenses.basic": [0, 1]}, "remove-licenses": {"licenses.basic": [1, 0]},
+           "order-hwaas": WF, "return-hwaas": {**WF, "serials": ["9C7514000001"]},
+           "transfer-hwaas": {**WF, "serials": ["9C7514000009"], "from": "globex/globex"}}
+
+
 def _step(id_, action, status="ready", not_before=None, pbx="acme", rules=(), instruction=None, changes=None,
           customer="acme"):
     return {"id": id_, "customer": customer, "pbx": pbx, "action": action, "status": status,
             "not_before": not_before, "rules": list(rules), "depends_on": [], "instruction": instruction,
-            "changes": changes or {}, "cost": None}
+            "changes": changes or CHANGES[action], "cost": None}
 
 
 def _doc(steps, diagnostics=()):
@@ -31,7 +38,8 @@ LAST_DAY = _doc(
               changes={"licenses.essential": [30, 20]}),
         _step(3, "transfer-hwaas", "manual", rules=["transfer-conditions"],
               instruction="open a Customer Care ticket to transfer 9C7514000009 from globex/globex",
-              changes={"product": "WorkForce", "quantity": 1, "serials": ["9C7514000009"]}),
+              changes={"product": "WorkForce", "quantity": 1, "serials": ["9C7514000009"],
+                       "from": "globex/globex"}),
     ],
     [
         {"severity": "warning", "rule": "renewal-window", "message": "changes within 2 days of renewal on 2026-12-01",
@@ -88,9 +96,9 @@ def test_markdown_folds_customers_that_need_no_attention_in_a_large_plan():
 def test_markdown_escapes_table_cells():
     from markdown_it import MarkdownIt
 
-    steps = [_step(1, "create-customer", pbx=None, changes={"company": "A | B"})]
+    steps = [_step(1, "create-customer", pbx=None, changes={"company": "A | B", "contacts": []})]
     html = MarkdownIt("commonmark").enable("table").render(RENDERERS["markdown"](_doc(steps)))
-    assert "<td>company: A | B</td>" in html
+    assert "<td>company: A | B, contacts: none</td>" in html
 
 
 def test_json_is_the_document_with_sorted_keys():

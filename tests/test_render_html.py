@@ -24,7 +24,7 @@ def _note(rule, message, customer="acme", pbx="acme", severity="info"):
 
 def test_company_names_and_messages_are_escaped():
     hostile = "<script>alert(1)</script> & Sons"
-    doc = _doc([_step(1, "create-customer", pbx=None, customer=hostile, changes={"company": [None, hostile]})],
+    doc = _doc([_step(1, "create-customer", pbx=None, customer=hostile, changes={"company": hostile, "contacts": []})],
                [_note("unmanaged-customer", '<img src=x onerror="alert(2)"> on 2026-12-04', customer=hostile)])
     html = RENDERERS["html"](doc)
     assert "<script>" not in html and "<img" not in html

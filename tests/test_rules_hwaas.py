@@ -89,8 +89,8 @@ def test_hwaas_minimum_term_splits_returns_by_date():
     result = returning(device("9C0001", since="2025-01-01"), device("9C0002", since="2025-02-01"),
                        device("9C0003", since="2026-09-10"), device("9C0004", since="2026-09-10"))
     ready, blocked = steps(result, Action.RETURN_HWAAS)
-    assert ready.changes == {"product": "WorkForce", "quantity": 2, "serials": ["9C0001", "9C0002"]}
-    assert blocked.changes == {"product": "WorkForce", "quantity": 2, "serials": ["9C0003", "9C0004"]}
+    assert ready.changes.document() == {"product": "WorkForce", "quantity": 2, "serials": ["9C0001", "9C0002"]}
+    assert blocked.changes.document() == {"product": "WorkForce", "quantity": 2, "serials": ["9C0003", "9C0004"]}
     assert blocked.not_before == D("2027-03-10")
 
 
@@ -114,7 +114,7 @@ def test_return_oldest_first_and_never_a_pinned_or_capex_device():
         device("9C0005", billing="capex")]},
         desired={"hwaas": {"WorkForce": 2}, "pinned": {"9C0004": "hwaas"}})
     step = one(result, Action.RETURN_HWAAS)
-    assert step.changes["serials"] == ["9C0002", "9C0003"]  # 9C0004 is older but pinned
+    assert step.changes.document()["serials"] == ["9C0002", "9C0003"]  # 9C0004 is older but pinned
     assert "return-oldest-first" in step.rules
 
 
@@ -132,7 +132,7 @@ PIN = {"hwaas": {"WorkForce": 1}, "pinned": {"9C0001": "hwaas"}}
 def test_convert_pinned_capex():
     result = scene(current=CAPEX, desired=PIN)
     step = one(result, Action.CONVERT_TO_HWAAS)
-    assert step.changes == {"product": "WorkForce", "quantity": 1, "serials": ["9C0001"],
+    assert step.changes.document() == {"product": "WorkForce", "quantity": 1, "serials": ["9C0001"],
                             "billing": ["capex", "hwaas"]}
     assert step.status is Status.READY and not steps(result, Action.ORDER_HWAAS)
     assert not diagnostics(result, "convert-preconditions")
@@ -171,7 +171,7 @@ def test_transfer_same_term_and_expiry_is_ready_and_planned_once():
     result = two_customers({}, giver_desired={"hwaas": {}})
     transfer = one(result, Action.TRANSFER_HWAAS)
     assert (transfer.customer, transfer.pbx, transfer.status) == ("acme", "acme", Status.READY)
-    assert transfer.changes == {"product": "WorkForce", "quantity": 1, "serials": ["9C0009"],
+    assert transfer.changes.document() == {"product": "WorkForce", "quantity": 1, "serials": ["9C0009"],
                                 "from": "globex/globex"}
     assert "transfer-conditions" in transfer.rules
     assert [s.action for s in result.steps] == [Action.TRANSFER_HWAAS]  # the giver returns nothing
@@ -353,7 +353,7 @@ def test_returns_do_not_hold_back_a_term_change_between_subscriptions():
 def test_hwaas_follows_pbx_term_on_an_order():
     result = scene(current=HAS_ONE, desired={"hwaas": {"WorkForce": 3}})
     order = one(result, Action.ORDER_HWAAS)
-    assert order.changes == {"product": "WorkForce", "quantity": 2, "expected": {"WorkForce": 1}}
+    assert order.changes.document() == {"product": "WorkForce", "quantity": 2, "expected": {"WorkForce": 1}}
     (found,) = diagnostics(result, "hwaas-follows-pbx-term")
     assert "2027-05-14" in found.message and "1y" in found.message
 
@@ -430,7 +430,7 @@ def test_hwaas_unmanaged_without_the_key_the_devices_are_left_alone():
 ])
 def test_hwaas_unmanaged_silent_with_the_key(desired, returned):
     result = scene(current={"devices": RENTED}, desired=desired)
-    assert sorted(serial for s in steps(result, Action.RETURN_HWAAS) for serial in s.changes["serials"]) == returned
+    assert sorted(serial for s in steps(result, Action.RETURN_HWAAS) for serial in s.changes.document()["serials"]) == returned
     assert not diagnostics(result, "hwaas-unmanaged")
 
 
@@ -457,7 +457,7 @@ def test_decommission_returns_hwaas_before_the_last_licenses_go(prune):
     result = decommissioned(device("9C0001"), device("9C0002"), prune=prune)
     assert actions(result) == ["return-hwaas", "remove-licenses"]
     returned, remove = result.steps
-    assert returned.changes["serials"] == ["9C0001", "9C0002"] and returned.status is Status.READY
+    assert returned.changes.document()["serials"] == ["9C0001", "9C0002"] and returned.status is Status.READY
     assert remove.depends_on == [returned.id] and "decommission-returns-hwaas" in remove.rules
     assert not diagnostics(result, "decommission-returns-hwaas")
 
@@ -475,7 +475,7 @@ def test_decommission_returns_hwaas_at_zero_licenses_even_without_the_key():
 def test_decommission_returns_hwaas_names_the_devices_still_billed(held, status):
     result = decommissioned(held, device("9C0002"))
     waiting = [s for s in steps(result, Action.RETURN_HWAAS) if s.status is status]
-    assert [s.changes["serials"] for s in waiting] == [["9C0001"]]
+    assert [s.changes.document()["serials"] for s in waiting] == [["9C0001"]]
     remove = one(result, Action.REMOVE_LICENSES)
     assert remove.status is Status.READY and waiting[0].id not in remove.depends_on  # the PBX still goes
     (found,) = diagnostics(result, "decommission-returns-hwaas")

@@ -92,9 +92,9 @@ def test_no_decrease_last_day_blocks_a_decommission():
 def test_term_change_goes_through_zero_in_three_dependent_steps():
     result = scene(desired={"term": "1m", "licenses": {"basic": 12, "essential": 30}})
     remove, change, add = result.steps
-    assert remove.changes == {"licenses.basic": [10, 0], "licenses.essential": [30, 0], "licenses.premium": [5, 0]}
-    assert change.changes == {"term": ["1y", "1m"]}
-    assert add.changes == {"licenses.basic": [0, 12], "licenses.essential": [0, 30]}
+    assert remove.changes.document() == {"licenses.basic": [10, 0], "licenses.essential": [30, 0], "licenses.premium": [5, 0]}
+    assert change.changes.document() == {"term": ["1y", "1m"]}
+    assert add.changes.document() == {"licenses.basic": [0, 12], "licenses.essential": [0, 30]}
     assert change.depends_on == [remove.id] and add.depends_on == [change.id]
     assert [s.id for s in result.steps] == [remove.id, remove.id + 1, remove.id + 2]  # contiguous
     assert all("term-change-through-zero" in s.rules for s in result.steps)
@@ -113,8 +113,8 @@ def test_add_before_remove_when_users_move_between_profiles():
     result = scene(desired={"licenses": {"basic": 10, "essential": 20, "business": 10, "premium": 5}})
     add, remove = result.steps
     assert (add.action, remove.action) == (Action.ADD_LICENSES, Action.REMOVE_LICENSES)
-    assert add.changes == {"licenses.business": [0, 10]}
-    assert remove.changes == {"licenses.essential": [30, 20]}
+    assert add.changes.document() == {"licenses.business": [0, 10]}
+    assert remove.changes.document() == {"licenses.essential": [30, 20]}
     assert remove.depends_on == [add.id]
     assert "add-before-remove" in add.rules and "add-before-remove" in remove.rules
 
@@ -237,7 +237,7 @@ def test_deletion_guard(deletions, allow_deletion, removed, fires):
     result = plan([customer_file(pbxes=desired)], snapshot(), TODAY, Policy(deletions=deletions))
     found = diagnostics(result, "deletion-guard")
     assert bool(found) is fires
-    assert one(result, Action.REMOVE_LICENSES).changes["licenses.essential"] == [30, 0]  # planned either way
+    assert one(result, Action.REMOVE_LICENSES).changes.document()["licenses.essential"] == [30, 0]  # planned either way
     if fires:
         assert found[0].severity == "error" and result.has_errors
 

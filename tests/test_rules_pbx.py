@@ -24,7 +24,7 @@ def test_customer_before_pbx():
     assert actions(result) == ["create-customer", "create-pbx"]
     create_customer, create_pbx = result.steps
     assert create_customer.pbx is None
-    assert create_customer.changes == {"company": "Newco GmbH",
+    assert create_customer.changes.document() == {"company": "Newco GmbH",
                                        "contacts": [{"name": "Jane Doe", "email": "jane@acme.example"}]}
     assert create_pbx.depends_on == [create_customer.id]
     assert "customer-before-pbx" in create_pbx.rules and "customer-before-pbx" in create_customer.rules
@@ -38,7 +38,7 @@ def test_customer_before_pbx_silent_for_an_existing_customer():
 def test_create_pbx_carries_the_whole_form_and_no_add_licenses():
     result = plan([customer_file("newco")], snapshot({}), TODAY, Policy())
     create = one(result, Action.CREATE_PBX)
-    assert create.changes == {"name": "newco", "model": "cloud", "region": "eu-central", "term": "1y",
+    assert create.changes.document() == {"name": "newco", "model": "cloud", "region": "eu-central", "term": "1y",
                               "licenses": {"basic": 10, "essential": 30, "business": 0, "premium": 5,
                                            "wizyconf": 0, "service": 0},
                               "storage_gb": 50, "static_ip": False, "ssh": False}
@@ -51,7 +51,7 @@ def test_hardware_pbx_purchase_before_create():
     result = new_pbx(NEW_HARDWARE)
     purchase, create = result.steps
     assert (purchase.action, create.action) == (Action.PURCHASE_HARDWARE_PBX, Action.CREATE_PBX)
-    assert purchase.changes == {"product": "WPBX-HW", "quantity": 1}
+    assert purchase.changes.document() == {"product": "WPBX-HW", "quantity": 1}
     assert create.depends_on == [purchase.id]
     assert "hardware-pbx-purchase" in create.rules
 
@@ -107,7 +107,7 @@ def test_manual_pbx_changes(current, desired, rule, changes):
     result = scene(current=current, desired=desired)
     manual = [s for s in result.steps if s.status is Status.MANUAL]
     assert len(manual) == 1
-    assert manual[0].action is Action.SET_OPTIONS and manual[0].changes == changes
+    assert manual[0].action is Action.SET_OPTIONS and manual[0].changes.document() == changes
     assert manual[0].rules == [rule] and manual[0].instruction
 
 
@@ -117,14 +117,14 @@ def test_manual_pbx_changes(current, desired, rule, changes):
 ])
 def test_option_changes_the_portal_does_itself(desired, changes):
     step = one(scene(desired=desired), Action.SET_OPTIONS)
-    assert step.status is Status.READY and step.changes == changes and not step.rules
+    assert step.status is Status.READY and step.changes.document() == changes and not step.rules
 
 
 def test_storage_decrease_is_split_from_the_ready_options():
     result = scene(desired={"storage_gb": 20, "ssh": True})
     ready, manual = steps(result, Action.SET_OPTIONS)
-    assert ready.changes == {"ssh": [False, True]} and ready.status is Status.READY
-    assert manual.changes == {"storage_gb": [50, 20]} and manual.status is Status.MANUAL
+    assert ready.changes.document() == {"ssh": [False, True]} and ready.status is Status.READY
+    assert manual.changes.document() == {"storage_gb": [50, 20]} and manual.status is Status.MANUAL
 
 
 def test_cloud_options_wait_for_the_move_to_cloud():
@@ -157,7 +157,7 @@ def test_prune_decommissions_an_absent_customer():
     assert not diagnostics(result, "unmanaged-customer")
     remove = one(result, Action.REMOVE_LICENSES)
     assert (remove.customer, remove.pbx) == ("globex", "globex")
-    assert remove.changes == {"licenses.basic": [10, 0], "licenses.essential": [30, 0], "licenses.premium": [5, 0]}
+    assert remove.changes.document() == {"licenses.basic": [10, 0], "licenses.essential": [30, 0], "licenses.premium": [5, 0]}
 
 
 def test_prune_under_guarded_deletions_is_an_error():

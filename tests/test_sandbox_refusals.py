@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from reconciler.providers import StepRefused
+from reconciler.sandbox.portal import received
 from tests.test_sandbox_support import TODAY, D, sandbox, scene, step
 
 OVERDUE = {"partner": {"overdue_since": "2026-11-10"}}  # 8 days on TODAY
 WF = {"product": "WorkForce", "quantity": 1}
+CONVERT = {**WF, "billing": ["capex", "hwaas"]}
 CLOUD_FORM = {"name": "cyberdyne", "model": "cloud", "term": "1y", "region": "eu-west", "licenses": {"basic": 1}}
 VIRTUAL_FORM = {"name": "cyberdyne", "model": "virtual", "term": "1y", "licenses": {"basic": 1}}
 
@@ -62,13 +64,13 @@ CASES = {
     "order of an unknown product": (step("order-hwaas", "acme", "acme", {"product": "WorkFroce", "quantity": 1}),
                                     "known-product", TODAY, {}),
     "convert a device that is not capex": (step("convert-to-hwaas", "acme", "acme",
-                                                {**WF, "serials": ["9C7514000001"]}), "stale-plan", TODAY, {}),
-    "convert on lifetime": (step("convert-to-hwaas", "tyrell", "tyrell", {"product": "WorkForce", "quantity": 1,
+                                                {**CONVERT, "serials": ["9C7514000001"]}), "stale-plan", TODAY, {}),
+    "convert on lifetime": (step("convert-to-hwaas", "tyrell", "tyrell", {**CONVERT,
                                                                           "serials": ["9C7514000020"]}),
                             "convert-preconditions", TODAY, {}),
-    "convert without licenses": (step("convert-to-hwaas", "hooli", "hooli", {**WF, "serials": ["9C7514000011"]}),
+    "convert without licenses": (step("convert-to-hwaas", "hooli", "hooli", {**CONVERT, "serials": ["9C7514000011"]}),
                                  "convert-preconditions", TODAY, {}),
-    "convert while overdue": (step("convert-to-hwaas", "acme", "acme", {**WF, "serials": ["9C7514000002"]}),
+    "convert while overdue": (step("convert-to-hwaas", "acme", "acme", {**CONVERT, "serials": ["9C7514000002"]}),
                               "overdue-blocks-hardware", TODAY, OVERDUE),
     "transfer a capex device": (step("transfer-hwaas", "globex", "globex", {**WF, "serials": ["9C7514000002"],
                                                                             "from": "acme/acme"}),
@@ -94,7 +96,8 @@ CASES = {
                          instruction="ask the Area Manager"), "not-ready", TODAY, {}),
     "blocked step": (step("remove-licenses", "acme", "acme", {"licenses.basic": [10, 0]}, status="blocked",
                           not_before=D("2026-12-01")), "not-ready", TODAY, {}),
-    "malformed step": (step("order-hwaas", "acme", "acme", {"product": "WorkForce"}), "schema", TODAY, {}),
+    "order of no device": (step("order-hwaas", "acme", "acme", {"product": "WorkForce", "quantity": 0}), "schema",
+                           TODAY, {}),
 }
 
 
@@ -110,6 +113,19 @@ def test_the_portal_refuses_and_changes_nothing(tmp_path, case):
     assert message.endswith(f"[{rule}]")
     assert [d.rule for d in caught.value.diagnostics] == [rule]
     assert provider.read(today) == before
+
+
+def test_a_malformed_step_document_is_refused_as_schema_with_its_field_named():
+    """A step as it comes in (the portal's API) goes through the plan's step models: one that lacks what its
+    action needs is refused before it runs, like a bad form."""
+    document = step("order-hwaas", "acme", "acme", WF).model_dump(mode="json")
+    del document["changes"]["quantity"]
+    with pytest.raises(StepRefused) as caught:
+        received(document)
+    assert str(caught.value) == ("the portal refused order-hwaas on acme/acme: the step is not a valid order-hwaas "
+                                 "step (changes.quantity: Field required) [schema]")
+    assert [(d.rule, d.customer, d.pbx) for d in caught.value.diagnostics] == [("schema", "acme", "acme")]
+    assert received(step("order-hwaas", "acme", "acme", WF).model_dump(mode="json")).changes.quantity == 1
 
 
 def test_the_overdue_grace_is_five_days(tmp_path):

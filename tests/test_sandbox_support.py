@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 
-from reconciler.plan.model import Action, Status, Step
+from reconciler.plan.model import Action, Status, Step, new_step
 from reconciler.providers.sandbox import SandboxProvider
 from reconciler.snapshot import Snapshot
 
@@ -79,8 +79,8 @@ def sandbox(tmp_path, snapshot: Snapshot | None = None) -> SandboxProvider:
 
 
 def step(action: str, customer: str, pbx: str | None, changes: dict, status: str = "ready", **extra) -> Step:
-    return Step(id=1, customer=customer, pbx=pbx, action=Action(action), changes=changes, status=Status(status),
-                **extra)
+    return new_step(Action(action), id=1, customer=customer, pbx=pbx, changes=changes, status=Status(status),
+                    **extra)
 
 
 def pbx_of(snapshot: Snapshot, address: str):

@@ -33,6 +33,7 @@ from reconciler.diagnostics import ReconcilerError
 from reconciler.fingerprint import canonical, digest as state_digest
 from reconciler.providers import StepRefused
 from reconciler.providers.sandbox import SandboxProvider
+from reconciler.sandbox.portal import received
 
 PROBLEMS = {status: {"model": Problem, "content": {PROBLEM_TYPE: {}}, "description": text} for status, text in (
     (401, "No valid bearer token."), (403, "The token's scope does not allow this."),
@@ -45,6 +46,13 @@ class ProblemError(Exception):
     def __init__(self, status: int, name: str, title: str, detail: str | None = None, **extra):
         super().__init__(detail or title)
         self.problem = Problem(type=problem_type(name), title=title, status=status, detail=detail, **extra)
+
+
+def _refusal(exc: StepRefused, customer: str | None, pbx: str | None) -> ProblemError:
+    """A step the portal refused: 422 with the rule id of its first reason."""
+    first = exc.diagnostics[0] if exc.diagnostics else None
+    return ProblemError(422, "step-refused", "The portal refused the step", str(exc),
+                        rule=first.rule if first else None, customer=customer, pbx=pbx)
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,13 @@ def create_app(sandbox: SandboxProvider, tokens: dict[str, str]) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError):
+        body = exc.body if isinstance(exc.body, dict) else {}
+        if any(tuple(e["loc"][:2]) == ("body", "step") for e in exc.errors()) and "step" in body:
+            try:  # the step itself is malformed: the portal refuses it as `schema`, as it refuses a bad form
+                received(body["step"])
+            except StepRefused as refused:
+                where = refused.diagnostics[0]
+                return _problem_response(_refusal(refused, where.customer, where.pbx).problem)
         detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         return _problem_response(Problem(type=problem_type("invalid-request"), title="Invalid request",
                                          status=422, detail=detail))
@@ -161,10 +176,7 @@ def create_app(sandbox: SandboxProvider, tokens: dict[str, str]) -> FastAPI:
         try:
             carried_out = sandbox.execute(body.step, body.today, key)  # False: the sandbox had this key already
         except StepRefused as exc:
-            first = exc.diagnostics[0] if exc.diagnostics else None
-            raise ProblemError(422, "step-refused", "The portal refused the step", str(exc),
-                               rule=first.rule if first else None, customer=body.step.customer,
-                               pbx=body.step.pbx) from None
+            raise _refusal(exc, body.step.customer, body.step.pbx) from None
         result = StepResult(key=key, replayed=carried_out is False)
         records.record(key, digest, result.model_dump_json())
         return result

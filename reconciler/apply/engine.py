@@ -37,7 +37,7 @@ from pydantic import ValidationError
 from reconciler.apply.journal import Journal
 from reconciler.apply.parallel import run_parallel
 from reconciler.diagnostics import ReconcilerError
-from reconciler.plan.model import Status, Step
+from reconciler.plan.model import Status, Step, parse_step
 from reconciler.progress import progress
 from reconciler.providers import Executor
 
@@ -118,7 +118,7 @@ def apply_plan(document: dict, provider: Executor, today: dt.date, journal_path,
     (reconciler.apply.parallel); the order within each customer stays the plan's.
     """
     try:
-        steps = [Step.model_validate(data) for data in document.get("steps", [])]
+        steps = [parse_step(data) for data in document.get("steps", [])]
     except (ValidationError, TypeError) as exc:  # a malformed step: refused before any runs, never a traceback
         raise ReconcilerError(f"the plan's steps are not valid, nothing was applied ({exc}); plan again") from None
     ready = sum(step.status is Status.READY for step in steps)

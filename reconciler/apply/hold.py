@@ -17,11 +17,11 @@ from types import SimpleNamespace
 TRANSFER = "transfer-hwaas"
 
 
-def step_customers(action: str, customer: str, changes: dict | None) -> set[str]:
-    """The customers one step touches: its own, and for a transfer the customer the devices come from."""
+def step_customers(action: str, customer: str, source: str | None) -> set[str]:
+    """The customers one step touches: its own, and for a transfer the customer (of `source`, customer/pbx)
+    the devices come from."""
     found = {customer}
-    source = (changes or {}).get("from") if action == TRANSFER else None
-    if isinstance(source, str) and source:
+    if action == TRANSFER and source:
         found.add(source.split("/", 1)[0])
     return found
 

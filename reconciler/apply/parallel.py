@@ -22,7 +22,7 @@ from reconciler.plan.model import Step
 
 
 def customers_of(step: Step) -> set[str]:
-    return step_customers(step.action.value, step.customer, step.changes)
+    return step_customers(step.action.value, step.customer, getattr(step.changes, "source", None))
 
 
 def waits_for(steps: list[Step]) -> dict[int, set[int]]:

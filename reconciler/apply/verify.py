@@ -192,11 +192,11 @@ def resume_fingerprints(saved: dict, run) -> set[str]:
     """
     if run is None or run.plan != saved.get(CHECKSUM) or not isinstance(saved.get(RECORDED_STATE), dict):
         return set()
-    from reconciler.plan.model import Step
+    from reconciler.plan.model import parse_step
     from reconciler.sandbox.replay import replay
 
     recorded = Snapshot.model_validate(saved[RECORDED_STATE], strict=False)
-    steps = [Step.model_validate(s) for s in saved.get("steps", [])]
+    steps = [parse_step(s) for s in saved.get("steps", [])]
     doubt = [r.get("step") for r in run.in_doubt]
     accepted = set()
     for size in range(len(doubt) + 1):

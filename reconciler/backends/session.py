@@ -23,12 +23,13 @@ from reconciler.apply.hold import portal_lease, step_customers
 from reconciler.apply.journal import UnfinishedRun
 from reconciler.backends import ApplyRecord, Backend, Held, JournalWriter
 from reconciler.diagnostics import ReconcilerError
+from reconciler.plan.changes import transfer_source
 
 def touched_customers(document: dict, also: Iterable[str] = ()) -> list[str]:
     """The customers a plan changes: its steps' customers and the source of each transfer, sorted."""
     found = set(also)
     for step in document.get("steps", []):
-        found |= step_customers(step.get("action"), step["customer"], step.get("changes"))
+        found |= step_customers(step.get("action"), step["customer"], transfer_source(step.get("changes")))
     return sorted(found)
 
 

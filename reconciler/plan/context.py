@@ -143,8 +143,8 @@ def license_totals(view: PbxView) -> Iterator[tuple[Step, int]]:
     counts = dict(view.current.licenses.counts()) if view.current else {}
     for step in view.steps:
         if step.action in (Action.ADD_LICENSES, Action.REMOVE_LICENSES):
-            for key, (_, after) in step.changes.items():
-                counts[key.removeprefix("licenses.")] = after
+            for profile, (_, after) in step.changes.moves().items():
+                counts[profile] = after
             yield step, sum(counts.values())
 
 

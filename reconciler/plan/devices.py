@@ -15,11 +15,13 @@ from collections.abc import Iterable
 from reconciler.desired import CustomerFile, DesiredPbx
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.plan.context import Located
+from reconciler.plan.changes import ConvertToHwaas, OrderHwaas, ReturnHwaas, TransferHwaas
 from reconciler.plan.model import Action
 from reconciler.rules.hwaas import pick_returns
 from reconciler.snapshot import CurrentPbx, Snapshot
 
 Address = tuple[str, str]  # (customer, pbx)
+CAPEX_TO_HWAAS = ("capex", "hwaas")
 
 
 def locate_devices(snapshot: Snapshot) -> dict[str, Located]:
@@ -84,13 +86,11 @@ def device_steps(add, customer: str, name: str, desired: DesiredPbx | None, curr
             have[spot.device.product] += 1
 
     for product, serials in sorted(converts.items()):
-        add(Action.CONVERT_TO_HWAAS, {"product": product, "quantity": len(serials), "serials": serials,
-                                      "billing": ["capex", "hwaas"]})
+        add(Action.CONVERT_TO_HWAAS, ConvertToHwaas(product=product, quantity=len(serials), serials=serials,
+                                                    billing=CAPEX_TO_HWAAS))
     for (product, source, capex), serials in sorted(transfers.items()):
-        changes = {"product": product, "quantity": len(serials), "serials": serials, "from": source}
-        if capex:
-            changes["billing"] = ["capex", "hwaas"]
-        add(Action.TRANSFER_HWAAS, changes)
+        add(Action.TRANSFER_HWAAS, TransferHwaas(product=product, quantity=len(serials), serials=serials,
+                                                 source=source, billing=CAPEX_TO_HWAAS if capex else None))
 
     if desired is not None and not desired.manages_hwaas:
         return
@@ -100,11 +100,11 @@ def device_steps(add, customer: str, name: str, desired: DesiredPbx | None, curr
     for product in products:
         shortfall = want.get(product, 0) - have[product]
         if shortfall > 0:
-            add(Action.ORDER_HWAAS, {"product": product, "quantity": shortfall})
+            add(Action.ORDER_HWAAS, OrderHwaas(product=product, quantity=shortfall))
     for product in products:
         excess = have[product] - want.get(product, 0)
         eligible = [d for d in staying if d.product == product and d.serial not in pinned]
         # one candidate per device: rules judge each (6-month minimum, commitment); the planner
         # merges the devices that end up with the same verdict back into one step
         for device in pick_returns(eligible, excess):
-            add(Action.RETURN_HWAAS, {"product": product, "quantity": 1, "serials": [device.serial]})
+            add(Action.RETURN_HWAAS, ReturnHwaas(product=product, quantity=1, serials=[device.serial]))

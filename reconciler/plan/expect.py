@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from reconciler.plan.model import Action, Status, Step
+from reconciler.plan.model import DEVICE_ACTIONS, Action, Status, Step
 from reconciler.snapshot import Snapshot
 
 Key = tuple[str, str, str]  # (customer, pbx, product)
@@ -37,9 +37,13 @@ def with_expected_counts(steps: list[Step], snapshot: Snapshot) -> list[Step]:
     counts = hwaas_counts(snapshot)
     result = []
     for step in steps:
-        key = (step.customer, step.pbx or "", step.changes.get("product", ""))
+        if step.action not in DEVICE_ACTIONS:
+            result.append(step)
+            continue
+        key = (step.customer, step.pbx or "", step.changes.product)
         if step.action is Action.ORDER_HWAAS:
-            step = step.model_copy(update={"changes": {**step.changes, "expected": {key[2]: counts[key]}}})
+            expected = step.changes.model_copy(update={"expected": {key[2]: counts[key]}})
+            step = step.model_copy(update={"changes": expected})
         if step.status is Status.READY:
             _move(counts, step, key)
         result.append(step)
@@ -47,13 +51,13 @@ def with_expected_counts(steps: list[Step], snapshot: Snapshot) -> list[Step]:
 
 
 def _move(counts: Counter[Key], step: Step, key: Key) -> None:
-    quantity = step.changes.get("quantity", 0)
+    quantity = step.changes.quantity
     if step.action in (Action.ORDER_HWAAS, Action.CONVERT_TO_HWAAS):
         counts[key] += quantity
     elif step.action is Action.RETURN_HWAAS:
         counts[key] -= quantity
     elif step.action is Action.TRANSFER_HWAAS:
         counts[key] += quantity
-        if "billing" not in step.changes:  # a CAPEX device was not counted where it comes from
-            customer, _, pbx = step.changes["from"].partition("/")
+        if step.changes.billing is None:  # a CAPEX device was not counted where it comes from
+            customer, _, pbx = step.changes.source.partition("/")
             counts[(customer, pbx, key[2])] -= quantity

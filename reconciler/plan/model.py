@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter, WithJsonSchema, model_serializer
 
 from reconciler.diagnostics import Diagnostic
 from reconciler.domain import Term
+from reconciler.plan.changes import (ChangeTerm, Changes, ConvertToHwaas, CreateCustomer, CreatePbx, LicenseMoves,
+                                     OrderHwaas, PurchaseHardwarePbx, ReturnHwaas, SetOptions, TransferHwaas)
 
 FORMAT_VERSION = "1"
 
@@ -122,31 +124,12 @@ class Cost(BaseModel):
                                          "hwaas-follows-pbx-term (a term change bills the HWaaS devices anew).")
 
 
-class Step(BaseModel):
-    """One change, in plan order.
+class StepBase(BaseModel):
+    """One change, in plan order: what every step has, whatever its action (`Step` is one per action).
 
-    `changes` per action (pairs are `[before, after]`):
-
-    - create-customer: `{"company": str, "contacts": [{"name", "email"}]}` (the portal's form).
-    - purchase-hardware-pbx: `{"product": "WPBX-HW", "quantity": 1}`.
-    - create-pbx: the "add PBX" form: `{"name", "model", "term", "licenses": {profile: count, all six},
-      "region"?, "storage_gb"?, "static_ip"?, "ssh"?}` (optional keys only when set). A new PBX
-      needs no add-licenses step.
-    - add-licenses / remove-licenses: `{"licenses.<profile>": [before, after]}` for each profile
-      that moves (up for add, down for remove). In a term change, remove takes every profile to 0
-      and add brings the desired counts back from 0.
-    - change-term: `{"term": [before, after]}`.
-    - set-options: `{"storage_gb" | "static_ip" | "ssh": [before, after]}`; a manual set-options
-      may carry `{"model": [..], "region": [..]}` (model or region changes, done by a person).
-    - order-hwaas: `{"product", "quantity", "expected": {product: count}}` (no serials yet): the HWaaS
-      count of the product the order expects on its PBX when it runs; the portal refuses it otherwise.
-    - convert-to-hwaas: `{"product", "quantity", "serials", "billing": ["capex", "hwaas"]}`.
-    - transfer-hwaas: `{"product", "quantity", "serials", "from": "customer/pbx"}` (and
-      `"billing": ["capex", "hwaas"]` if the device is CAPEX where it is).
-    - return-hwaas: `{"product", "quantity", "serials"}`.
-
-    Serials are sorted. `id` and `depends_on` are plan positions (1-based) once the planner
-    has numbered the steps; do not use them as stable identities across plans.
+    `changes` is the model of the step's action (reconciler.plan.changes: one per action, pairs
+    `[before, after]`, serials sorted). `id` and `depends_on` are plan positions (1-based) once the
+    planner has numbered the steps; do not use them as stable identities across plans.
     """
 
     model_config = ConfigDict(frozen=True, use_enum_values=False)
@@ -155,7 +138,7 @@ class Step(BaseModel):
     customer: str
     pbx: str | None = Field(None, description="The PBX name; null for customer-level steps.")
     action: Action
-    changes: dict[str, Any] = Field(default_factory=dict)
+    changes: Changes
     status: Status = Status.READY
     not_before: dt.date | None = Field(None, description="Blocked: the first date the step is allowed, "
                                                          "or null while a condition holds.")
@@ -167,6 +150,89 @@ class Step(BaseModel):
     @property
     def address(self) -> str:
         return f"{self.customer}/{self.pbx}" if self.pbx else self.customer
+
+
+class CreateCustomerStep(StepBase):
+    action: Literal[Action.CREATE_CUSTOMER]
+    changes: CreateCustomer
+
+
+class PurchaseHardwarePbxStep(StepBase):
+    action: Literal[Action.PURCHASE_HARDWARE_PBX]
+    changes: PurchaseHardwarePbx
+
+
+class CreatePbxStep(StepBase):
+    action: Literal[Action.CREATE_PBX]
+    changes: CreatePbx
+
+
+class AddLicensesStep(StepBase):
+    action: Literal[Action.ADD_LICENSES]
+    changes: LicenseMoves
+
+
+class RemoveLicensesStep(StepBase):
+    action: Literal[Action.REMOVE_LICENSES]
+    changes: LicenseMoves
+
+
+class ChangeTermStep(StepBase):
+    action: Literal[Action.CHANGE_TERM]
+    changes: ChangeTerm
+
+
+class SetOptionsStep(StepBase):
+    action: Literal[Action.SET_OPTIONS]
+    changes: SetOptions
+
+
+class OrderHwaasStep(StepBase):
+    action: Literal[Action.ORDER_HWAAS]
+    changes: OrderHwaas
+
+
+class ConvertToHwaasStep(StepBase):
+    action: Literal[Action.CONVERT_TO_HWAAS]
+    changes: ConvertToHwaas
+
+
+class TransferHwaasStep(StepBase):
+    action: Literal[Action.TRANSFER_HWAAS]
+    changes: TransferHwaas
+
+
+class ReturnHwaasStep(StepBase):
+    action: Literal[Action.RETURN_HWAAS]
+    changes: ReturnHwaas
+
+
+# The step's class for each action: the discriminated union's members, one per action.
+STEP_TYPES: dict[Action, type[StepBase]] = {
+    kind.model_fields["action"].annotation.__args__[0]: kind
+    for kind in (CreateCustomerStep, PurchaseHardwarePbxStep, CreatePbxStep, AddLicensesStep, RemoveLicensesStep,
+                 ChangeTermStep, SetOptionsStep, OrderHwaasStep, ConvertToHwaasStep, TransferHwaasStep,
+                 ReturnHwaasStep)
+}
+
+# A plan step: its class, and so the model of its `changes`, is the one of its `action`.
+Step = Annotated[Union[tuple(STEP_TYPES.values())], Field(discriminator="action")]  # noqa: UP007
+
+
+def new_step(action: Action, **fields) -> StepBase:
+    """The step of `action` (its `changes` a model or the dict of one): how the planner and tests make one."""
+    return STEP_TYPES[action](action=action, **fields)
+
+
+_STEP_ADAPTER: TypeAdapter | None = None
+
+
+def parse_step(data: dict) -> StepBase:
+    """A step from its JSON document (a saved plan, the portal's API); ValidationError names the field."""
+    global _STEP_ADAPTER
+    if _STEP_ADAPTER is None:
+        _STEP_ADAPTER = TypeAdapter(Step)
+    return _STEP_ADAPTER.validate_python(data)
 
 
 def _absent_when_none(model: BaseModel, handler, key: str) -> dict:

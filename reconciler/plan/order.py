@@ -61,16 +61,16 @@ def merge_devices(steps: list[Step]) -> list[Step]:
         if step.action is not Action.RETURN_HWAAS:
             result.append(step)
             continue
-        key = (step.customer, step.pbx, step.changes["product"], step.status, step.not_before,
+        key = (step.customer, step.pbx, step.changes.product, step.status, step.not_before,
                step.instruction, tuple(step.rules))
         if key not in groups:
             groups[key] = len(result)
             result.append(step)
             continue
         first = result[groups[key]]
-        serials = sorted(first.changes["serials"] + step.changes["serials"])
-        result[groups[key]] = first.model_copy(update={"changes": {**first.changes, "quantity": len(serials),
-                                                                   "serials": serials}})
+        serials = sorted(first.changes.serials + step.changes.serials)
+        merged = first.changes.model_copy(update={"quantity": len(serials), "serials": serials})
+        result[groups[key]] = first.model_copy(update={"changes": merged})
     return result
 
 
@@ -88,11 +88,11 @@ def structural_edges(steps: list[Step]) -> list[Edge]:
             edges += [Edge(s.id, create.id) for s in group
                       if s.action not in (Action.CREATE_PBX, Action.PURCHASE_HARDWARE_PBX)]
         options = [s for s in group if s.action is Action.SET_OPTIONS]
-        moves = [s for s in options if "model" in s.changes or "region" in s.changes]
+        moves = [s for s in options if s.changes.moves_pbx]
         edges += [Edge(s.id, m.id) for s in options if s not in moves for m in moves]
         for first in (s for s in group if s.action in _ACQUIRE):
             edges += [Edge(s.id, first.id) for s in group
-                      if s.action in _SETTLE and s.changes["product"] == first.changes["product"]]
+                      if s.action in _SETTLE and s.changes.product == first.changes.product]
     return edges
 
 

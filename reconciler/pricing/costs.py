@@ -70,9 +70,9 @@ class _Pricer:
         self.diagnostics: list[Diagnostic] = []
         for step in steps:
             if step.action is Action.RETURN_HWAAS:
-                self.leaving[step.address].update(step.changes.get("serials", []))
+                self.leaving[step.address].update(step.changes.serials)
             elif step.action is Action.TRANSFER_HWAAS:
-                self.leaving[step.changes["from"]].update(step.changes.get("serials", []))
+                self.leaving[step.changes.source].update(step.changes.serials)
 
     def _portal_pbx(self, customer: str, name: str | None) -> CurrentPbx | None:
         found = self.current.customers.get(customer)
@@ -102,7 +102,7 @@ class _Pricer:
         lines.notes.add("not-priced")  # storage, static IP, model or region: not in the price book's format
 
     def _purchase_hardware_pbx(self, step: Step, lines: _Lines) -> None:
-        lines.add(step.changes["product"], "once", step.changes["quantity"], None)
+        lines.add(step.changes.product, "once", step.changes.quantity, None)
 
     def _new_term(self, step: Step, lines: _Lines, term: str) -> Span | None:
         """A PBX created or re-termed on D: a whole term from D, which becomes its expiry (and the period)."""
@@ -112,9 +112,9 @@ class _Pricer:
         return span
 
     def _create_pbx(self, step: Step, lines: _Lines) -> None:
-        term = step.changes["term"]
+        term = step.changes.term
         span = self._new_term(step, lines, term)
-        for profile, count in step.changes["licenses"].items():
+        for profile, count in step.changes.licenses.items():
             if count:
                 lines.add(PROFILE_CODES[profile], term, count, span, "no-date")
 
@@ -123,14 +123,14 @@ class _Pricer:
         span, why = lines.remaining(state)
         if state is None:
             return
-        for key, (before, after) in step.changes.items():
-            lines.add(PROFILE_CODES[key.removeprefix("licenses.")], state.term, after - before, span, why)
+        for profile, (before, after) in step.changes.moves().items():
+            lines.add(PROFILE_CODES[profile], state.term, after - before, span, why)
 
     _add_licenses = _remove_licenses = _licenses
 
     def _change_term(self, step: Step, lines: _Lines) -> None:
         """The HWaaS devices that stay on the PBX leave the old term's invoice and are billed on the new one."""
-        old, new = self._term(step), step.changes["term"][1]
+        old, new = self._term(step), step.changes.term[1]
         span = self._new_term(step, lines, new)
         pbx = self._portal_pbx(step.customer, step.pbx)
         gone = self.leaving[step.address]
@@ -147,7 +147,7 @@ class _Pricer:
         span, why = lines.remaining(state)
         if state is None:
             return
-        lines.add(step.changes["product"], state.term, sign * step.changes["quantity"], span, why)
+        lines.add(step.changes.product, state.term, sign * step.changes.quantity, span, why)
 
     _order_hwaas = _devices
 
@@ -159,13 +159,13 @@ class _Pricer:
         """The receiver bills the devices from D; the sender's renewal goes down by as many (seed 003: its credit
         note is not included). A CAPEX device was on no invoice where it comes from."""
         self._convert_to_hwaas(step, lines)
-        if "billing" in step.changes:
+        if step.changes.billing is not None:
             return
-        customer, _, name = step.changes["from"].partition("/")
+        customer, _, name = step.changes.source.partition("/")
         sender = self._term_of(customer, name)  # its renewal is touched: it is listed
         if sender is not None and sender.term in RENEWING_TERMS:
-            lines.add(step.changes["product"], sender.term, -step.changes["quantity"], None,
-                      billed_to=step.changes["from"])
+            lines.add(step.changes.product, sender.term, -step.changes.quantity, None,
+                      billed_to=step.changes.source)
 
     def _return_hwaas(self, step: Step, lines: _Lines) -> None:
         self._devices(step, lines, sign=-1)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
+from pydantic import ValidationError
+
+from reconciler.plan.changes import ChangeTerm, Devices, changes_of
+
 SYMBOLS = {
     "create-customer": "+",
     "purchase-hardware-pbx": "+",
@@ -39,36 +43,43 @@ def _value(value) -> str:
 
 def changes(step: dict) -> str:
     """`licenses.essential 30 -> 20, term 1m -> 1y`; a device step: `WorkForce x2 (9C75..., 9C76...)`."""
-    data = step.get("changes") or {}
-    if "product" in data and "quantity" in data:
-        text = f"{data['product']} x{data['quantity']}"
-        if data.get("serials"):
-            text += f" ({', '.join(data['serials'])})"
+    try:
+        typed = changes_of(step)
+    except (ValidationError, ValueError, KeyError):  # a document never validated (a hand-edited file): as it is
+        return _fields(step.get("changes") or {})
+    if isinstance(typed, Devices):
+        text = f"{typed.product} x{typed.quantity}"
+        if getattr(typed, "serials", None):
+            text += f" ({', '.join(typed.serials)})"
         # `expected` is the order's precondition for the portal, not a change a reviewer weighs
-        extra = {key: value for key, value in data.items() if key not in ("product", "quantity", "serials",
-                                                                          "expected")}
-        return text + (f", {changes({'changes': extra})}" if extra else "")
+        extra = typed.model_dump(mode="json", exclude={"product", "quantity", "serials", "expected"})
+        return text + (f", {_fields(extra)}" if extra else "")
+    return "; ".join(filter(None, [_fields(typed.document()), priced_for(step, typed)]))
+
+
+def _fields(data: dict) -> str:
+    """`licenses.essential 30 -> 20, term 1m -> 1y`: each field, a pair as before -> after."""
     parts = []
     for field, value in data.items():
         if isinstance(value, list) and len(value) == 2:
             parts.append(f"{field} {_value(value[0])} -> {_value(value[1])}")
         else:
             parts.append(f"{field}: {_value(value)}")
-    return "; ".join(filter(None, [", ".join(parts), priced_for(step)]))
+    return ", ".join(parts)
 
 
-def priced_for(step: dict) -> str:
+def priced_for(step: dict, typed) -> str:
     """What a priced term change's charge is for: `priced: WorkForce x2 move from the 1m invoice to the 1y one`.
 
     The licenses of a term change are priced on the steps that remove and add them; the change-term
     step's own charge is the HWaaS devices that follow the PBX to its new term."""
     cost = step.get("cost")
-    if step.get("action") != "change-term" or not cost:
+    if not isinstance(typed, ChangeTerm) or not cost:
         return ""
     moving = [f"{item['product']} x{item['quantity']}" for item in cost.get("items") or [] if item["quantity"] > 0]
     if not moving:
         return "priced: nothing of its own (the licenses are priced on the steps that remove and add them)"
-    before, after = step["changes"]["term"]
+    before, after = typed.term
     return f"priced: {', '.join(moving)} move from the {before} invoice to the {after} one"
 
 

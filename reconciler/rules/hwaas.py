@@ -139,7 +139,7 @@ def overdue_blocks_hardware(ctx: CustomerContext):
 
 
 def _returned(ctx: CustomerContext, step) -> list[Device]:
-    return [ctx.devices[s].device for s in step.changes.get("serials", []) if s in ctx.devices]
+    return [ctx.devices[s].device for s in step.changes.serials if s in ctx.devices]
 
 
 @rule("hwaas-minimum-term", Stage.GATE)
@@ -174,7 +174,7 @@ def decommission_returns_hwaas_still_billed(ctx: CustomerContext):
         waiting = [s for s in view.of(Action.RETURN_HWAAS) if s.status is not Status.READY]
         if not waiting or not _decommissioned(view):
             continue
-        serials = ", ".join(serial for step in waiting for serial in step.changes["serials"])
+        serials = ", ".join(serial for step in waiting for serial in step.changes.serials)
         text = (f"{view.name} is left with no licenses, but its HWaaS devices {serials} cannot be returned now: "
                 "they stay billed until returned (see their return steps)")
         removal = _emptying(view)
@@ -244,7 +244,7 @@ def conversion_effects(ctx: CustomerContext):
                         f"devices are kept at least {MINIMUM_MONTHS} months")
             yield Verdict(step.id, "conversion-effects")
             yield info("conversion-effects",
-                       f"converting {step.changes['quantity']} {step.changes['product']} on {view.name}: {when}; "
+                       f"converting {step.changes.quantity} {step.changes.product} on {view.name}: {when}; "
                        f"their billing follows the PBX term ({view.term_after})", **ctx.where(view.name))
 
 
@@ -258,7 +258,7 @@ def hwaas_follows_pbx_term(ctx: CustomerContext):
             start = f" from {d}" if d else ""
             yield Verdict(step.id, "hwaas-follows-pbx-term")
             yield info("hwaas-follows-pbx-term",
-                       f"the {step.changes['quantity']} {step.changes['product']} ordered for {view.name} take its "
+                       f"the {step.changes.quantity} {step.changes.product} ordered for {view.name} take its "
                        f"term ({view.term_after}) and {until}, billed prorated{start}", **ctx.where(view.name))
         change = view.first(Action.CHANGE_TERM)
         moving = _staying(ctx, view) if change else []
@@ -277,9 +277,9 @@ def _staying(ctx: CustomerContext, view) -> list[str]:
     if view.current is None:
         return []
     here = f"{ctx.customer}/{view.name}"
-    leaving = {serial for s in ctx.plan_steps if s.action is Action.TRANSFER_HWAAS and s.changes.get("from") == here
-               for serial in s.changes["serials"]}
-    leaving |= {serial for s in view.of(Action.RETURN_HWAAS) for serial in s.changes["serials"]}
+    leaving = {serial for s in ctx.plan_steps if s.action is Action.TRANSFER_HWAAS and s.changes.source == here
+               for serial in s.changes.serials}
+    leaving |= {serial for s in view.of(Action.RETURN_HWAAS) for serial in s.changes.serials}
     return sorted(d.serial for d in view.current.devices if d.billing == "hwaas" and d.serial not in leaving)
 
 
@@ -307,7 +307,7 @@ def known_product_orders(ctx: CustomerContext):
             continue
         for product, hint in unknown_products(view.desired.hwaas, ctx.catalog):
             for step in view.of(Action.ORDER_HWAAS):
-                if step.changes.get("product") == product:
+                if step.changes.product == product:
                     yield Verdict(step.id, "known-product")
             yield error("known-product", f"product '{product}' is not in the catalog{hint}", **ctx.where(view.name))
 
@@ -316,14 +316,14 @@ def known_product_orders(ctx: CustomerContext):
 def negative_stock(ctx: PlanContext):
     stock = dict(ctx.snapshot.stock)
     for step in ctx.steps:
-        product = step.changes.get("product")
-        if step.action is not Action.ORDER_HWAAS or product not in stock:
+        if step.action is not Action.ORDER_HWAAS or step.changes.product not in stock:
             continue
+        product = step.changes.product
         before = stock[product]
-        after = before - step.changes["quantity"]
+        after = before - step.changes.quantity
         stock[product] = after
         if after < 0:
             yield Verdict(step.id, "negative-stock")
             yield info("negative-stock",
-                       f"ordering {step.changes['quantity']} {product} for {step.address}: the stock goes from "
+                       f"ordering {step.changes.quantity} {product} for {step.address}: the stock goes from "
                        f"{before} to {after} (a backorder)", customer=step.customer, pbx=step.pbx)

@@ -40,7 +40,7 @@ def term_change_through_zero_expiry(ctx: CustomerContext):
         change = view.first(Action.CHANGE_TERM)
         if change is None:
             continue
-        before, after = change.changes["term"]
+        before, after = change.changes.term
         d = ctx.date_of(change)
         renews = expiry(d, after) if d else None
         if renews:
@@ -251,7 +251,7 @@ def cloud_deletion_schedule_new_pbx(ctx: CustomerContext):
     """A new cloud PBX created with zero licenses has no subscription from the start: the same clock runs."""
     for view in ctx.pbxes:
         create = view.first(Action.CREATE_PBX) if view.current is None else None
-        if create is None or create.changes.get("model") != "cloud" or sum(create.changes["licenses"].values()):
+        if create is None or create.changes.model != "cloud" or sum(create.changes.licenses.values()):
             continue
         on, stopped, deleted = _deletion_dates(ctx.date_of(create))
         yield Verdict(create.id, "cloud-deletion-schedule")

@@ -66,8 +66,8 @@ def _model_instruction(name: str, before: str, after: str) -> str:
 def model_change_manual(ctx: CustomerContext):
     for view in ctx.pbxes:
         for step in view.of(Action.SET_OPTIONS):
-            if "model" in step.changes:
-                before, after = step.changes["model"]
+            if step.changes.model is not None:
+                before, after = step.changes.model
                 yield Verdict(step.id, "model-change-manual", Status.MANUAL,
                               instruction=_model_instruction(view.name, before, after))
 
@@ -76,8 +76,8 @@ def model_change_manual(ctx: CustomerContext):
 def region_change_manual(ctx: CustomerContext):
     for view in ctx.pbxes:
         for step in view.of(Action.SET_OPTIONS):
-            if "region" in step.changes and "model" not in step.changes:
-                before, after = step.changes["region"]
+            if step.changes.region is not None and step.changes.model is None:
+                before, after = step.changes.region
                 yield Verdict(step.id, "region-change-manual", Status.MANUAL,
                               instruction=f"open a Customer Care ticket to move cloud PBX {view.name} "
                                           f"from region {before} to {after}")
@@ -87,7 +87,7 @@ def region_change_manual(ctx: CustomerContext):
 def storage_increase_only(ctx: CustomerContext):
     for view in ctx.pbxes:
         for step in view.of(Action.SET_OPTIONS):
-            before, after = step.changes.get("storage_gb", (None, None))
+            before, after = step.changes.storage_gb or (None, None)
             if before is not None and after is not None and after < before:
                 yield Verdict(step.id, "storage-increase-only", Status.MANUAL,
                               instruction=f"open a Customer Care ticket to reduce the storage of {view.name} "
@@ -102,7 +102,7 @@ def activation_report_window(ctx: CustomerContext):
             days = ACTIVATION_REPORT_BUSINESS_DAYS
             by = f"by {add_business_days(d, days)}" if d else f"within {days} business day of the activation"
             text = f"report any mistake in the activation of {view.name} to the Area Manager {by} ({days} business day)"
-            if step.changes.get("model") in ("virtual", "hardware"):
+            if step.changes.model in ("virtual", "hardware"):
                 text += ("; activate it by pasting the PBX key into WMS (Settings > Tools and utilities > "
                          "Activation / Licenses)")
             yield Verdict(step.id, "activation-report-window")

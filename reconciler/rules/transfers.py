@@ -36,7 +36,7 @@ def _replacements(ctx: CustomerContext, transfer: Step) -> list[Step]:
     if source is None:
         return []
     return [s for s in ctx.plan_steps if (s.customer, s.pbx) == (source.customer, source.pbx)
-            and s.action is Action.ORDER_HWAAS and s.changes["product"] == transfer.changes["product"]]
+            and s.action is Action.ORDER_HWAAS and s.changes.product == transfer.changes.product]
 
 
 @rule("transfer-conditions", Stage.ORDER)
@@ -56,14 +56,14 @@ def transfer_conditions_replacement_note(ctx: CustomerContext):
             continue
         for order in _replacements(ctx, step):
             yield info("transfer-conditions",
-                       f"the order of {order.changes['quantity']} {order.changes['product']} for {order.address} "
-                       f"waits for the Customer Care transfer of {', '.join(step.changes['serials'])} to "
+                       f"the order of {order.changes.quantity} {order.changes.product} for {order.address} "
+                       f"waits for the Customer Care transfer of {', '.join(step.changes.serials)} to "
                        f"{step.address}: until then {order.pbx} keeps the device it replaces",
                        customer=order.customer, pbx=order.pbx)
 
 
 def _source(ctx: CustomerContext, step):
-    serials = step.changes.get("serials", [])
+    serials = step.changes.serials
     return ctx.devices.get(serials[0]) if serials else None
 
 
@@ -90,7 +90,7 @@ def transfer_conditions(ctx: CustomerContext):
             source = _source(ctx, step)
             if source is None:
                 continue
-            serials = ", ".join(step.changes["serials"])
+            serials = ", ".join(step.changes.serials)
             here = f"{ctx.customer}/{view.name}"
             ticket = f"open a Customer Care ticket to transfer {serials} from {source.address} to {here}"
             if source.device.billing == "capex":
@@ -138,6 +138,6 @@ def transfer_effects(ctx: CustomerContext):
             billed = f"{view.term_after}" + (f", until {expires}" if expires else "")
             yield Verdict(step.id, "transfer-effects")
             yield info("transfer-effects",
-                       f"transferring {', '.join(step.changes['serials'])} from {source.address} to {view.name}: "
+                       f"transferring {', '.join(step.changes.serials)} from {source.address} to {view.name}: "
                        f"{when}; their billing follows the licenses of {view.name} ({billed})",
                        **ctx.where(view.name))

@@ -26,7 +26,7 @@ MODELS = ("cloud", "virtual", "hardware")
 def create_customer(portal: Portal, step: Step) -> None:
     if portal.conn.execute("SELECT 1 FROM customers WHERE id = ?", (step.customer,)).fetchone():
         raise refuse(step, "stale-plan", f"customer {step.customer} already exists")
-    company, contacts = step.changes["company"], step.changes.get("contacts") or []
+    company, contacts = step.changes.company, [contact.model_dump() for contact in step.changes.contacts]
     if not isinstance(company, str) or not company.strip():
         raise refuse(step, "schema", "the customer needs a company name")
     try:
@@ -42,7 +42,7 @@ def create_customer(portal: Portal, step: Step) -> None:
 
 def purchase_hardware_pbx(portal: Portal, step: Step) -> None:
     portal.customer(step)
-    product, quantity = step.changes["product"], step.changes["quantity"]
+    product, quantity = step.changes.product, step.changes.quantity
     if product != HARDWARE_PBX_PRODUCT or not isinstance(quantity, int) or quantity < 1:
         raise refuse(step, "schema", f"a hardware PBX purchase is of {HARDWARE_PBX_PRODUCT}, at least 1 unit")
     portal.check_overdue(step)
@@ -54,7 +54,7 @@ def purchase_hardware_pbx(portal: Portal, step: Step) -> None:
 def create_pbx(portal: Portal, step: Step) -> None:
     customer = portal.customer(step)
     form = step.changes
-    name, model, term, region = form["name"], form["model"], form["term"], form.get("region")
+    name, model, term, region = form.name, form.model, form.term, form.region
     if name != step.pbx or model not in MODELS or term not in TERMS:
         raise refuse(step, "schema", "the form needs the PBX's name, a model (cloud, virtual, hardware) "
                                      "and a term (1m, 1y, 5y, lifetime)")
@@ -65,12 +65,12 @@ def create_pbx(portal: Portal, step: Step) -> None:
         raise refuse(step, "cloud-no-lifetime", "a cloud PBX cannot have a lifetime term")
     if model == "cloud" and not region:
         raise refuse(step, "cloud-needs-region", "a cloud PBX needs a datacenter region")
-    options = [key for key in CLOUD_OPTIONS if form.get(key) is not None]
+    options = [key for key in CLOUD_OPTIONS if getattr(form, key) is not None]
     if model != "cloud" and (region or options):
         rule = "region-cloud-only" if region else "cloud-only-option"
         raise refuse(step, rule, f"{', '.join((['region'] if region else []) + options)} is for cloud PBXs only")
-    licenses = {profile: form["licenses"].get(profile, 0) for profile in PROFILES}
-    if set(form["licenses"]) - set(PROFILES) or any(not isinstance(n, int) or n < 0 for n in licenses.values()):
+    licenses = {profile: form.licenses.get(profile, 0) for profile in PROFILES}
+    if set(form.licenses) - set(PROFILES) or any(not isinstance(n, int) or n < 0 for n in licenses.values()):
         raise refuse(step, "schema", f"licenses are whole numbers per profile ({', '.join(PROFILES)})")
     other = portal.other_licensed_pbx(step.customer, name)
     if sum(licenses.values()) and other:
@@ -85,20 +85,19 @@ def create_pbx(portal: Portal, step: Step) -> None:
     counter = pbx_counter(model)
     serial = format_serial(counter, store.next_serial(portal.conn, counter))
     expires = expiry(portal.today, term)
-    flags = {key: None if form.get(key) is None else int(form[key]) for key in ("static_ip", "ssh")}
+    flags = {key: None if getattr(form, key) is None else int(getattr(form, key)) for key in ("static_ip", "ssh")}
     store.insert_pbx(portal.conn, {
         "customer": step.customer, "name": name, "serial": serial, "model": model, "region": region, "term": term,
         "activated_on": portal.today.isoformat(), "expires_on": expires and expires.isoformat(), "status": "active",
-        "deletion_scheduled_on": None, **licenses, "storage_gb": form.get("storage_gb"), **flags})
+        "deletion_scheduled_on": None, **licenses, "storage_gb": form.storage_gb, **flags})
 
 
 def _licenses_move(portal: Portal, step: Step, up: bool) -> None:
     pbx = portal.pbx(step)
     moves: dict[str, int] = {}
-    for key, (before, after) in step.changes.items():
-        profile = key.removeprefix("licenses.")
-        if profile not in PROFILES or not isinstance(after, int) or after < 0 or (after > before) != up:
-            raise refuse(step, "schema", f"{key}: {before} -> {after} is not a license "
+    for profile, (before, after) in step.changes.moves().items():
+        if after < 0 or (after > before) != up:
+            raise refuse(step, "schema", f"licenses.{profile}: {before} -> {after} is not a license "
                                          f"{'increase' if up else 'decrease'}")
         if pbx[profile] == after:
             continue  # already done: idempotent
@@ -137,7 +136,7 @@ def remove_licenses(portal: Portal, step: Step) -> None:
 
 def change_term(portal: Portal, step: Step) -> None:
     pbx = portal.pbx(step)
-    before, after = step.changes["term"]
+    before, after = step.changes.term
     if after not in TERMS:
         raise refuse(step, "schema", f"{after} is not a term (1m, 1y, 5y, lifetime)")
     if pbx["term"] == after:
@@ -160,14 +159,14 @@ def change_term(portal: Portal, step: Step) -> None:
 
 def set_options(portal: Portal, step: Step) -> None:
     pbx = portal.pbx(step)
-    if "model" in step.changes:
+    if step.changes.model is not None:
         raise refuse(step, "model-change-manual", "the model of a PBX is changed by a person, not the portal form")
-    if "region" in step.changes:
+    if step.changes.region is not None:
         raise refuse(step, "region-change-manual", "the region of a cloud PBX is changed by Customer Care")
     if pbx["model"] != "cloud":
-        raise refuse(step, "cloud-only-option", f"{', '.join(step.changes)} is for cloud PBXs only")
+        raise refuse(step, "cloud-only-option", f"{', '.join(step.changes.moves())} is for cloud PBXs only")
     values = {}
-    for key, (before, after) in step.changes.items():
+    for key, (before, after) in step.changes.moves().items():
         kind = int if key == "storage_gb" else bool
         if key not in CLOUD_OPTIONS or type(after) is not kind or (kind is int and after < 0):
             raise refuse(step, "schema", f"{key}: {after!r} is not a valid option value")

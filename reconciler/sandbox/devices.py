@@ -20,14 +20,14 @@ from reconciler.sandbox.portal import Portal, refuse
 
 def order_hwaas(portal: Portal, step: Step) -> None:
     pbx = portal.pbx(step)
-    product, quantity = step.changes["product"], step.changes["quantity"]
+    product, quantity = step.changes.product, step.changes.quantity
     if not isinstance(quantity, int) or quantity < 1:
         raise refuse(step, "schema", "an order is of at least one device")
     portal.check_subscription(step, pbx, "hwaas-needs-subscription", "HWaaS")
     portal.check_overdue(step)
     if not portal.conn.execute("SELECT 1 FROM catalog WHERE product = ?", (product,)).fetchone():
         raise refuse(step, "known-product", f"the portal does not sell {product!r}")
-    expected = step.changes.get("expected")
+    expected = step.changes.expected
     if expected is not None:
         portal.check_expected(step, pbx, product, expected[product])
     for _ in range(quantity):
@@ -48,7 +48,7 @@ def convert_to_hwaas(portal: Portal, step: Step) -> None:
 
 def transfer_hwaas(portal: Portal, step: Step) -> None:
     target = portal.pbx(step)
-    customer, _, name = step.changes["from"].partition("/")
+    customer, _, name = step.changes.source.partition("/")
     source = portal.pbx(step, customer, name)
     if (source["customer"], source["name"]) == (target["customer"], target["name"]):
         raise refuse(step, "schema", "a transfer goes to another PBX")
@@ -58,7 +58,7 @@ def transfer_hwaas(portal: Portal, step: Step) -> None:
                                                   "its term is lifetime")
     if (source["term"], source["expires_on"]) != (target["term"], target["expires_on"]):
         raise refuse(step, "transfer-conditions",
-                     f"automatic transfer needs the same term and expiry ({step.changes['from']}: "
+                     f"automatic transfer needs the same term and expiry ({step.changes.source}: "
                      f"{source['term']} until {source['expires_on']}, {step.address}: {target['term']} until "
                      f"{target['expires_on']}): open a Customer Care ticket")
     portal.check_overdue(step)

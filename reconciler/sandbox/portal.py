@@ -13,7 +13,9 @@ import sqlite3
 
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.domain import PROFILES
-from reconciler.plan.model import Action, Step
+from pydantic import ValidationError
+
+from reconciler.plan.model import Action, Step, parse_step
 from reconciler.providers import StepRefused
 from reconciler.sandbox.clock import OVERDUE_GRACE_DAYS
 
@@ -22,6 +24,22 @@ def refuse(step: Step, rule: str, reason: str) -> StepRefused:
     message = f"the portal refused {step.action.value} on {step.address}: {reason} [{rule}]"
     where = {"customer": step.customer, "pbx": step.pbx}
     return StepRefused(message, [Diagnostic(Severity.ERROR, rule, message, **where)])
+
+
+def received(data) -> Step:
+    """A step document as it comes in (the portal's API), through the plan's own step models: one they refuse
+    is refused as `schema`, naming the field, before anything runs."""
+    try:
+        return parse_step(data)
+    except ValidationError as exc:
+        raw = data if isinstance(data, dict) else {}
+        action, customer, pbx = (str(raw.get(key) or "?") for key in ("action", "customer", "pbx"))
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'] if p != action) or 'step'}: {e['msg']}"
+                             for e in exc.errors())
+        address = f"{customer}/{pbx}" if raw.get("pbx") else customer
+        message = f"the portal refused {action} on {address}: the step is not a valid {action} step ({problems}) [schema]"
+        where = {key: raw.get(key) if isinstance(raw.get(key), str) else None for key in ("customer", "pbx")}
+        raise StepRefused(message, [Diagnostic(Severity.ERROR, "schema", message, **where)]) from None
 
 
 class Portal:
@@ -45,8 +63,8 @@ class Portal:
 
     def devices(self, step: Step, pbx: sqlite3.Row, billing: str) -> list[sqlite3.Row]:
         """The step's serials, each of which must be a `billing` device of `pbx` and of the step's product."""
-        serials = step.changes["serials"]
-        if not serials or len(serials) != step.changes.get("quantity", len(serials)):
+        serials = step.changes.serials
+        if not serials or len(serials) != step.changes.quantity:
             raise refuse(step, "schema", "the step must name its devices, as many as its quantity")
         found = []
         for serial in serials:
@@ -59,9 +77,9 @@ class Portal:
             if row is None or row["billing"] != billing:
                 label = "an HWaaS" if billing == "hwaas" else "a CAPEX"
                 raise refuse(step, "stale-plan", f"device {serial} is not {label} device on {where}")
-            if row["product"] != step.changes["product"]:
+            if row["product"] != step.changes.product:
                 raise refuse(step, "stale-plan", f"device {serial} is a {row['product']}, "
-                                                 f"not a {step.changes['product']}")
+                                                 f"not a {step.changes.product}")
             found.append(row)
         return found
 

@@ -14,6 +14,20 @@ made itself from the same content, so any damage to the cache only costs time:
 - it is written only inside the repo's own `.reconciler/` folder (never through a link
   that leads out of the repo), atomically (a temporary file moved into place).
 
+Trust. A key is the hash of a file's content, so a pack can be forged: a pull request that
+commits `.reconciler/cache/customer.json` with an honest file's hash and a made-up model
+would make the plan hide or invent steps, and the checksum in the header proves nothing
+(the forger writes it too). So a pack is used only when it was not committed: one written
+on this machine by an earlier run, or restored by CI from its own cache, which only runs
+of reconciler wrote. When Git tracks any file under `.reconciler/cache/` (asked once per
+run, with `git ls-files`, only when a pack is there to read), no pack is read or written
+and a warning says why; when the repo sits in a Git work tree but Git cannot answer (not
+installed, a refused repo), the cache is not used either. Outside Git nothing was checked
+out from a pull request, and the cache is used. Binding each pack to a secret kept outside
+the repo was the other choice, and it was not taken: a CI runner starts from nothing, so a
+restored cache would never match its key, and the cache would be lost exactly where a
+re-plan of the whole repo runs most (apply, the schedule).
+
 Interface: `get(kind, key) -> str | None`, `put(kind, key, value)`, `save()`.
 """
 
@@ -22,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -61,6 +76,7 @@ class Cache:
         self._used: dict[str, set[str]] = {}
         self._dirty: set[str] = set()
         self._tag: str | None = None
+        self._trusted: bool | None = None
 
     @property
     def tag(self) -> str:
@@ -85,7 +101,7 @@ class Cache:
 
     def save(self) -> None:
         """Write the packs that changed; a cache that cannot be written is left as it was (no error)."""
-        if self.directory is None:
+        if self.directory is None or not self.trusted():
             return
         for kind in sorted(self._dirty):
             pack = self._packs[kind]
@@ -113,8 +129,11 @@ class Cache:
     def _read(self, kind: str) -> dict[str, str]:
         if self.directory is None:
             return {}
+        pack = self.directory / f"{kind}.json"
+        if not pack.is_file() or not self.trusted():
+            return {}
         try:
-            header, body = (self.directory / f"{kind}.json").read_text(encoding="utf-8").split("\n", 1)
+            header, body = pack.read_text(encoding="utf-8").split("\n", 1)
             head = json.loads(header)
             if head.get("version") != self.tag or head.get("sha256") != hashlib.sha256(body.encode()).hexdigest():
                 return {}
@@ -124,6 +143,33 @@ class Cache:
         if not isinstance(pack, dict) or not all(isinstance(v, str) for v in pack.values()):
             return {}
         return pack
+
+    def trusted(self) -> bool:
+        """Whether this cache was not committed (see the module's docstring); asked once, warned once."""
+        if self._trusted is None:
+            why = _committed(self.directory.parent.parent) if self.directory is not None else None
+            if why:
+                print(f"warning: the cache under {self.directory} is not used: {why}. A committed cache could "
+                      "make a plan hide or invent steps; remove it from Git (git rm -r --cached .reconciler/cache) "
+                      "and ignore the folder (.gitignore: .reconciler/)", file=sys.stderr)
+            self._trusted = not why
+        return self._trusted
+
+
+def _committed(root: Path) -> str | None:
+    """Why the cache of the repo at `root` may have come from a commit, or None when it cannot have."""
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z", "--", DIRECTORY.as_posix()], cwd=root,
+                                capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.SubprocessError):
+        listed = None
+    if listed is not None and listed.returncode == 0:
+        tracked = [name for name in listed.stdout.decode("utf-8", "replace").split("\0") if name]
+        return f"Git tracks {tracked[0]}" if tracked else None
+    resolved = root.resolve()
+    if any((folder / ".git").exists() for folder in (resolved, *resolved.parents)):
+        return "the repo is in a Git work tree, and Git cannot tell whether the cache is committed"
+    return None
 
 
 def _inside(root: Path) -> Path | None:

@@ -139,3 +139,43 @@ def test_a_file_with_an_error_now_is_reported_as_without_a_cache(repo):
     warm = plan_bytes(repo)
     assert warm == plan_bytes(cold).replace(str(cold).encode(), str(repo).encode())
     assert b"compnay" in warm
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args], cwd=cwd, check=True,
+                   capture_output=True, timeout=60)
+
+
+def _forge(pack: Path, file: Path) -> None:
+    """Rewrite the entry of `file`'s honest bytes so its model holds no PBX, its checksum right: a forged pack."""
+    import hashlib
+
+    header, body = pack.read_text().split("\n", 1)
+    entries = json.loads(body)
+    key = "sha256:" + hashlib.sha256(file.read_bytes()).hexdigest()
+    entry = json.loads(entries[key])
+    entry["model"]["pbxes"] = {}
+    entries[key] = json.dumps(entry)
+    body = json.dumps(entries, separators=(",", ":"), sort_keys=True)
+    pack.write_text(json.dumps({**json.loads(header), "sha256": hashlib.sha256(body.encode()).hexdigest()}) + "\n"
+                    + body)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_a_cache_committed_to_git_is_not_used_so_it_cannot_forge_a_plan(repo):
+    """A pull request commits a pack whose entry for an honest file's bytes is a forged model: it changes nothing."""
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "customers")
+    cold = plan_bytes(repo)
+    customer = json.loads(cold)["steps"][0]["customer"]
+    honest = repo / "customers" / f"{customer}.yaml"
+    _forge(repo / PACK, honest)
+    git(repo, "add", "-f", str(PACK))
+    git(repo, "commit", "-q", "-m", "a pull request that commits a cache")
+    result = subprocess.run([sys.executable, "-m", "reconciler", "plan", str(repo), "--state", str(repo / "state.yaml"),
+                             "--today", TODAY, "--format", "json"], capture_output=True, timeout=300)
+    assert result.stdout == cold
+    assert f"not used: Git tracks {PACK.as_posix()}" in result.stderr.decode()
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, timeout=60)
+    assert status.stdout == b""  # nor written: the committed file is left as it is

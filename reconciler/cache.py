@@ -28,7 +28,8 @@ the repo was the other choice, and it was not taken: a CI runner starts from not
 restored cache would never match its key, and the cache would be lost exactly where a
 re-plan of the whole repo runs most (apply, the schedule).
 
-Interface: `get(kind, key) -> str | None`, `put(kind, key, value)`, `save()`.
+Interface: `get(kind, key) -> str | None`, `put(kind, key, value)`, `replace(kind, key, value)`
+(the pack keeps that entry alone), `save()`.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ from reconciler import __version__
 FORMAT = 1
 DIRECTORY = Path(".reconciler") / "cache"
 MAX_ENTRIES = 200_000  # per kind: past it, a save keeps only the entries this run used
-_MODEL_MODULES = ("desired.py", "domain.py", "binding.py", "cache.py", "repo.py", "yamlio.py")  # what a cached value's shape depends on
+_MODEL_MODULES = ("desired.py", "domain.py", "binding.py", "cache.py", "repo.py", "yamlio.py", "yamlcore.py",
+                  "yamltext.py", "snapshot.py", "current.py", "fingerprint.py", "providers/snapshot.py")  # what a cached value's shape depends on
 
 
 def content_key(text: str) -> str:
@@ -97,6 +99,15 @@ class Cache:
         self._used.setdefault(kind, set()).add(key)
         if pack.get(key) != value:
             pack[key] = value
+            self._dirty.add(kind)
+
+    def replace(self, kind: str, key: str, value: str) -> None:
+        """Make `key` the one entry of `kind` (a pack that keeps only the latest, e.g. the portal's snapshot)."""
+        if self.directory is None:
+            return
+        if self._pack(kind) != {key: value}:
+            self._packs[kind] = {key: value}
+            self._used[kind] = {key}
             self._dirty.add(kind)
 
     def save(self) -> None:

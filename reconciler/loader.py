@@ -118,14 +118,15 @@ class _Reading:
 
 
 def load(paths: Sequence[str | Path] | None = None, only: Callable[[Path], bool] | None = None,
-         settings_root: str | Path | None = ".", provider_catalog: bool = False, cache: bool = False) -> Inputs:
+         settings_root: str | Path | None = ".", provider_catalog: bool = False,
+         cache: bool | Cache | None = False) -> Inputs:
     """Load one repo directory (`only`: which of its customer files; all by default) or customer files.
 
     Customer files are read with the settings of `settings_root` (None: none; a single
     reconciler.yaml given is then read as the settings of its own directory). `provider_catalog`: with no
     price book, check products against the catalog the provider is known to have without asking it (validate).
     `cache`: a repo directory's customer files are kept under its .reconciler/cache/ (reconciler.cache), so a
-    re-plan parses only the files that changed.
+    re-plan parses only the files that changed (a `Cache` given: that one, a run's cache of the repo).
     """
     targets = [Path(p) for p in paths or ["."]]
     missing = [error(Position(str(t)), "schema", "no such file or directory") for t in targets if not t.exists()]
@@ -147,8 +148,8 @@ def load(paths: Sequence[str | Path] | None = None, only: Callable[[Path], bool]
 
 
 def _load_repo(root: Path, only: Callable[[Path], bool] | None, provider_catalog: bool = False,
-               cache: bool = False) -> Inputs:
-    reading = _Reading(root, provider_catalog, Cache(root) if cache else None)
+               cache: bool | Cache | None = False) -> Inputs:
+    reading = _Reading(root, provider_catalog, cache if isinstance(cache, Cache) else Cache(root) if cache else None)
     reading.settings(root)
     outside: list[Path] = []
     found = discover(root, reading.config, outside)

@@ -11,15 +11,16 @@ A deleted customer file is reported, with what becomes of its customer.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from reconciler.cache import Cache
 from reconciler.config import CONFIG_FILE
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.gitops import Changes, changes_since, read_at
 from reconciler.loader import Inputs, load
 from reconciler.repo import CUSTOMERS_DIR, CustomerSource, discover, is_customer_path, load_customer
-from reconciler.snapshot import Snapshot
 from reconciler.yamlio import parse
 
 
@@ -34,12 +35,14 @@ class Scope:
     others: tuple[Path, ...] = ()  # the customer files not planned (yet)
     notes: tuple[Diagnostic, ...] = ()  # what the plan covers; deleted files
 
-    def reach(self, inputs: Inputs, current: Snapshot) -> tuple[Inputs, list[Diagnostic], list[Diagnostic]]:
-        """The inputs with the other sides of the planned customers' device transfers; (inputs, problems, notes)."""
+    def reach(self, inputs: Inputs, owners: Mapping[str, str], cache: Cache | None = None
+              ) -> tuple[Inputs, list[Diagnostic], list[Diagnostic]]:
+        """The inputs with the other sides of the planned customers' device transfers; (inputs, problems, notes).
+
+        `owners`: each device serial of the current state -> the customer that holds it.
+        """
         if self.complete:
             return inputs, [], []
-        owners = {device.serial: customer_id for customer_id, customer in current.customers.items()
-                  for pbx in customer.pbxes.values() for device in pbx.devices}
         texts: dict[Path, str] = {}  # each other file is read once, however many rounds the reach takes
         others, customers = list(self.others), list(inputs.customers)
         problems: list[Diagnostic] = []
@@ -67,7 +70,7 @@ class Scope:
                 break
         if not reached:
             return inputs, problems, []
-        wider = load([self.root], only=(self.selected | set(reached)).__contains__)
+        wider = load([self.root], only=(self.selected | set(reached)).__contains__, cache=cache)
         names = {source.path: source.model.customer for source in wider.customers}
         note = _note(Severity.INFO, "also planned, as the other side of a device transfer: "
                      + ", ".join(f"{names.get(str(path), '?')} ({path})" for path in reached))
@@ -104,8 +107,11 @@ def _note(severity: Severity, message: str, **where) -> Diagnostic:
     return Diagnostic(severity, "changed-since", message, **where)
 
 
-def load_changed(root: Path, ref: str) -> tuple[Inputs, Scope]:
-    """The inputs with only the customers whose files changed since `ref` (or all of them, when its settings did)."""
+def load_changed(root: Path, ref: str, cache: Cache | None = None) -> tuple[Inputs, Scope]:
+    """The inputs with only the customers whose files changed since `ref` (or all of them, when its settings did).
+
+    `cache`: the run's cache of the repo (reconciler.cache), for the customer files it loads.
+    """
     changes = changes_since(root, ref)
     short = f"{ref} ({changes.commit[:10]})" if not changes.commit.startswith(ref) else ref
     if changes.diverged:
@@ -116,11 +122,11 @@ def load_changed(root: Path, ref: str) -> tuple[Inputs, Scope]:
     if touched:
         note = _note(Severity.INFO, f"{' and '.join(touched)} changed since {short}: "
                                     "the repo's settings reach every customer, so the whole repo is planned")
-        return load([root]), Scope(changes, True, root, notes=(note,))
+        return load([root], cache=cache), Scope(changes, True, root, notes=(note,))
 
     candidates = discover(root, settings.config)
     selected = [path for path in candidates if path.relative_to(root).as_posix() in changes.changed]
-    inputs = load([root], only=frozenset(selected).__contains__)
+    inputs = load([root], only=frozenset(selected).__contains__, cache=cache)
     note = _note(Severity.INFO, f"planning {len(selected)} of {len(candidates)} customer "
                                 f"file{'s' if len(candidates) != 1 else ''}: those changed since {short}")
     others = tuple(path for path in candidates if path not in frozenset(selected))

@@ -21,6 +21,7 @@ from tests.conftest import example_dirs
 
 TODAY = "2026-11-30"
 PACK = Path(".reconciler") / "cache" / "customer.json"
+SNAPSHOT_PACK = PACK.with_name("snapshot.json")
 
 
 @pytest.fixture
@@ -74,33 +75,56 @@ def _flip_a_byte(pack: Path) -> None:
     pack.write_bytes(bytes(data))
 
 
+def _not_a_snapshot(pack: Path) -> None:
+    """A consistent pack whose value has the shape of a cached snapshot, and text that is no snapshot."""
+    import hashlib
+
+    header, body = pack.read_text().split("\n", 1)
+    entries = {key: value.split("\n", 1)[0] + '\n{"as_of": 7}' for key, value in json.loads(body).items()}
+    body = json.dumps(entries, separators=(",", ":"), sort_keys=True)
+    pack.write_text(json.dumps({**json.loads(header), "sha256": hashlib.sha256(body.encode()).hexdigest()}) + "\n"
+                    + body)
+
+
 def _other_version(pack: Path) -> None:
     header, body = pack.read_text().split("\n", 1)
     pack.write_text(json.dumps({**json.loads(header), "version": "reconciler 0.0.1; format 0"}) + "\n" + body)
 
 
-def _not_a_model(pack: Path) -> None:
-    """A consistent pack (its checksum right) whose values are not customer models: each one is a miss."""
+def _rewrite(pack: Path, entries) -> None:
+    """The pack with its entries made by `entries(old entries)`, its checksum right: consistent, and not what
+    loading made."""
     import hashlib
 
     header, body = pack.read_text().split("\n", 1)
-    body = json.dumps({key: '{"customer": 7}' for key in json.loads(body)}, separators=(",", ":"), sort_keys=True)
+    body = json.dumps(entries(json.loads(body)), separators=(",", ":"), sort_keys=True)
     pack.write_text(json.dumps({**json.loads(header), "sha256": hashlib.sha256(body.encode()).hexdigest()}) + "\n"
                     + body)
 
 
+def _not_a_model(pack: Path) -> None:
+    """Values that are not customer models: each one is a miss."""
+    _rewrite(pack, lambda entries: {key: '{"customer": 7}' for key in entries})
+
+
+def _not_a_snapshot(pack: Path) -> None:
+    """Values with the shape of a cached snapshot (an index line, then JSON) whose text is no snapshot."""
+    _rewrite(pack, lambda entries: {key: value.split("\n", 1)[0] + '\n{"as_of": 7}' for key, value in entries.items()})
+
+
 DAMAGE = {"deleted": lambda pack: pack.unlink(), "emptied": lambda pack: pack.write_bytes(b""),
           "truncated": _truncate, "corrupted": _flip_a_byte, "binary": lambda pack: pack.write_bytes(b"\xff\x00" * 99),
-          "another-version": _other_version, "not-a-model": _not_a_model,
+          "another-version": _other_version, "not-a-model": _not_a_model, "not-a-snapshot": _not_a_snapshot,
           "whole-folder-deleted": lambda pack: shutil.rmtree(pack.parent)}
 
 
-def test_the_cache_damaged_in_any_way_gives_the_same_plan_byte_for_byte(repo):
+@pytest.mark.parametrize("pack", [PACK, SNAPSHOT_PACK], ids=lambda p: p.name)
+def test_the_cache_damaged_in_any_way_gives_the_same_plan_byte_for_byte(repo, pack):
     cold = plan_bytes(repo)
     assert json.loads(cold)["steps"]
     assert plan_bytes(repo) == cold  # warm
     for name, damage in DAMAGE.items():
-        damage(repo / PACK)
+        damage(repo / pack)
         assert plan_bytes(repo) == cold, name
         assert plan_bytes(repo) == cold, name  # and the cache the damaged run wrote again
 
@@ -150,15 +174,14 @@ def _forge(pack: Path, file: Path) -> None:
     """Rewrite the entry of `file`'s honest bytes so its model holds no PBX, its checksum right: a forged pack."""
     import hashlib
 
-    header, body = pack.read_text().split("\n", 1)
-    entries = json.loads(body)
     key = "sha256:" + hashlib.sha256(file.read_bytes()).hexdigest()
-    entry = json.loads(entries[key])
-    entry["model"]["pbxes"] = {}
-    entries[key] = json.dumps(entry)
-    body = json.dumps(entries, separators=(",", ":"), sort_keys=True)
-    pack.write_text(json.dumps({**json.loads(header), "sha256": hashlib.sha256(body.encode()).hexdigest()}) + "\n"
-                    + body)
+
+    def forged(entries: dict) -> dict:
+        entry = json.loads(entries[key])
+        entry["model"]["pbxes"] = {}
+        return {**entries, key: json.dumps(entry)}
+
+    _rewrite(pack, forged)
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -173,9 +196,84 @@ def test_a_cache_committed_to_git_is_not_used_so_it_cannot_forge_a_plan(repo):
     _forge(repo / PACK, honest)
     git(repo, "add", "-f", str(PACK))
     git(repo, "commit", "-q", "-m", "a pull request that commits a cache")
+    forged = (repo / PACK).read_bytes()
     result = subprocess.run([sys.executable, "-m", "reconciler", "plan", str(repo), "--state", str(repo / "state.yaml"),
                              "--today", TODAY, "--format", "json"], capture_output=True, timeout=300)
     assert result.stdout == cold
     assert f"not used: Git tracks {PACK.as_posix()}" in result.stderr.decode()
-    status = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, timeout=60)
-    assert status.stdout == b""  # nor written: the committed file is left as it is
+    assert (repo / PACK).read_bytes() == forged  # nor written: the committed file is left as it is
+
+
+def test_a_warm_plan_with_the_same_snapshot_never_reads_it(repo, monkeypatch):
+    import reconciler.providers.snapshot as snapshot_provider
+    from reconciler.workflow import PlanRequest, make_plan
+
+    request = PlanRequest(paths=[str(repo)], state=str(repo / "state.yaml"), today=TODAY)
+    cold = make_plan(request).document
+    assert (repo / SNAPSHOT_PACK).is_file()
+    read = []
+    real = snapshot_provider.load_checked
+    monkeypatch.setattr(snapshot_provider, "load_checked", lambda *a, **k: read.append(a[1]) or real(*a, **k))
+    assert make_plan(request).document == cold and read == []
+    state = repo / "state.yaml"
+    state.write_text(state.read_text().replace("company: ", "company: Moved ", 1))  # other bytes: read again
+    make_plan(request)
+    assert read == [str(state)]
+
+
+@pytest.fixture
+def transfers(tmp_path) -> Path:
+    """The example of device transfers and one customer apart, as a Git repo; one customer file changed since HEAD."""
+    from tests.conftest import EXAMPLES
+
+    repo = tmp_path / "transfers"
+    shutil.copytree(EXAMPLES / "capex-conversion-and-transfer", repo)
+    (repo / "customers" / "umbrella.yaml").write_text(
+        "customer: umbrella\ncompany: Umbrella Ltd\npbxes:\n  umbrella:\n    model: cloud\n    region: eu-central\n"
+        "    term: 1y\n    licenses:\n      essential: 5\n")
+    (repo / "state.yaml").write_text((repo / "state.yaml").read_text() + (
+        "  umbrella:\n    company: Umbrella Ltd\n    pbxes:\n      umbrella:\n        serial: SW-00099999\n"
+        "        model: cloud\n        region: eu-central\n        term: 1y\n        activated_on: 2025-01-10\n"
+        "        expires_on: 2027-01-10\n        licenses: {essential: 5}\n"))
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    changed = repo / "customers" / "globex.yaml"
+    changed.write_text(changed.read_text().replace("essential: 8", "essential: 9", 1))
+    return repo
+
+
+def changed_since_bytes(repo: Path) -> bytes:
+    result = subprocess.run([sys.executable, "-m", "reconciler", "plan", "--changed-since", "HEAD", "--today", TODAY,
+                             "--format", "json"], cwd=repo, capture_output=True, timeout=300)
+    assert result.returncode in (0, 2), result.stderr.decode()
+    return result.stdout
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_changed_since_plans_the_same_with_the_cache_cold_warm_and_damaged(transfers):
+    cold = changed_since_bytes(transfers)
+    document = json.loads(cold)
+    assert {s["customer"] for s in document["steps"]} == {"acme", "globex", "initech"}  # the transfers' other sides
+    assert (transfers / SNAPSHOT_PACK).is_file()
+    assert changed_since_bytes(transfers) == cold
+    for name, damage in DAMAGE.items():
+        damage(transfers / SNAPSHOT_PACK)
+        assert changed_since_bytes(transfers) == cold, name
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_changed_since_with_a_warm_cache_binds_only_the_customers_it_reaches(transfers, monkeypatch):
+    from reconciler.current import PortalState
+    from reconciler.snapshot import CurrentCustomer
+    from reconciler.workflow import PlanRequest, make_plan
+
+    monkeypatch.chdir(transfers)
+    request = PlanRequest(paths=["."], today=TODAY, changed_since="HEAD")
+    cold = make_plan(request).document
+    bound = []
+    real = CurrentCustomer.model_validate_json
+    monkeypatch.setattr(PortalState, "whole", lambda self: pytest.fail("the whole snapshot was bound"))
+    monkeypatch.setattr(CurrentCustomer, "model_validate_json", lambda text: bound.append(text) or real(text))
+    assert make_plan(request).document == cold
+    assert len(bound) == 3  # globex, and acme and initech on the other sides of its transfers: not umbrella

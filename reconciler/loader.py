@@ -43,6 +43,7 @@ class Inputs:
     loaded: frozenset[Path] = frozenset()  # the files read, resolved
     diagnostics: tuple[Diagnostic, ...] = ()
     complete: bool = False  # the whole repo: only then may a customer be called absent
+    discovered: tuple[Path, ...] = ()  # a repo directory's customer files, read or not (`only` chose among them)
 
     @property
     def files(self) -> int:
@@ -65,6 +66,7 @@ class _Reading:
         self.hashes: dict[str, str] = {}
         self.loaded: set[Path] = set()
         self.diagnostics: list[Diagnostic] = []
+        self.discovered: list[Path] = []
 
     def note(self, display: str, resolved: Path, digest: str | None) -> None:
         self.read.append(display)
@@ -114,7 +116,7 @@ class _Reading:
             self.cache.save()
         return Inputs(self.root, self.config, self.config_path, self.price_book, tuple(self.customers),
                       tuple(self.read), MappingProxyType(self.hashes), frozenset(self.loaded),
-                      tuple(self.diagnostics), complete)
+                      tuple(self.diagnostics), complete, tuple(self.discovered))
 
 
 def load(paths: Sequence[str | Path] | None = None, only: Callable[[Path], bool] | None = None,
@@ -147,12 +149,19 @@ def load(paths: Sequence[str | Path] | None = None, only: Callable[[Path], bool]
     return reading.inputs(complete=False)
 
 
+def load_settings(root: Path) -> Inputs:
+    """The settings of the repo at `root` alone (its reconciler.yaml, the price book it names), no customer file."""
+    reading = _Reading(root)
+    reading.settings(root)
+    return reading.inputs(complete=False)
+
+
 def _load_repo(root: Path, only: Callable[[Path], bool] | None, provider_catalog: bool = False,
                cache: bool | Cache | None = False) -> Inputs:
     reading = _Reading(root, provider_catalog, cache if isinstance(cache, Cache) else Cache(root) if cache else None)
     reading.settings(root)
     outside: list[Path] = []
-    found = discover(root, reading.config, outside)
+    found = reading.discovered = discover(root, reading.config, outside)
     reading.diagnostics += [outside_file(path) for path in outside]
     if not found and not outside:
         where = f"{root}/{CUSTOMERS_DIR}" if (root / CUSTOMERS_DIR).is_dir() else str(root)

@@ -93,14 +93,19 @@ def discover(directory: Path, config: Config, outside: list[Path] | None = None)
     if customers_dir.is_dir():
         if customers_dir.is_symlink() and not _linked_inside(customers_dir, directory, outside):
             return []
-        return sorted(_customer_files(customers_dir, directory, outside))
+        return sorted(_customer_files(customers_dir, directory, outside), key=_in_order)
     found = []
     for path in directory.iterdir():
         if is_customer_path(PurePosixPath(path.name), config, in_customers_dir=False) and path.is_file():
             if path.is_symlink() and not _linked_inside(path, directory, outside):
                 continue
             found.append(path)
-    return sorted(found)
+    return sorted(found, key=_in_order)
+
+
+def _in_order(path: Path) -> tuple[str, ...]:
+    """A path's sort key: its parts, the order of Path's own comparison (on POSIX) at a fraction of its cost."""
+    return path.parts
 
 
 def load_config(path: Path) -> tuple[Config, list[Diagnostic]]:

@@ -19,8 +19,8 @@ from reconciler.cache import Cache
 from reconciler.config import CONFIG_FILE
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.gitops import Changes, changes_since, read_at
-from reconciler.loader import Inputs, load
-from reconciler.repo import CUSTOMERS_DIR, CustomerSource, discover, is_customer_path, load_customer
+from reconciler.loader import Inputs, load, load_settings
+from reconciler.repo import CUSTOMERS_DIR, CustomerSource, is_customer_path, load_customer
 from reconciler.yamlio import parse
 
 
@@ -43,7 +43,7 @@ class Scope:
         """
         if self.complete:
             return inputs, [], []
-        texts: dict[Path, str] = {}  # each other file is read once, however many rounds the reach takes
+        texts: dict[Path, bytes] = {}  # each other file is read once, however many rounds the reach takes
         others, customers = list(self.others), list(inputs.customers)
         problems: list[Diagnostic] = []
         reached: list[Path] = []
@@ -55,7 +55,8 @@ class Scope:
             if not serials and not givers:
                 break
             named = _customer_line(givers)
-            found = [path for path in others if _mentions(_text(path, texts), serials, named)]
+            wanted = {serial.encode("utf-8", "surrogateescape") for serial in serials}
+            found = [path for path in others if _mentions(_text(path, texts), wanted, named)]
             added = False
             for path in found:
                 others.remove(path)
@@ -81,12 +82,14 @@ def _pins(source: CustomerSource) -> set[str]:
     return {serial for pbx in source.model.pbxes.values() for serial in pbx.pinned}
 
 
-def _text(path: Path, texts: dict[Path, str]) -> str:
+def _text(path: Path, texts: dict[Path, bytes]) -> bytes:
+    """The file's bytes: the serials and ids looked for are ASCII, so a test on the bytes needs no decoding."""
     if path not in texts:
         try:
-            texts[path] = path.read_text(encoding="utf-8", errors="replace")
+            with open(path, "rb") as file:
+                texts[path] = file.read()
         except OSError:
-            texts[path] = ""
+            texts[path] = b""
     return texts[path]
 
 
@@ -95,10 +98,10 @@ def _customer_line(customers: set[str]) -> re.Pattern | None:
     if not customers:
         return None
     ids = "|".join(re.escape(c) for c in sorted(customers))
-    return re.compile(rf"^customer:\s*['\"]?(?:{ids})['\"]?\s*(#.*)?$", re.M)
+    return re.compile(rf"^customer:\s*['\"]?(?:{ids})['\"]?\s*(#.*)?$".encode(), re.M)
 
 
-def _mentions(text: str, serials: set[str], customer_line: re.Pattern | None) -> bool:
+def _mentions(text: bytes, serials: set[bytes], customer_line: re.Pattern | None) -> bool:
     """A cheap test on the text, before a file is loaded: does it name one of these serials or customers?"""
     return any(serial in text for serial in serials) or bool(customer_line and customer_line.search(text))
 
@@ -116,7 +119,7 @@ def load_changed(root: Path, ref: str, cache: Cache | None = None) -> tuple[Inpu
     short = f"{ref} ({changes.commit[:10]})" if not changes.commit.startswith(ref) else ref
     if changes.diverged:
         short = f"the merge base of {ref} and HEAD ({changes.commit[:10]})"
-    settings = load([root], only=lambda path: False)  # the settings alone: which files are settings, the catalog
+    settings = load_settings(root)  # which files are settings; the catalog
     names = [CONFIG_FILE] + ([PurePosixPath(settings.config.price_book).as_posix()] if settings.config.price_book else [])
     touched = [name for name in names if changes.touches(name)]
     if touched:
@@ -124,14 +127,14 @@ def load_changed(root: Path, ref: str, cache: Cache | None = None) -> tuple[Inpu
                                     "the repo's settings reach every customer, so the whole repo is planned")
         return load([root], cache=cache), Scope(changes, True, root, notes=(note,))
 
-    candidates = discover(root, settings.config)
-    selected = [path for path in candidates if path.relative_to(root).as_posix() in changes.changed]
-    inputs = load([root], only=frozenset(selected).__contains__, cache=cache)
+    inputs = load([root], only=lambda path: path.relative_to(root).as_posix() in changes.changed, cache=cache)
+    candidates, read = inputs.discovered, set(inputs.read)
+    selected = frozenset(path for path in candidates if str(path) in read)
     note = _note(Severity.INFO, f"planning {len(selected)} of {len(candidates)} customer "
                                 f"file{'s' if len(candidates) != 1 else ''}: those changed since {short}")
-    others = tuple(path for path in candidates if path not in frozenset(selected))
+    others = tuple(path for path in candidates if path not in selected)
     notes = (note, *_deleted(root, inputs, changes, short))
-    return inputs, Scope(changes, False, root, frozenset(selected), others, notes)
+    return inputs, Scope(changes, False, root, selected, others, notes)
 
 
 def _deleted(root: Path, repo: Inputs, changes: Changes, ref: str) -> list[Diagnostic]:

@@ -20,8 +20,22 @@ from reconciler.cache import Cache
 from tests.conftest import example_dirs
 
 TODAY = "2026-11-30"
-PACK = Path(".reconciler") / "cache" / "customer.json"
-SNAPSHOT_PACK = PACK.with_name("snapshot.json")
+CACHE = Path(".reconciler") / "cache"
+CUSTOMER_PACKS = CACHE / "customer"  # one pack per last two hex digits of the key
+SNAPSHOT_PACK = CACHE / "snapshot.json"
+
+
+def customer_pack(repo: Path, file: Path) -> Path:
+    """The pack that holds the entry of `file`'s content (its key: the SHA-256 of its bytes)."""
+    import hashlib
+
+    return repo / CUSTOMER_PACKS / f"{hashlib.sha256(file.read_bytes()).hexdigest()[-2:]}.json"
+
+
+def damaged(repo: Path, pack: Path, damage) -> None:
+    """`damage` done to the pack, or to every customer pack."""
+    for each in sorted((repo / pack).glob("*.json")) if pack == CUSTOMER_PACKS else [repo / pack]:
+        damage(each)
 
 
 @pytest.fixture
@@ -57,7 +71,7 @@ def parses(monkeypatch, repo: Path) -> int:
 
 def test_a_warm_plan_parses_only_the_file_that_changed(repo, monkeypatch):
     assert parses(monkeypatch, repo) == 40
-    assert (repo / PACK).is_file()
+    assert len(list((repo / CUSTOMER_PACKS).glob("*.json"))) > 1
     assert parses(monkeypatch, repo) == 0
     changed = repo / "customers" / "c00007.yaml"
     changed.write_text(changed.read_text().replace("company: ", "company: Renamed ", 1))
@@ -115,16 +129,16 @@ def _not_a_snapshot(pack: Path) -> None:
 DAMAGE = {"deleted": lambda pack: pack.unlink(), "emptied": lambda pack: pack.write_bytes(b""),
           "truncated": _truncate, "corrupted": _flip_a_byte, "binary": lambda pack: pack.write_bytes(b"\xff\x00" * 99),
           "another-version": _other_version, "not-a-model": _not_a_model, "not-a-snapshot": _not_a_snapshot,
-          "whole-folder-deleted": lambda pack: shutil.rmtree(pack.parent)}
+          "whole-folder-deleted": lambda pack: shutil.rmtree(pack.parent, ignore_errors=True)}
 
 
-@pytest.mark.parametrize("pack", [PACK, SNAPSHOT_PACK], ids=lambda p: p.name)
+@pytest.mark.parametrize("pack", [CUSTOMER_PACKS, SNAPSHOT_PACK], ids=lambda p: p.name)
 def test_the_cache_damaged_in_any_way_gives_the_same_plan_byte_for_byte(repo, pack):
     cold = plan_bytes(repo)
     assert json.loads(cold)["steps"]
     assert plan_bytes(repo) == cold  # warm
     for name, damage in DAMAGE.items():
-        damage(repo / pack)
+        damaged(repo, pack, damage)
         assert plan_bytes(repo) == cold, name
         assert plan_bytes(repo) == cold, name  # and the cache the damaged run wrote again
 
@@ -134,7 +148,7 @@ def test_the_examples_plan_the_same_warm_as_cold(tmp_path, example):
     repo = tmp_path / example.name
     shutil.copytree(example, repo)
     cold = plan_bytes(repo)
-    assert (repo / PACK).is_file()
+    assert (repo / CUSTOMER_PACKS).is_dir() and (repo / SNAPSHOT_PACK).is_file()
     assert plan_bytes(repo) == cold
 
 
@@ -193,15 +207,16 @@ def test_a_cache_committed_to_git_is_not_used_so_it_cannot_forge_a_plan(repo):
     cold = plan_bytes(repo)
     customer = json.loads(cold)["steps"][0]["customer"]
     honest = repo / "customers" / f"{customer}.yaml"
-    _forge(repo / PACK, honest)
-    git(repo, "add", "-f", str(PACK))
+    pack = customer_pack(repo, honest)
+    _forge(pack, honest)
+    git(repo, "add", "-f", str(pack))
     git(repo, "commit", "-q", "-m", "a pull request that commits a cache")
-    forged = (repo / PACK).read_bytes()
+    forged = pack.read_bytes()
     result = subprocess.run([sys.executable, "-m", "reconciler", "plan", str(repo), "--state", str(repo / "state.yaml"),
                              "--today", TODAY, "--format", "json"], capture_output=True, timeout=300)
     assert result.stdout == cold
-    assert f"not used: Git tracks {PACK.as_posix()}" in result.stderr.decode()
-    assert (repo / PACK).read_bytes() == forged  # nor written: the committed file is left as it is
+    assert f"not used: Git tracks {pack.relative_to(repo).as_posix()}" in result.stderr.decode()
+    assert pack.read_bytes() == forged  # nor written: the committed file is left as it is
 
 
 def test_a_warm_plan_with_the_same_snapshot_never_reads_it(repo, monkeypatch):
@@ -227,7 +242,7 @@ def transfers(tmp_path) -> Path:
     from tests.conftest import EXAMPLES
 
     repo = tmp_path / "transfers"
-    shutil.copytree(EXAMPLES / "capex-conversion-and-transfer", repo)
+    shutil.copytree(EXAMPLES / "capex-conversion-and-transfer", repo, ignore=shutil.ignore_patterns(".reconciler"))
     (repo / "customers" / "umbrella.yaml").write_text(
         "customer: umbrella\ncompany: Umbrella Ltd\npbxes:\n  umbrella:\n    model: cloud\n    region: eu-central\n"
         "    term: 1y\n    licenses:\n      essential: 5\n")
@@ -258,7 +273,7 @@ def test_changed_since_plans_the_same_with_the_cache_cold_warm_and_damaged(trans
     assert (transfers / SNAPSHOT_PACK).is_file()
     assert changed_since_bytes(transfers) == cold
     for name, damage in DAMAGE.items():
-        damage(transfers / SNAPSHOT_PACK)
+        damaged(transfers, SNAPSHOT_PACK, damage)
         assert changed_since_bytes(transfers) == cold, name
 
 

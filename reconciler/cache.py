@@ -7,14 +7,32 @@ made itself from the same content, so any damage to the cache only costs time:
 - an entry is keyed by the SHA-256 of the content it was made from (`content_key`): a
   changed file is a miss, whatever its name, date or size;
 - a value is JSON text (never pickle: a restored CI cache is data, it cannot run code);
-- one pack file per kind, `<kind>.json`: a header line (the format and the versions of
-  reconciler, pydantic and the model modules that made it, and the SHA-256 of the body),
-  then the entries. A pack that is missing, truncated, edited, unreadable or written by
-  another version reads as empty and is replaced at the next save;
+- one pack file per kind, `<kind>.json`, or for the customer files 256 of them by the last
+  two hex digits of the key, `customer/<xx>.json`: a re-plan after one file changed writes
+  one small pack, and `--changed-since` reads only the packs of the files it loads. A
+  pack is a header line (the format and the versions of reconciler, pydantic and the model
+  modules that made it, and the SHA-256 of the body), then the entries. A pack that is
+  missing, truncated, edited, unreadable or written by another version reads as empty and
+  is replaced at the next save;
 - it is written only inside the repo's own `.reconciler/` folder (never through a link
   that leads out of the repo), atomically (a temporary file moved into place).
 
-Interface: `get(kind, key) -> str | None`, `put(kind, key, value)`, `save()`.
+Trust. A key is the hash of a file's content, so a pack can be forged: a pull request that
+commits `.reconciler/cache/customer.json` with an honest file's hash and a made-up model
+would make the plan hide or invent steps, and the checksum in the header proves nothing
+(the forger writes it too). So a pack is used only when it was not committed: one written
+on this machine by an earlier run, or restored by CI from its own cache, which only runs
+of reconciler wrote. When Git tracks any file under `.reconciler/cache/` (asked once per
+run, with `git ls-files`, only when a pack is there to read), no pack is read or written
+and a warning says why; when the repo sits in a Git work tree but Git cannot answer (not
+installed, a refused repo), the cache is not used either. Outside Git nothing was checked
+out from a pull request, and the cache is used. Binding each pack to a secret kept outside
+the repo was the other choice, and it was not taken: a CI runner starts from nothing, so a
+restored cache would never match its key, and the cache would be lost exactly where a
+re-plan of the whole repo runs most (apply, the schedule).
+
+Interface: `get(kind, key) -> str | None`, `put(kind, key, value)`, `replace(kind, key, value)`
+(the pack keeps that entry alone), `save()`.
 """
 
 from __future__ import annotations
@@ -22,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -30,7 +49,9 @@ from reconciler import __version__
 FORMAT = 1
 DIRECTORY = Path(".reconciler") / "cache"
 MAX_ENTRIES = 200_000  # per kind: past it, a save keeps only the entries this run used
-_MODEL_MODULES = ("desired.py", "domain.py", "binding.py", "cache.py", "repo.py", "yamlio.py")  # what a cached value's shape depends on
+SHARDS = {"customer": 256}  # kinds kept in packs by the key's last two hex digits
+_MODEL_MODULES = ("desired.py", "domain.py", "binding.py", "cache.py", "repo.py", "yamlio.py", "yamlcore.py",
+                  "yamltext.py", "snapshot.py", "current.py", "fingerprint.py", "providers/snapshot.py")  # what a cached value's shape depends on
 
 
 def content_key(text: str) -> str:
@@ -61,6 +82,7 @@ class Cache:
         self._used: dict[str, set[str]] = {}
         self._dirty: set[str] = set()
         self._tag: str | None = None
+        self._trusted: bool | None = None
 
     @property
     def tag(self) -> str:
@@ -69,38 +91,52 @@ class Cache:
         return self._tag
 
     def get(self, kind: str, key: str) -> str | None:
-        value = self._pack(kind).get(key)
+        name = _pack_name(kind, key)
+        value = self._pack(name).get(key)
         if value is not None:
-            self._used.setdefault(kind, set()).add(key)
+            self._used.setdefault(name, set()).add(key)
         return value
 
     def put(self, kind: str, key: str, value: str) -> None:
         if self.directory is None:
             return
-        pack = self._pack(kind)
-        self._used.setdefault(kind, set()).add(key)
+        name = _pack_name(kind, key)
+        pack = self._pack(name)
+        self._used.setdefault(name, set()).add(key)
         if pack.get(key) != value:
             pack[key] = value
+            self._dirty.add(name)
+
+    def replace(self, kind: str, key: str, value: str) -> None:
+        """Make `key` the one entry of `kind` (a pack that keeps only the latest, e.g. the portal's snapshot)."""
+        if self.directory is None:
+            return
+        if kind in SHARDS:
+            raise ValueError(f"the {kind} cache keeps many entries")
+        if self._pack(kind) != {key: value}:
+            self._packs[kind] = {key: value}
+            self._used[kind] = {key}
             self._dirty.add(kind)
 
     def save(self) -> None:
         """Write the packs that changed; a cache that cannot be written is left as it was (no error)."""
-        if self.directory is None:
+        if self.directory is None or not self.trusted():
             return
-        for kind in sorted(self._dirty):
-            pack = self._packs[kind]
-            if len(pack) > MAX_ENTRIES:
-                used = self._used.get(kind, set())
+        for name in sorted(self._dirty):
+            pack = self._packs[name]
+            if len(pack) > MAX_ENTRIES // SHARDS.get(name.split("/")[0], 1):
+                used = self._used.get(name, set())
                 pack = {key: value for key, value in pack.items() if key in used}
             body = json.dumps(pack, separators=(",", ":"), sort_keys=True)
             header = json.dumps({"version": self.tag, "sha256": hashlib.sha256(body.encode()).hexdigest()})
+            path = self.directory / f"{name}.json"
             try:
-                self.directory.mkdir(parents=True, exist_ok=True)
-                if _inside(self.directory.parent.parent) != self.directory:  # made meanwhile as a link out
-                    return
-                temporary = self.directory / f".{kind}.{os.getpid()}.tmp"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if _inside(self.directory.parent.parent) != self.directory or not self._within(path):
+                    return  # made meanwhile as a link out
+                temporary = path.parent / f".{path.name}.{os.getpid()}.tmp"
                 temporary.write_text(f"{header}\n{body}", encoding="utf-8")
-                os.replace(temporary, self.directory / f"{kind}.json")
+                os.replace(temporary, path)
             except OSError:
                 continue
         self._dirty.clear()
@@ -110,11 +146,14 @@ class Cache:
             self._packs[kind] = self._read(kind)
         return self._packs[kind]
 
-    def _read(self, kind: str) -> dict[str, str]:
+    def _read(self, name: str) -> dict[str, str]:
         if self.directory is None:
             return {}
+        pack = self.directory / f"{name}.json"
+        if not pack.is_file() or not self.trusted() or not self._within(pack):
+            return {}
         try:
-            header, body = (self.directory / f"{kind}.json").read_text(encoding="utf-8").split("\n", 1)
+            header, body = pack.read_text(encoding="utf-8").split("\n", 1)
             head = json.loads(header)
             if head.get("version") != self.tag or head.get("sha256") != hashlib.sha256(body.encode()).hexdigest():
                 return {}
@@ -124,6 +163,48 @@ class Cache:
         if not isinstance(pack, dict) or not all(isinstance(v, str) for v in pack.values()):
             return {}
         return pack
+
+    def _within(self, pack: Path) -> bool:
+        """A pack in a folder of the cache is read and written there only, never through a link out of it."""
+        try:
+            return pack.parent == self.directory or pack.parent.resolve().is_relative_to(self.directory.resolve())
+        except (OSError, RuntimeError):
+            return False
+
+    def trusted(self) -> bool:
+        """Whether this cache was not committed (see the module's docstring); asked once, warned once."""
+        if self._trusted is None:
+            why = _committed(self.directory.parent.parent) if self.directory is not None else None
+            if why:
+                print(f"warning: the cache under {self.directory} is not used: {why}. A committed cache could "
+                      "make a plan hide or invent steps; remove it from Git (git rm -r --cached .reconciler/cache) "
+                      "and ignore the folder (.gitignore: .reconciler/)", file=sys.stderr)
+            self._trusted = not why
+        return self._trusted
+
+
+def _pack_name(kind: str, key: str) -> str:
+    """The pack an entry is in: `kind`, or for a kind kept in shards `kind/xx`, xx the key's last two hex digits."""
+    if kind not in SHARDS:
+        return kind
+    shard = key[-2:].lower()
+    return f"{kind}/{shard if len(shard) == 2 and all(c in '0123456789abcdef' for c in shard) else 'xx'}"
+
+
+def _committed(root: Path) -> str | None:
+    """Why the cache of the repo at `root` may have come from a commit, or None when it cannot have."""
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z", "--", DIRECTORY.as_posix()], cwd=root,
+                                capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.SubprocessError):
+        listed = None
+    if listed is not None and listed.returncode == 0:
+        tracked = [name for name in listed.stdout.decode("utf-8", "replace").split("\0") if name]
+        return f"Git tracks {tracked[0]}" if tracked else None
+    resolved = root.resolve()
+    if any((folder / ".git").exists() for folder in (resolved, *resolved.parents)):
+        return "the repo is in a Git work tree, and Git cannot tell whether the cache is committed"
+    return None
 
 
 def _inside(root: Path) -> Path | None:

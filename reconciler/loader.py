@@ -45,6 +45,7 @@ class Inputs:
     loaded: frozenset[Path] = frozenset()  # the files read, resolved
     diagnostics: tuple[Diagnostic, ...] = ()
     complete: bool = False  # the whole repo: only then may a customer be called absent
+    discovered: tuple[Path, ...] = ()  # a repo directory's customer files, read or not (`only` chose among them)
 
     @property
     def files(self) -> int:
@@ -69,6 +70,7 @@ class _Reading:
         self.base = os.path.realpath(root if root is not None else ".")
         self.loaded: set[Path] = set()
         self.diagnostics: list[Diagnostic] = []
+        self.discovered: list[Path] = []
 
     def note(self, display: str, resolved: str, digest: str | None) -> None:
         self.read.append(display)
@@ -118,19 +120,20 @@ class _Reading:
         if self.cache is not None:
             self.cache.save()
         return Inputs(self.root, self.config, self.config_path, self.price_book, tuple(self.customers),
-                      tuple(self.read), MappingProxyType(self.hashes), MappingProxyType(self.names), frozenset(self.loaded),
-                      tuple(self.diagnostics), complete)
+                      tuple(self.read), MappingProxyType(self.hashes), MappingProxyType(self.names),
+                      frozenset(self.loaded), tuple(self.diagnostics), complete, tuple(self.discovered))
 
 
 def load(paths: Sequence[str | Path] | None = None, only: Callable[[Path], bool] | None = None,
-         settings_root: str | Path | None = ".", provider_catalog: bool = False, cache: bool = False) -> Inputs:
+         settings_root: str | Path | None = ".", provider_catalog: bool = False,
+         cache: bool | Cache | None = False) -> Inputs:
     """Load one repo directory (`only`: which of its customer files; all by default) or customer files.
 
     Customer files are read with the settings of `settings_root` (None: none; a single
     reconciler.yaml given is then read as the settings of its own directory). `provider_catalog`: with no
     price book, check products against the catalog the provider is known to have without asking it (validate).
     `cache`: a repo directory's customer files are kept under its .reconciler/cache/ (reconciler.cache), so a
-    re-plan parses only the files that changed.
+    re-plan parses only the files that changed (a `Cache` given: that one, a run's cache of the repo).
     """
     targets = [Path(p) for p in paths or ["."]]
     missing = [error(Position(str(t)), "schema", "no such file or directory") for t in targets if not t.exists()]
@@ -151,12 +154,19 @@ def load(paths: Sequence[str | Path] | None = None, only: Callable[[Path], bool]
     return reading.inputs(complete=False)
 
 
+def load_settings(root: Path) -> Inputs:
+    """The settings of the repo at `root` alone (its reconciler.yaml, the price book it names), no customer file."""
+    reading = _Reading(root)
+    reading.settings(root)
+    return reading.inputs(complete=False)
+
+
 def _load_repo(root: Path, only: Callable[[Path], bool] | None, provider_catalog: bool = False,
-               cache: bool = False) -> Inputs:
-    reading = _Reading(root, provider_catalog, Cache(root) if cache else None)
+               cache: bool | Cache | None = False) -> Inputs:
+    reading = _Reading(root, provider_catalog, cache if isinstance(cache, Cache) else Cache(root) if cache else None)
     reading.settings(root)
     outside: list[Path] = []
-    found = discover(root, reading.config, outside)
+    found = reading.discovered = discover(root, reading.config, outside)
     reading.diagnostics += [outside_file(path) for path in outside]
     if not found and not outside:
         where = f"{root}/{CUSTOMERS_DIR}" if (root / CUSTOMERS_DIR).is_dir() else str(root)

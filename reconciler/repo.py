@@ -104,7 +104,12 @@ def discover(directory: Path, config: Config, outside: list[Path] | None = None)
             if path.is_symlink() and not _linked_inside(path, directory, outside):
                 continue
             found.append(path)
-    return sorted(found)
+    return sorted(found, key=_in_order)
+
+
+def _in_order(path: Path) -> tuple[str, ...]:
+    """A path's sort key: its parts, the order of Path's own comparison (on POSIX) at a fraction of its cost."""
+    return path.parts
 
 
 def load_config(path: Path) -> tuple[Config, list[Diagnostic]]:

@@ -11,15 +11,16 @@ A deleted customer file is reported, with what becomes of its customer.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from reconciler.cache import Cache
 from reconciler.config import CONFIG_FILE
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.gitops import Changes, changes_since, read_at
-from reconciler.loader import Inputs, load
-from reconciler.repo import CUSTOMERS_DIR, CustomerSource, discover, is_customer_path, load_customer
-from reconciler.snapshot import Snapshot
+from reconciler.loader import Inputs, load, load_settings
+from reconciler.repo import CUSTOMERS_DIR, CustomerSource, is_customer_path, load_customer
 from reconciler.yamlio import parse
 
 
@@ -34,13 +35,15 @@ class Scope:
     others: tuple[Path, ...] = ()  # the customer files not planned (yet)
     notes: tuple[Diagnostic, ...] = ()  # what the plan covers; deleted files
 
-    def reach(self, inputs: Inputs, current: Snapshot) -> tuple[Inputs, list[Diagnostic], list[Diagnostic]]:
-        """The inputs with the other sides of the planned customers' device transfers; (inputs, problems, notes)."""
+    def reach(self, inputs: Inputs, owners: Mapping[str, str], cache: Cache | None = None
+              ) -> tuple[Inputs, list[Diagnostic], list[Diagnostic]]:
+        """The inputs with the other sides of the planned customers' device transfers; (inputs, problems, notes).
+
+        `owners`: each device serial of the current state -> the customer that holds it.
+        """
         if self.complete:
             return inputs, [], []
-        owners = {device.serial: customer_id for customer_id, customer in current.customers.items()
-                  for pbx in customer.pbxes.values() for device in pbx.devices}
-        texts: dict[Path, str] = {}  # each other file is read once, however many rounds the reach takes
+        texts: dict[Path, bytes] = {}  # each other file is read once, however many rounds the reach takes
         others, customers = list(self.others), list(inputs.customers)
         problems: list[Diagnostic] = []
         reached: list[Path] = []
@@ -52,7 +55,8 @@ class Scope:
             if not serials and not givers:
                 break
             named = _customer_line(givers)
-            found = [path for path in others if _mentions(_text(path, texts), serials, named)]
+            wanted = {serial.encode("utf-8", "surrogateescape") for serial in serials}
+            found = [path for path in others if _mentions(_text(path, texts), wanted, named)]
             added = False
             for path in found:
                 others.remove(path)
@@ -67,7 +71,7 @@ class Scope:
                 break
         if not reached:
             return inputs, problems, []
-        wider = load([self.root], only=(self.selected | set(reached)).__contains__)
+        wider = load([self.root], only=(self.selected | set(reached)).__contains__, cache=cache)
         names = {source.path: source.model.customer for source in wider.customers}
         note = _note(Severity.INFO, "also planned, as the other side of a device transfer: "
                      + ", ".join(f"{names.get(str(path), '?')} ({path})" for path in reached))
@@ -78,12 +82,14 @@ def _pins(source: CustomerSource) -> set[str]:
     return {serial for pbx in source.model.pbxes.values() for serial in pbx.pinned}
 
 
-def _text(path: Path, texts: dict[Path, str]) -> str:
+def _text(path: Path, texts: dict[Path, bytes]) -> bytes:
+    """The file's bytes: the serials and ids looked for are ASCII, so a test on the bytes needs no decoding."""
     if path not in texts:
         try:
-            texts[path] = path.read_text(encoding="utf-8", errors="replace")
+            with open(path, "rb") as file:
+                texts[path] = file.read()
         except OSError:
-            texts[path] = ""
+            texts[path] = b""
     return texts[path]
 
 
@@ -92,10 +98,10 @@ def _customer_line(customers: set[str]) -> re.Pattern | None:
     if not customers:
         return None
     ids = "|".join(re.escape(c) for c in sorted(customers))
-    return re.compile(rf"^customer:\s*['\"]?(?:{ids})['\"]?\s*(#.*)?$", re.M)
+    return re.compile(rf"^customer:\s*['\"]?(?:{ids})['\"]?\s*(#.*)?$".encode(), re.M)
 
 
-def _mentions(text: str, serials: set[str], customer_line: re.Pattern | None) -> bool:
+def _mentions(text: bytes, serials: set[bytes], customer_line: re.Pattern | None) -> bool:
     """A cheap test on the text, before a file is loaded: does it name one of these serials or customers?"""
     return any(serial in text for serial in serials) or bool(customer_line and customer_line.search(text))
 
@@ -104,28 +110,31 @@ def _note(severity: Severity, message: str, **where) -> Diagnostic:
     return Diagnostic(severity, "changed-since", message, **where)
 
 
-def load_changed(root: Path, ref: str) -> tuple[Inputs, Scope]:
-    """The inputs with only the customers whose files changed since `ref` (or all of them, when its settings did)."""
+def load_changed(root: Path, ref: str, cache: Cache | None = None) -> tuple[Inputs, Scope]:
+    """The inputs with only the customers whose files changed since `ref` (or all of them, when its settings did).
+
+    `cache`: the run's cache of the repo (reconciler.cache), for the customer files it loads.
+    """
     changes = changes_since(root, ref)
     short = f"{ref} ({changes.commit[:10]})" if not changes.commit.startswith(ref) else ref
     if changes.diverged:
         short = f"the merge base of {ref} and HEAD ({changes.commit[:10]})"
-    settings = load([root], only=lambda path: False)  # the settings alone: which files are settings, the catalog
+    settings = load_settings(root)  # which files are settings; the catalog
     names = [CONFIG_FILE] + ([PurePosixPath(settings.config.price_book).as_posix()] if settings.config.price_book else [])
     touched = [name for name in names if changes.touches(name)]
     if touched:
         note = _note(Severity.INFO, f"{' and '.join(touched)} changed since {short}: "
                                     "the repo's settings reach every customer, so the whole repo is planned")
-        return load([root]), Scope(changes, True, root, notes=(note,))
+        return load([root], cache=cache), Scope(changes, True, root, notes=(note,))
 
-    candidates = discover(root, settings.config)
-    selected = [path for path in candidates if path.relative_to(root).as_posix() in changes.changed]
-    inputs = load([root], only=frozenset(selected).__contains__)
+    inputs = load([root], only=lambda path: path.relative_to(root).as_posix() in changes.changed, cache=cache)
+    candidates, read = inputs.discovered, set(inputs.read)
+    selected = frozenset(path for path in candidates if str(path) in read)
     note = _note(Severity.INFO, f"planning {len(selected)} of {len(candidates)} customer "
                                 f"file{'s' if len(candidates) != 1 else ''}: those changed since {short}")
-    others = tuple(path for path in candidates if path not in frozenset(selected))
+    others = tuple(path for path in candidates if path not in selected)
     notes = (note, *_deleted(root, inputs, changes, short))
-    return inputs, Scope(changes, False, root, frozenset(selected), others, notes)
+    return inputs, Scope(changes, False, root, selected, others, notes)
 
 
 def _deleted(root: Path, repo: Inputs, changes: Changes, ref: str) -> list[Diagnostic]:

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler import __version__
+from reconciler.cache import Cache
 from reconciler.calendar import portal_day, today_in
 from reconciler.diagnostics import Diagnostic, Position, ReconcilerError, error, has_errors, sorted_diagnostics
 from reconciler.fingerprint import desired_paths, fingerprint_inputs, fingerprint_state
 from reconciler.plan.model import Plan, summarize
 from reconciler.plan.saved import customers_read, only
+from reconciler.current import PortalState, read_state
 from reconciler.loader import Inputs, load
 from reconciler.repo import CustomerSource
 from reconciler.snapshot import Snapshot
@@ -63,13 +65,15 @@ def decide_today(explicit: str | None, timezone: str, now: dt.datetime | None = 
     return today_in(timezone, now or dt.datetime.now(dt.timezone.utc))
 
 
-def load_desired(paths: list[str], settings_root: str | None = None) -> tuple[Inputs, bool, list[Diagnostic]]:
+def load_desired(paths: list[str], settings_root: str | None = None,
+                 cache: Cache | None = None) -> tuple[Inputs, bool, list[Diagnostic]]:
     """The inputs to plan: one directory (the whole repo) or customer files (only those: a partial plan).
 
     Returns the inputs, whether they are complete (only a complete repo may call a customer
-    absent), and the diagnostics of loading.
+    absent), and the diagnostics of loading. `cache`: the run's cache of the repo (else a repo
+    directory's own, reconciler.cache: a warm re-plan parses only what changed).
     """
-    inputs = load(paths, settings_root=settings_root or ".", cache=True)  # a warm re-plan parses only what changed
+    inputs = load(paths, settings_root=settings_root or ".", cache=cache or True)
     return inputs, inputs.complete, list(inputs.diagnostics)
 
 
@@ -131,13 +135,14 @@ def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
     """make_plan's work; `known` collects the timezone and the date as soon as they are known."""
     from reconciler.plan.planner import plan
 
+    cache = _cache_of(request.paths)
     if request.changed_since:
         from reconciler.scope import load_changed
 
-        repo, scope = load_changed(_one_directory(request.paths), request.changed_since)
+        repo, scope = load_changed(_one_directory(request.paths), request.changed_since, cache)
         complete, diagnostics = scope.complete, list(repo.diagnostics)
     else:
-        (repo, complete, diagnostics), scope = load_desired(request.paths, request.settings_root), None
+        (repo, complete, diagnostics), scope = load_desired(request.paths, request.settings_root, cache), None
     known["timezone"] = _valid_timezone(repo.config.timezone)
     _stop_on_errors(diagnostics)
     today = known["today"] = decide_today(request.today, repo.config.timezone)
@@ -145,14 +150,19 @@ def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
         from reconciler.providers.select import provider_for
 
         provider = provider_for(repo.config, repo.root, request.state)
-    current = provider.read(today)
+    state = read_state(provider, cache, today)  # a snapshot file the cache holds is not read again
+    cache.save()
     notes: list[Diagnostic] = list(scope.notes) if scope is not None else []
     if scope is not None:
-        repo, problems, reached = scope.reach(repo, current)
+        repo, problems, reached = scope.reach(repo, state.serials, cache)
         _stop_on_errors(problems)
         notes += reached
-    if not complete:  # a partial plan reads, and records, only the customers it needs (plan.saved)
-        current = only(current, customers_read([s.model for s in repo.customers], current))
+    if complete:
+        current = state.whole()
+    else:  # a partial plan reads, and records, only the customers it needs (plan.saved): only they are bound
+        models = [s.model for s in repo.customers]
+        current = state.subset(_reached_by(models, state))
+        current = only(current, customers_read(models, current))
     portal_today = portal_day(today, repo.config.timezone, repo.config.portal_timezone)
     drift = None
     if request.drift:
@@ -161,7 +171,7 @@ def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
         drift = drift_for(repo.config, getattr(provider, "target", None), current,
                           [s.model.customer for s in repo.customers])
     fingerprints = {"desired": fingerprint_inputs(repo),
-                    "current": fingerprint_state(current)}
+                    "current": state.fingerprint() if complete else fingerprint_state(current)}
     result = plan([s.model for s in repo.customers], current, today, repo.config.policy,
                   catalog=_catalog(repo, current), timezone=repo.config.timezone, complete=complete,
                   price_book=repo.price_book, portal_today=portal_today,
@@ -169,6 +179,23 @@ def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
                   locate=locator(repo.customers), drift=drift)
     partial = None if complete else desired_paths(repo)
     return PlanResult(result.model_dump(mode="json"), result.has_errors, current, partial)
+
+
+def _cache_of(paths: list[str]) -> Cache:
+    """The run's cache: the repo directory's, when the paths are one (customer files alone keep none)."""
+    targets = paths or ["."]
+    return Cache(Path(targets[0])) if len(targets) == 1 and Path(targets[0]).is_dir() else Cache(None)
+
+
+def _reached_by(files: list, state: PortalState) -> set[str]:
+    """The portal customers a plan of `files` may read (plan.saved.customers_read trims them): theirs, and the
+    holders of their PBX names and pinned serials."""
+    reached = {file.customer for file in files}
+    for file in files:
+        for name, pbx in file.pbxes.items():
+            reached.update(state.pbxes.get(name, ()))
+            reached.update(state.serials[serial] for serial in pbx.pinned if serial in state.serials)
+    return reached
 
 
 def _stop_on_errors(diagnostics: list[Diagnostic]) -> None:

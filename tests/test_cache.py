@@ -20,7 +20,22 @@ from reconciler.cache import Cache
 from tests.conftest import example_dirs
 
 TODAY = "2026-11-30"
-PACK = Path(".reconciler") / "cache" / "customer.json"
+CACHE = Path(".reconciler") / "cache"
+CUSTOMER_PACKS = CACHE / "customer"  # one pack per last two hex digits of the key
+SNAPSHOT_PACK = CACHE / "snapshot.json"
+
+
+def customer_pack(repo: Path, file: Path) -> Path:
+    """The pack that holds the entry of `file`'s content (its key: the SHA-256 of its bytes)."""
+    import hashlib
+
+    return repo / CUSTOMER_PACKS / f"{hashlib.sha256(file.read_bytes()).hexdigest()[-2:]}.json"
+
+
+def damaged(repo: Path, pack: Path, damage) -> None:
+    """`damage` done to the pack, or to every customer pack."""
+    for each in sorted((repo / pack).glob("*.json")) if pack == CUSTOMER_PACKS else [repo / pack]:
+        damage(each)
 
 
 @pytest.fixture
@@ -56,7 +71,7 @@ def parses(monkeypatch, repo: Path) -> int:
 
 def test_a_warm_plan_parses_only_the_file_that_changed(repo, monkeypatch):
     assert parses(monkeypatch, repo) == 40
-    assert (repo / PACK).is_file()
+    assert len(list((repo / CUSTOMER_PACKS).glob("*.json"))) > 1
     assert parses(monkeypatch, repo) == 0
     changed = repo / "customers" / "c00007.yaml"
     changed.write_text(changed.read_text().replace("company: ", "company: Renamed ", 1))
@@ -74,33 +89,56 @@ def _flip_a_byte(pack: Path) -> None:
     pack.write_bytes(bytes(data))
 
 
+def _not_a_snapshot(pack: Path) -> None:
+    """A consistent pack whose value has the shape of a cached snapshot, and text that is no snapshot."""
+    import hashlib
+
+    header, body = pack.read_text().split("\n", 1)
+    entries = {key: value.split("\n", 1)[0] + '\n{"as_of": 7}' for key, value in json.loads(body).items()}
+    body = json.dumps(entries, separators=(",", ":"), sort_keys=True)
+    pack.write_text(json.dumps({**json.loads(header), "sha256": hashlib.sha256(body.encode()).hexdigest()}) + "\n"
+                    + body)
+
+
 def _other_version(pack: Path) -> None:
     header, body = pack.read_text().split("\n", 1)
     pack.write_text(json.dumps({**json.loads(header), "version": "reconciler 0.0.1; format 0"}) + "\n" + body)
 
 
-def _not_a_model(pack: Path) -> None:
-    """A consistent pack (its checksum right) whose values are not customer models: each one is a miss."""
+def _rewrite(pack: Path, entries) -> None:
+    """The pack with its entries made by `entries(old entries)`, its checksum right: consistent, and not what
+    loading made."""
     import hashlib
 
     header, body = pack.read_text().split("\n", 1)
-    body = json.dumps({key: '{"customer": 7}' for key in json.loads(body)}, separators=(",", ":"), sort_keys=True)
+    body = json.dumps(entries(json.loads(body)), separators=(",", ":"), sort_keys=True)
     pack.write_text(json.dumps({**json.loads(header), "sha256": hashlib.sha256(body.encode()).hexdigest()}) + "\n"
                     + body)
 
 
+def _not_a_model(pack: Path) -> None:
+    """Values that are not customer models: each one is a miss."""
+    _rewrite(pack, lambda entries: {key: '{"customer": 7}' for key in entries})
+
+
+def _not_a_snapshot(pack: Path) -> None:
+    """Values with the shape of a cached snapshot (an index line, then JSON) whose text is no snapshot."""
+    _rewrite(pack, lambda entries: {key: value.split("\n", 1)[0] + '\n{"as_of": 7}' for key, value in entries.items()})
+
+
 DAMAGE = {"deleted": lambda pack: pack.unlink(), "emptied": lambda pack: pack.write_bytes(b""),
           "truncated": _truncate, "corrupted": _flip_a_byte, "binary": lambda pack: pack.write_bytes(b"\xff\x00" * 99),
-          "another-version": _other_version, "not-a-model": _not_a_model,
-          "whole-folder-deleted": lambda pack: shutil.rmtree(pack.parent)}
+          "another-version": _other_version, "not-a-model": _not_a_model, "not-a-snapshot": _not_a_snapshot,
+          "whole-folder-deleted": lambda pack: shutil.rmtree(pack.parent, ignore_errors=True)}
 
 
-def test_the_cache_damaged_in_any_way_gives_the_same_plan_byte_for_byte(repo):
+@pytest.mark.parametrize("pack", [CUSTOMER_PACKS, SNAPSHOT_PACK], ids=lambda p: p.name)
+def test_the_cache_damaged_in_any_way_gives_the_same_plan_byte_for_byte(repo, pack):
     cold = plan_bytes(repo)
     assert json.loads(cold)["steps"]
     assert plan_bytes(repo) == cold  # warm
     for name, damage in DAMAGE.items():
-        damage(repo / PACK)
+        damaged(repo, pack, damage)
         assert plan_bytes(repo) == cold, name
         assert plan_bytes(repo) == cold, name  # and the cache the damaged run wrote again
 
@@ -110,7 +148,7 @@ def test_the_examples_plan_the_same_warm_as_cold(tmp_path, example):
     repo = tmp_path / example.name
     shutil.copytree(example, repo)
     cold = plan_bytes(repo)
-    assert (repo / PACK).is_file()
+    assert (repo / CUSTOMER_PACKS).is_dir() and (repo / SNAPSHOT_PACK).is_file()
     assert plan_bytes(repo) == cold
 
 
@@ -139,3 +177,118 @@ def test_a_file_with_an_error_now_is_reported_as_without_a_cache(repo):
     warm = plan_bytes(repo)
     assert warm == plan_bytes(cold).replace(str(cold).encode(), str(repo).encode())
     assert b"compnay" in warm
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args], cwd=cwd, check=True,
+                   capture_output=True, timeout=60)
+
+
+def _forge(pack: Path, file: Path) -> None:
+    """Rewrite the entry of `file`'s honest bytes so its model holds no PBX, its checksum right: a forged pack."""
+    import hashlib
+
+    key = "sha256:" + hashlib.sha256(file.read_bytes()).hexdigest()
+
+    def forged(entries: dict) -> dict:
+        entry = json.loads(entries[key])
+        entry["model"]["pbxes"] = {}
+        return {**entries, key: json.dumps(entry)}
+
+    _rewrite(pack, forged)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_a_cache_committed_to_git_is_not_used_so_it_cannot_forge_a_plan(repo):
+    """A pull request commits a pack whose entry for an honest file's bytes is a forged model: it changes nothing."""
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "customers")
+    cold = plan_bytes(repo)
+    customer = json.loads(cold)["steps"][0]["customer"]
+    honest = repo / "customers" / f"{customer}.yaml"
+    pack = customer_pack(repo, honest)
+    _forge(pack, honest)
+    git(repo, "add", "-f", str(pack))
+    git(repo, "commit", "-q", "-m", "a pull request that commits a cache")
+    forged = pack.read_bytes()
+    result = subprocess.run([sys.executable, "-m", "reconciler", "plan", str(repo), "--state", str(repo / "state.yaml"),
+                             "--today", TODAY, "--format", "json"], capture_output=True, timeout=300)
+    assert result.stdout == cold
+    assert f"not used: Git tracks {pack.relative_to(repo).as_posix()}" in result.stderr.decode()
+    assert pack.read_bytes() == forged  # nor written: the committed file is left as it is
+
+
+def test_a_warm_plan_with_the_same_snapshot_never_reads_it(repo, monkeypatch):
+    import reconciler.providers.snapshot as snapshot_provider
+    from reconciler.workflow import PlanRequest, make_plan
+
+    request = PlanRequest(paths=[str(repo)], state=str(repo / "state.yaml"), today=TODAY)
+    cold = make_plan(request).document
+    assert (repo / SNAPSHOT_PACK).is_file()
+    read = []
+    real = snapshot_provider.load_checked
+    monkeypatch.setattr(snapshot_provider, "load_checked", lambda *a, **k: read.append(a[1]) or real(*a, **k))
+    assert make_plan(request).document == cold and read == []
+    state = repo / "state.yaml"
+    state.write_text(state.read_text().replace("company: ", "company: Moved ", 1))  # other bytes: read again
+    make_plan(request)
+    assert read == [str(state)]
+
+
+@pytest.fixture
+def transfers(tmp_path) -> Path:
+    """The example of device transfers and one customer apart, as a Git repo; one customer file changed since HEAD."""
+    from tests.conftest import EXAMPLES
+
+    repo = tmp_path / "transfers"
+    shutil.copytree(EXAMPLES / "capex-conversion-and-transfer", repo, ignore=shutil.ignore_patterns(".reconciler"))
+    (repo / "customers" / "umbrella.yaml").write_text(
+        "customer: umbrella\ncompany: Umbrella Ltd\npbxes:\n  umbrella:\n    model: cloud\n    region: eu-central\n"
+        "    term: 1y\n    licenses:\n      essential: 5\n")
+    (repo / "state.yaml").write_text((repo / "state.yaml").read_text() + (
+        "  umbrella:\n    company: Umbrella Ltd\n    pbxes:\n      umbrella:\n        serial: SW-00099999\n"
+        "        model: cloud\n        region: eu-central\n        term: 1y\n        activated_on: 2025-01-10\n"
+        "        expires_on: 2027-01-10\n        licenses: {essential: 5}\n"))
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    changed = repo / "customers" / "globex.yaml"
+    changed.write_text(changed.read_text().replace("essential: 8", "essential: 9", 1))
+    return repo
+
+
+def changed_since_bytes(repo: Path) -> bytes:
+    result = subprocess.run([sys.executable, "-m", "reconciler", "plan", "--changed-since", "HEAD", "--today", TODAY,
+                             "--format", "json"], cwd=repo, capture_output=True, timeout=300)
+    assert result.returncode in (0, 2), result.stderr.decode()
+    return result.stdout
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_changed_since_plans_the_same_with_the_cache_cold_warm_and_damaged(transfers):
+    cold = changed_since_bytes(transfers)
+    document = json.loads(cold)
+    assert {s["customer"] for s in document["steps"]} == {"acme", "globex", "initech"}  # the transfers' other sides
+    assert (transfers / SNAPSHOT_PACK).is_file()
+    assert changed_since_bytes(transfers) == cold
+    for name, damage in DAMAGE.items():
+        damaged(transfers, SNAPSHOT_PACK, damage)
+        assert changed_since_bytes(transfers) == cold, name
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_changed_since_with_a_warm_cache_binds_only_the_customers_it_reaches(transfers, monkeypatch):
+    from reconciler.current import PortalState
+    from reconciler.snapshot import CurrentCustomer
+    from reconciler.workflow import PlanRequest, make_plan
+
+    monkeypatch.chdir(transfers)
+    request = PlanRequest(paths=["."], today=TODAY, changed_since="HEAD")
+    cold = make_plan(request).document
+    bound = []
+    real = CurrentCustomer.model_validate_json
+    monkeypatch.setattr(PortalState, "whole", lambda self: pytest.fail("the whole snapshot was bound"))
+    monkeypatch.setattr(CurrentCustomer, "model_validate_json", lambda text: bound.append(text) or real(text))
+    assert make_plan(request).document == cold
+    assert len(bound) == 3  # globex, and acme and initech on the other sides of its transfers: not umbrella

@@ -1,0 +1,159 @@
+"""The portal's current state as a plan reads it: a whole snapshot, or the cached entries of one to bind on demand.
+
+A snapshot of a big portal is the largest file a plan reads, and reading and binding it is
+most of a warm re-plan. So what binding made of a valid snapshot file is kept in the repo's
+cache (reconciler.cache, kind `snapshot`) under the SHA-256 of the file's bytes: the
+snapshot as JSON, where each customer entry starts and ends in that text, and an index of
+who holds each PBX name and device serial. A re-plan with the same bytes then never reads
+the YAML: a whole-repo plan validates the cached JSON once (pydantic, as strict as the
+YAML's binding), and a partial plan (`--changed-since`, customer files) binds only the
+entries it needs, found through the index. Only a snapshot that was valid is kept, so a
+hit has no diagnostics to place and needs no positions; a snapshot with an error is read
+again, and its diagnostics are the full reader's.
+
+The cache holds one snapshot (the latest read): a portal's state moves between runs, and an
+older one is not read again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from reconciler.cache import Cache
+from reconciler.fingerprint import fingerprint_state
+from reconciler.snapshot import CurrentCustomer, Snapshot
+
+KIND = "snapshot"
+
+
+class PortalState:
+    """The current state: `whole()`, or `subset(ids)` with only some customers, and who holds what in it."""
+
+    def __init__(self, snapshot: Snapshot | None = None, *, text: str = "", head: tuple[int, int] | None = None,
+                 spans: Mapping | None = None, serials: Mapping[str, str] | None = None,
+                 pbxes: Mapping[str, list[str]] | None = None, fingerprint: str | None = None,
+                 reread: Callable[[], Snapshot] | None = None):
+        self._snapshot, self._text, self._head, self._spans = snapshot, text, head, spans or {}
+        self._serials, self._pbxes, self._fingerprint = serials, pbxes, fingerprint
+        self._reread = reread
+
+    @classmethod
+    def cached(cls, value: str, reread: Callable[[], Snapshot]) -> PortalState | None:
+        """The state a cache value holds, or None when the value is not one (then the file is read)."""
+        try:
+            index, text = value.split("\n", 1)
+            head = json.loads(index)
+            spans = {cid: (int(start), int(end)) for cid, start, end in head["spans"]}
+            cut = (int(head["head"][0]), int(head["head"][1])) if head["head"] else None
+            state = cls(text=text, head=cut, spans=spans, serials=dict(head["serials"]), pbxes=dict(head["pbxes"]),
+                        fingerprint=str(head["fingerprint"]), reread=reread)
+        except (ValueError, TypeError, KeyError):
+            return None
+        return state
+
+    def whole(self) -> Snapshot:
+        if self._snapshot is None:
+            try:
+                self._snapshot = Snapshot.model_validate_json(self._text)
+            except ValueError:  # a cached value that is not a snapshot: the file is read after all
+                self._read_again()
+        return self._snapshot
+
+    def _read_again(self) -> None:
+        self._snapshot, self._head = self._reread(), None
+        self._serials = self._pbxes = self._fingerprint = None
+
+    def fingerprint(self) -> str:
+        """The fingerprint of the whole state (reconciler.fingerprint), computed once per snapshot file."""
+        if self._fingerprint is None:
+            self._fingerprint = fingerprint_state(self.whole())
+        return self._fingerprint
+
+    @property
+    def serials(self) -> Mapping[str, str]:
+        """Device serial -> the customer whose PBX holds it."""
+        if self._serials is None:
+            self._serials = {device.serial: cid for cid, customer in self.whole().customers.items()
+                             for pbx in customer.pbxes.values() for device in pbx.devices}
+        return self._serials
+
+    @property
+    def pbxes(self) -> Mapping[str, list[str]]:
+        """PBX name -> the customers holding a PBX of that name."""
+        if self._pbxes is None:
+            names: dict[str, list[str]] = {}
+            for cid, customer in self.whole().customers.items():
+                for name in customer.pbxes:
+                    names.setdefault(name, []).append(cid)
+            self._pbxes = names
+        return self._pbxes
+
+    def subset(self, customers: Iterable[str]) -> Snapshot:
+        """The state with only these customers (in the snapshot's order); partner, stock and catalog whole."""
+        keep = set(customers)
+        if self._snapshot is not None or self._head is None:
+            whole = self.whole()
+            return whole.model_copy(update={"customers": {cid: c for cid, c in whole.customers.items()
+                                                          if cid in keep}})
+        opened, closed = self._head
+        try:
+            head = Snapshot.model_validate_json(self._text[:opened] + self._text[closed:])
+            bound = {cid: CurrentCustomer.model_validate_json(self._text[start:end])
+                     for cid, (start, end) in self._spans.items() if cid in keep}
+        except ValueError:  # not a snapshot after all: read the file
+            self._read_again()
+            return self.subset(keep)
+        return head.model_copy(update={"customers": bound})
+
+
+def value_of(snapshot: Snapshot, state: PortalState) -> str:
+    """The cache value of a valid snapshot: an index line, then the snapshot as JSON (customers' spans in the index)."""
+    customers = snapshot.customers
+    head = snapshot.model_dump_json(exclude_unset=True, exclude={"customers"})
+    if "customers" not in snapshot.model_fields_set:
+        text, cut, spans = head, None, []
+    else:
+        parts = [head[:-1] + (',"customers":{' if head != "{}" else '"customers":{')]
+        at, spans = len(parts[0]), []
+        for number, (cid, customer) in enumerate(customers.items()):
+            prefix = ("," if number else "") + json.dumps(cid) + ":"
+            entry = customer.model_dump_json(exclude_unset=True)
+            spans.append([cid, at + len(prefix), at + len(prefix) + len(entry)])
+            parts.append(prefix + entry)
+            at += len(prefix) + len(entry)
+        parts.append("}}")
+        text, cut = "".join(parts), [len(parts[0]), at]
+    index = {"fingerprint": state.fingerprint(), "serials": state.serials, "pbxes": state.pbxes, "head": cut,
+             "spans": spans}
+    return json.dumps(index, separators=(",", ":")) + "\n" + text
+
+
+def read_state(provider, cache: Cache | None, today=None) -> PortalState:
+    """The provider's current state; a snapshot file through the cache (the same state, read or cached)."""
+    from reconciler.providers.snapshot import SnapshotProvider
+
+    if cache is None or cache.directory is None or not isinstance(provider, SnapshotProvider):
+        return PortalState(provider.read(today))
+    key = _key(provider.path)
+    state = PortalState.cached(cache.get(KIND, key) or "", lambda: provider.read(today)) if key is not None else None
+    if state is not None:
+        return state
+    state = PortalState(provider.read(today))
+    if key is not None and _key(provider.path) == key:  # the file did not change while it was read
+        try:
+            cache.replace(KIND, key, value_of(state.whole(), state))
+        except (ValueError, ValidationError):
+            pass
+    return state
+
+
+def _key(path: Path) -> str | None:
+    try:
+        return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None

@@ -194,8 +194,7 @@ def read_customer(path: Path, display: str, catalog: set[str] | None = None, cac
 
 def _cache_value(source: CustomerSource) -> str:
     return json.dumps({"model": source.model.model_dump(mode="json", exclude_unset=True),
-                       "keys": [[list(path), *at] for path, at in source.positions.keys.items()],
-                       "values": [[list(path), *at] for path, at in source.positions.values.items()]},
+                       "positions": source.positions.dump()},
                       separators=(",", ":"))
 
 
@@ -206,11 +205,9 @@ def _cached_customer(value: str | None, display: str, catalog: set[str] | None) 
     try:
         entry = json.loads(value)
         customer = CustomerFile.model_validate(entry["model"])
-        keys = {tuple(path): (line, column) for path, line, column in entry["keys"]}
-        values = {tuple(path): (line, column) for path, line, column in entry["values"]}
+        positions = Positions.restore(display, entry["positions"])
     except (ValueError, TypeError, KeyError, ValidationError):
         return None
-    positions = Positions(display, keys, values)
     if check_customer(customer, positions, catalog):  # e.g. another catalog now: the full load words it
         return None
     return CustomerSource(display, customer, positions)

@@ -14,6 +14,7 @@ becomes a diagnostic. Text decoding lives in `yamltext`, the wording of syntax e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from sys import intern
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -24,7 +25,7 @@ from yaml.events import (AliasEvent, DocumentStartEvent, MappingStartEvent, Scal
 from yaml.reader import ReaderError
 
 from reconciler.diagnostics import QUOTE_LIMIT, Diagnostic, Position, error, quoted
-from reconciler.positions import COLUMN_BITS, VALUE_BITS, Path_, Positions, line_column, pack
+from reconciler.positions import COLUMN_BITS, Path_, Positions, arrays, line_column, pack
 from reconciler.yamlcore import (CONSTRUCT, FLOAT, INT, MAP, MAX_NUMBER_CHARS, RESOLVABLE, SEQ, STR, TAG, UNREADABLE,
                                  plain, resolve)
 from reconciler.yamlerrors import cut, reader_error, syntax_error
@@ -71,7 +72,7 @@ def parse(text: str, display: str, max_nodes: int | None = MAX_NODES) -> tuple[D
         return None, [error(Position(display), "schema", f"invalid YAML: {cut(str(exc).splitlines()[0])}")]
     finally:
         reader.parser.dispose()
-    return Document(data, Positions(display, root=reader.root)), reader.diagnostics
+    return Document(data, Positions(display, nodes=(reader.names, reader.marks, reader.sizes))), reader.diagnostics
 
 
 def parse_checked(text: str, display: str, check: Callable[[Document], tuple[R | None, list[Diagnostic]]],
@@ -122,15 +123,14 @@ def _mark(event) -> tuple[int, int]:
 
 
 _NODE_EVENTS = frozenset((ScalarEvent, AliasEvent, MappingStartEvent, SequenceStartEvent))
-_KEY_AT = VALUE_BITS + COLUMN_BITS  # a mapping entry's key line: the entry shifted by this
 
 
 class _Reader:
     """Turns libyaml's events into plain values, recording positions and stopping hostile input.
 
     Most values are plain scalars: the mapping and sequence loops read them in place (no call,
-    no path built; a path is made only for a collection or an error message) and record each
-    place as one packed int (reconciler.positions). An alias repeats its anchor's value (the
+    no path built; a path is made only for a collection or an error message) and append each
+    node to the flat arrays of reconciler.positions (its key, two packed places, its size). An alias repeats its anchor's value (the
     same object) and counts how many values it stands for: a "billion laughs" document is thus
     refused by arithmetic, without expanding anything. Nesting is judged as each collection
     opens, so no depth reaches the stack.
@@ -139,7 +139,7 @@ class _Reader:
     def __init__(self, text: str, file: str, max_nodes: int):
         self.parser = CParser(text)
         self.file = file
-        self.root = None  # the document's positions entry, once read
+        self.names, self.marks, self.sizes = arrays()  # every node, as reconciler.positions keeps them
         self.diagnostics: list[Diagnostic] = []
         self.max_nodes = max_nodes
         self.values = 0  # the document's own values
@@ -151,10 +151,10 @@ class _Reader:
         next_event = self.parser.get_event
         next_event(), next_event()  # the stream's start, the document's start (the text is not blank)
         event = next_event()
-        mark = event.start_mark
-        data, _, record = self.node(event, (), 0, True, None)
-        at = pack(mark.line, mark.column)
-        self.root = at if record is None else (at, record)
+        at = pack(event.start_mark.line, event.start_mark.column)
+        self.names.append(None), self.marks.extend((at, at)), self.sizes.append(1)
+        data, _ = self.node(event, (), 0, True, None)
+        self.sizes[0] = len(self.sizes)
         next_event()  # the document's end
         following = next_event()
         if isinstance(following, DocumentStartEvent):
@@ -177,34 +177,35 @@ class _Reader:
                               f"the document's aliases expand to more than {self.max_nodes} values "
                               "(YAML aliases repeating each other?): refusing to read it"))
 
-    def node(self, event, path: Path_, depth: int, record: bool, key_at: int | None) -> tuple[object, int, object]:
-        """(value, number of values it expands to, positions record or None) of the node that starts with `event`.
+    def node(self, event, path: Path_, depth: int, record: bool, key_at: int | None) -> tuple[object, int]:
+        """(value, number of values it expands to) of the node that starts with `event`.
 
-        `record`: report duplicate keys inside (not in the value of a duplicate key, which is
-        left out); `key_at`: the packed place of its key, when it is the recorded value of one.
+        The caller has recorded the node itself; this records what it holds. `record`: report
+        duplicate keys inside (not in the value of a duplicate key, which is left out);
+        `key_at`: the packed place of its key, when it is the recorded value of one.
         """
         if depth > MAX_DEPTH:
             raise _Stop(error(self._where(event), "schema", f"nesting is too deep (more than {MAX_DEPTH} levels)"))
         kind = type(event)
         if kind is AliasEvent:
-            return (*self._alias(event, path, key_at), None)
+            return self._alias(event, path, key_at)
         self.values += 1
         if self.values > self.max_nodes:
             raise self._too_many(event)
         anchor = event.anchor
         if kind is ScalarEvent:
-            value, size, node = self._scalar(event, path), 1, None
+            value, size = self._scalar(event, path), 1
         else:
             if anchor is not None:
                 self.active[anchor] = _mark(event)
             if kind is MappingStartEvent:
-                value, size, node = self._mapping(event, path, depth, record, key_at)
+                value, size = self._mapping(event, path, depth, record, key_at)
             else:
-                value, size, node = self._sequence(event, path, depth, record)
+                value, size = self._sequence(event, path, depth, record)
             self.active.pop(anchor, None)
         if anchor is not None:
             self.anchors[anchor] = (value, size, _mark(event))
-        return value, size, node
+        return value, size
 
     def _alias(self, event, path: Path_, key_at: int | None) -> tuple[object, int]:
         name = event.anchor
@@ -222,36 +223,46 @@ class _Reader:
         if event.tag is not None and event.tag not in ("!", kind):
             raise _Stop(error(self._where(event), "schema", f"unsupported YAML tag {_short(event.tag)}"))
 
-    def _mapping(self, start, path: Path_, depth: int, record: bool, key_at: int | None) -> tuple[dict, int, dict]:
+    def _mapping(self, start, path: Path_, depth: int, record: bool, key_at: int | None) -> tuple[dict, int]:
         self._collection_tag(start, MAP)
         result: dict = {}
-        node: dict = {}  # key -> its entry (reconciler.positions)
         size = 1
+        own = len(self.sizes) - 1  # the mapping's node, recorded by the caller
+        seen = None  # key -> line of its first definition, made at the first duplicate key
+        names, marks, sizes = self.names, self.marks, self.sizes
+        add_name, add_mark, add_size = names.append, marks.append, sizes.append
         next_event, limit, fast = self.parser.get_event, self.max_nodes, depth < MAX_DEPTH
         while True:
             key_event = next_event()
             kind = type(key_event)
             if kind is ScalarEvent and key_event.anchor is None and key_event.value != "<<":
-                key = key_event.value
+                key = intern(key_event.value)
             elif kind is ScalarEvent or kind is AliasEvent:
                 key = self._key(key_event)
             elif kind is MappingStartEvent or kind is SequenceStartEvent:
                 raise _Stop(error(self._where(key_event), "schema", "a key must be a plain scalar, not a list or mapping"))
             else:
-                return result, size, node  # the mapping's end
+                return result, size  # the mapping's end
             mark = key_event.start_mark
-            at = (mark.line << COLUMN_BITS | mark.column) << VALUE_BITS
+            at = mark.line << COLUMN_BITS | mark.column
             event = next_event()
             if key in result:
                 if record:
-                    first = node[key] if type(node[key]) is int else node[key][0]
+                    seen = self._first_lines(own) if seen is None else seen
                     self.diagnostics.append(error(Position(self.file, mark.line + 1, mark.column + 1), "schema",
-                                                  f"duplicate key '{key}' (first defined on line {(first >> _KEY_AT) + 1})"))
+                                                  f"duplicate key '{key}' (first defined on line {seen[key]})"))
+                kept = len(sizes)
                 self.node(event, path, depth + 1, False, key_at)  # read past it; the first one stands
+                del names[kept:], marks[2 * kept:], sizes[kept:]
                 continue
+            if seen is not None:
+                seen[key] = mark.line + 1
             mark = event.start_mark
-            at |= mark.line << COLUMN_BITS | mark.column
+            add_name(key)
+            add_mark(at)
+            add_mark(mark.line << COLUMN_BITS | mark.column)
             if type(event) is ScalarEvent and event.tag is None and event.anchor is None and fast:
+                add_size(1)
                 self.values += 1
                 if self.values > limit:
                     raise self._too_many(event)
@@ -261,13 +272,22 @@ class _Reader:
                     if text is UNREADABLE:
                         self._scalar(event, (*path, key))  # says why
                 result[key] = text
-                node[key] = at
                 size += 1
             else:
-                result[key], child_size, child = self.node(event, (*path, key), depth + 1, record,
-                                                           at >> VALUE_BITS if record else None)
-                node[key] = at if child is None else (at, child)
+                node = len(sizes)
+                add_size(1)
+                result[key], child_size = self.node(event, (*path, key), depth + 1, record, at if record else None)
+                sizes[node] = len(sizes) - node
                 size += child_size
+
+    def _first_lines(self, mapping: int) -> dict[str, int]:
+        """Each key read so far in the (still open) mapping at node `mapping`: the line where it stands."""
+        names, marks, sizes = self.names, self.marks, self.sizes
+        lines, child = {}, mapping + 1
+        while child < len(sizes):
+            lines[names[child]] = (marks[2 * child] >> COLUMN_BITS) + 1
+            child += sizes[child]
+        return lines
 
     def _key(self, event) -> str:
         """The key an alias, an anchored scalar or `<<` stands for (a plain key is its text)."""
@@ -286,16 +306,25 @@ class _Reader:
             self.anchors[event.anchor] = (event.value, 1, _mark(event))
         return event.value
 
-    def _sequence(self, start, path: Path_, depth: int, record: bool) -> tuple[list, int, list]:
+    def _sequence(self, start, path: Path_, depth: int, record: bool) -> tuple[list, int]:
         self._collection_tag(start, SEQ)
         result: list = []
-        node: list = []  # each item's entry (reconciler.positions)
         size = 1
+        sizes = self.sizes
+        add_name, add_mark, add_size = self.names.append, self.marks.append, sizes.append
         next_event, limit, fast = self.parser.get_event, self.max_nodes, depth < MAX_DEPTH
         while True:
             event = next_event()
             kind = type(event)
+            if kind not in _NODE_EVENTS:
+                return result, size  # the sequence's end
+            mark = event.start_mark
+            at = mark.line << COLUMN_BITS | mark.column
+            add_name(None)
+            add_mark(at)
+            add_mark(at)
             if kind is ScalarEvent and event.tag is None and event.anchor is None and fast:
+                add_size(1)
                 self.values += 1
                 if self.values > limit:
                     raise self._too_many(event)
@@ -305,18 +334,14 @@ class _Reader:
                     if text is UNREADABLE:
                         self._scalar(event, (*path, len(result)))  # says why
                 result.append(text)
-                mark = event.start_mark
-                node.append(mark.line << COLUMN_BITS | mark.column)
                 size += 1
-            elif kind in _NODE_EVENTS:
-                mark = event.start_mark
-                at = mark.line << COLUMN_BITS | mark.column
-                value, item_size, child = self.node(event, (*path, len(result)), depth + 1, record, None)
-                result.append(value)
-                node.append(at if child is None else (at, child))
-                size += item_size
             else:
-                return result, size, node  # the sequence's end
+                node = len(sizes)
+                add_size(1)
+                value, item_size = self.node(event, (*path, len(result)), depth + 1, record, None)
+                result.append(value)
+                sizes[node] = len(sizes) - node
+                size += item_size
 
     def _scalar(self, event, path: Path_):
         """A scalar with a tag or an anchor, or one that cannot be read (the loops read the others in place)."""

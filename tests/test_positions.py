@@ -93,22 +93,16 @@ def test_the_plain_form_survives_json_and_a_damaged_one_is_refused():
     positions = _positions()
     back = Positions.restore("c.yaml", json.loads(json.dumps(positions.dump())))
     assert back.keys == positions.keys and back.values == positions.values
-    assert Positions.restore("c.yaml", None).value(("a",)) == Position("c.yaml")
-    for damaged in ("x", [1], [1, 2], [1, {"a": "b"}], [1, {"a": [1, ["2"]]}], [True, {}], [1, {1: 2}], [1.5, {}], [1, [[1, "x"]]]):
+    assert Positions.restore("c.yaml", [[], [], []]).value(("a",)) == Position("c.yaml")
+    names, marks, sizes = positions.dump()
+    for damaged in (None, "x", [names, marks], [names, marks[:-1], sizes], [names, marks, sizes[:-1]],
+                    [names, [*marks[:-1], -1], sizes], [names, [*marks[:-1], 2 ** 64], sizes],
+                    [names, [*marks[:-1], 1.5], sizes], [names, marks, [*sizes[:-1], 0]],
+                    [names, marks, [sizes[0] + 1, *sizes[1:]]], [names, marks, [1, *sizes[1:]]],
+                    [["x", *names[1:]], marks, sizes], [[None, 1, *names[2:]], marks, sizes],
+                    [[None, None, *names[2:]], marks, sizes], [names, marks, [sizes[0], sizes[1] + 30, *sizes[2:]]]):
         with pytest.raises(ValueError):
             Positions.restore("c.yaml", damaged)
-
-
-def _size(entry) -> int:
-    """Bytes held by a positions tree (the strings of keys are the data's own, not counted)."""
-    size = sys.getsizeof(entry)
-    if isinstance(entry, tuple):
-        size += _size(entry[1])
-    elif isinstance(entry, dict):
-        size += sum(_size(child) for child in entry.values())
-    elif isinstance(entry, list):
-        size += sum(_size(child) for child in entry)
-    return size
 
 
 def test_a_snapshot_s_positions_take_a_few_dozen_bytes_a_value(tmp_path):
@@ -116,5 +110,6 @@ def test_a_snapshot_s_positions_take_a_few_dozen_bytes_a_value(tmp_path):
     positions = _positions((tmp_path / "state.yaml").read_text())
     values = len(positions.values)
     assert values > 15_000
-    # a (path, (line, column)) pair in a dict takes some 250 bytes; a packed int in its mapping's dict, under 80
-    assert _size(positions.root) / values < 100
+    size = sum(sys.getsizeof(part) for part in (positions.names, positions.marks, positions.sizes))
+    # a (path, (line, column)) pair in a dict took some 250 bytes; a node in three flat arrays takes under 40
+    assert size / values < 40

@@ -2,8 +2,8 @@
 
 One reader: libyaml (PyYAML's C parser) turns the text into events; this module walks them
 into dicts, lists and scalars, gives plain scalars their YAML 1.2 core meaning (`yes` is a
-string, `0o17` is 15, `2026-01-31` a date) and records a `Positions` map from each path
-(`("pbxes", "acme", "licenses", "premium")`) to the place of its key and of its value.
+string, `0o17` is 15, `2026-01-31` a date) and records `Positions` (reconciler.positions):
+for each path (`("pbxes", "acme", "licenses", "premium")`) the place of its key and of its value.
 The walk is also where hostile input is stopped: duplicate keys, aliases that would expand
 into millions of values, absurd nesting (checked as the events come, before anything is
 built), huge numbers, unknown tags. Nothing here raises for bad input; every problem

@@ -50,8 +50,9 @@ FORMAT = 1
 DIRECTORY = Path(".reconciler") / "cache"
 MAX_ENTRIES = 200_000  # per kind: past it, a save keeps only the entries this run used
 SHARDS = {"customer": 256}  # kinds kept in packs by the key's last two hex digits
+# what a cached value's shape depends on
 _MODEL_MODULES = ("desired.py", "domain.py", "binding.py", "cache.py", "repo.py", "yamlio.py", "yamlcore.py",
-                  "yamltext.py", "snapshot.py", "current.py", "fingerprint.py", "providers/snapshot.py")  # what a cached value's shape depends on
+                  "yamltext.py", "positions.py", "snapshot.py", "current.py", "fingerprint.py", "providers/snapshot.py")
 
 
 def content_key(text: str) -> str:

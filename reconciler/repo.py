@@ -189,50 +189,30 @@ def read_customer(path: Path, display: str, catalog: set[str] | None = None, cac
 
     if cache is None:
         source, digest, problems = read_checked(path, display, check)
-        return _kept(source), digest, problems
+        return source, digest, problems
     text, digest, diagnostics = read_file(path, display)
     if text is None or digest is None:
         return None, digest, diagnostics
     hit = _cached_customer(cache.get("customer", digest), display, catalog)
     if hit is not None:
-        return _kept(hit), digest, []
+        return hit, digest, []
     source, problems = parse_checked(text, display, check)
     if source is not None and not problems:  # only what loaded clean is kept: a hit has nothing to say
         cache.put("customer", digest, _cache_value(source))
-    return _kept(source), digest, problems
-
-
-def _kept(source: CustomerSource | None) -> CustomerSource | None:
-    """The loaded customer with only the positions asked for once its file is checked: its id, its PBXs.
-
-    The file's rules have spoken (they read every position); after that a run places a diagnostic
-    at the customer or one of its PBXs only (`check_unique_ids`, the planner's `locate`). A repo of
-    10,000 files so keeps some 3 positions per file in memory instead of 30.
-    """
-    if source is None:
-        return None
-    positions = source.positions
-    keys = {path: at for path, at in positions.keys.items() if _placed_at(path)}
-    values = {path: at for path, at in positions.values.items() if _placed_at(path)}
-    return CustomerSource(source.path, source.model, Positions(positions.file, keys, values))
-
-
-def _placed_at(path: tuple) -> bool:
-    return len(path) <= 2 and (not path or path[0] == "customer" or path[0] == "pbxes")
+    return source, digest, problems
 
 
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _cache_value(source: CustomerSource) -> str:
-    """The cached form of a customer: its model as pydantic writes JSON, its positions as [path, [line, column]].
+    """The cached form of a customer: its model as pydantic writes JSON, its positions as the reader's plain form.
 
     Written for every file of a cold run: the model's JSON comes from pydantic's own serializer,
-    and the positions' (path, place) pairs go to the encoder as they are, with no list built per pair.
+    the positions' flat arrays (`Positions.dump`) go to the encoder as they are.
     """
-    positions = source.positions
-    return (f'{{"model":{source.model.model_dump_json(exclude_unset=True)},'
-            f'"keys":{_ENCODE(list(positions.keys.items()))},"values":{_ENCODE(list(positions.values.items()))}}}')
+    model = source.model.model_dump_json(exclude_unset=True)
+    return f'{{"model":{model},"positions":{_ENCODE(source.positions.dump())}}}'
 
 
 def _cached_customer(value: str | None, display: str, catalog: set[str] | None) -> CustomerSource | None:
@@ -242,11 +222,9 @@ def _cached_customer(value: str | None, display: str, catalog: set[str] | None) 
     try:
         entry = json.loads(value)
         customer = CustomerFile.model_validate(entry["model"])
-        keys = {tuple(path): (line, column) for path, (line, column) in entry["keys"]}
-        values = {tuple(path): (line, column) for path, (line, column) in entry["values"]}
+        positions = Positions.restore(display, entry["positions"])
     except (ValueError, TypeError, KeyError, ValidationError):
         return None
-    positions = Positions(display, keys, values)
     if check_customer(customer, positions, catalog):  # e.g. another catalog now: the full load words it
         return None
     return CustomerSource(display, customer, positions)

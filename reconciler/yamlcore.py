@@ -33,6 +33,7 @@ _BY_FIRST: dict[str, list[tuple[str, re.Pattern]]] = {}
 for _tag, _pattern, _firsts in _RESOLVERS:
     for _first in _firsts:
         _BY_FIRST.setdefault(_first, []).append((_tag, re.compile(_pattern)))
+RESOLVABLE = frozenset(_BY_FIRST) | {""}  # a plain scalar starting otherwise is a string: no pattern to try
 _TIMESTAMP = re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})(?:(?:[Tt]|[ \t]+)"
                         r"(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})(?:\.(?P<fraction>[0-9]*))?"
                         r"(?:[ \t]*(?P<tz>Z|(?P<sign>[-+])(?P<tz_hour>[0-9]{1,2})(?::(?P<tz_minute>[0-9]{2}))?))?)?")
@@ -96,3 +97,23 @@ CONSTRUCT: dict[str, Callable[[str], object]] = {
     NULL: lambda text: None, BOOL: lambda text: _BOOLS[text.lower()], INT: _int, FLOAT: _float,
     TIMESTAMP: _timestamp,
 }
+
+
+UNREADABLE = object()  # what `plain` gives for a scalar whose tag has no value here: the reader words why
+
+MAX_NUMBER_CHARS = 20  # an integer longer than this is a typo or an attack, not a count
+
+
+@lru_cache(maxsize=8192)  # a repo repeats its counts, dates and flags; each value is immutable: one serves all
+def plain(text: str):
+    """The value of a plain scalar: `text` itself for a string, else what its tag makes of it, or UNREADABLE
+    (a number too long, a date that does not exist, a tag this reader has no value for)."""
+    tag = resolve(text)
+    if tag == STR:
+        return text
+    if (tag == INT or tag == FLOAT) and len(text.replace("_", "")) > MAX_NUMBER_CHARS:
+        return UNREADABLE
+    try:
+        return CONSTRUCT[tag](text)
+    except (ValueError, OverflowError, KeyError, IndexError):
+        return UNREADABLE

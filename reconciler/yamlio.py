@@ -2,8 +2,8 @@
 
 One reader: libyaml (PyYAML's C parser) turns the text into events; this module walks them
 into dicts, lists and scalars, gives plain scalars their YAML 1.2 core meaning (`yes` is a
-string, `0o17` is 15, `2026-01-31` a date) and records a `Positions` map from each path
-(`("pbxes", "acme", "licenses", "premium")`) to the place of its key and of its value.
+string, `0o17` is 15, `2026-01-31` a date) and records `Positions` (reconciler.positions):
+for each path (`("pbxes", "acme", "licenses", "premium")`) the place of its key and of its value.
 The walk is also where hostile input is stopped: duplicate keys, aliases that would expand
 into millions of values, absurd nesting (checked as the events come, before anything is
 built), huge numbers, unknown tags. Nothing here raises for bad input; every problem
@@ -14,6 +14,7 @@ becomes a diagnostic. Text decoding lives in `yamltext`, the wording of syntax e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from sys import intern
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -24,45 +25,14 @@ from yaml.events import (AliasEvent, DocumentStartEvent, MappingStartEvent, Scal
 from yaml.reader import ReaderError
 
 from reconciler.diagnostics import QUOTE_LIMIT, Diagnostic, Position, error, quoted
-from reconciler.yamlcore import CONSTRUCT, FLOAT, INT, MAP, SEQ, STR, TAG, resolve
+from reconciler.positions import COLUMN_BITS, Path_, Positions, arrays, line_column, pack
+from reconciler.yamlcore import (CONSTRUCT, FLOAT, INT, MAP, MAX_NUMBER_CHARS, RESOLVABLE, SEQ, STR, TAG, UNREADABLE,
+                                 plain, resolve)
 from reconciler.yamlerrors import cut, reader_error, syntax_error
 from reconciler.yamltext import (MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES, is_blank, precheck,  # noqa: F401
                                  read_file, read_text, too_many_values)
 
 R = TypeVar("R")
-
-MAX_NUMBER_CHARS = 20  # an integer longer than this is a typo or an attack, not a count
-
-
-Path_ = tuple  # a path into the document: str keys and int indices
-
-
-class Positions:
-    """Where each path's key and value stand in one file (1-based lines and columns)."""
-
-    def __init__(self, file: str, keys: dict | None = None, values: dict | None = None):
-        self.file = file
-        self.keys: dict[Path_, tuple[int, int]] = {} if keys is None else keys
-        self.values: dict[Path_, tuple[int, int]] = {} if values is None else values
-
-    def _pos(self, line_col: tuple[int, int] | None) -> Position:
-        if line_col is None:
-            return Position(self.file)
-        return Position(self.file, *line_col)
-
-    def value(self, path: Path_) -> Position:
-        """The value's place; for a path that is absent, the nearest present ancestor's."""
-        path = tuple(path)
-        while path and path not in self.values:
-            path = path[:-1]
-        return self._pos(self.values.get(path))
-
-    def key(self, path: Path_) -> Position:
-        """The key's place (where a human points at "this setting"); falls back to the value."""
-        path = tuple(path)
-        if path in self.keys:
-            return self._pos(self.keys[path])
-        return self.value(path)
 
 
 @dataclass
@@ -89,7 +59,7 @@ def parse(text: str, display: str, max_nodes: int | None = MAX_NODES) -> tuple[D
     problem = precheck(text, display, max_nodes)
     if problem:
         return None, [problem]
-    reader = _Reader(text, Positions(display), max(MAX_NODES, len(text)) if max_nodes is None else max_nodes)
+    reader = _Reader(text, display, max(MAX_NODES, len(text)) if max_nodes is None else max_nodes)
     try:
         data = reader.document()
     except _Stop as stop:
@@ -102,7 +72,7 @@ def parse(text: str, display: str, max_nodes: int | None = MAX_NODES) -> tuple[D
         return None, [error(Position(display), "schema", f"invalid YAML: {cut(str(exc).splitlines()[0])}")]
     finally:
         reader.parser.dispose()
-    return Document(data, reader.positions), reader.diagnostics
+    return Document(data, Positions(display, nodes=(reader.names, reader.marks, reader.sizes))), reader.diagnostics
 
 
 def parse_checked(text: str, display: str, check: Callable[[Document], tuple[R | None, list[Diagnostic]]],
@@ -152,17 +122,24 @@ def _mark(event) -> tuple[int, int]:
     return event.start_mark.line + 1, event.start_mark.column + 1
 
 
+_NODE_EVENTS = frozenset((ScalarEvent, AliasEvent, MappingStartEvent, SequenceStartEvent))
+
+
 class _Reader:
     """Turns libyaml's events into plain values, recording positions and stopping hostile input.
 
-    An alias repeats its anchor's value (the same object) and counts how many values it
-    stands for: a "billion laughs" document is thus refused by arithmetic, without expanding
-    anything. Nesting is judged as each collection opens, so no depth reaches the stack.
+    Most values are plain scalars: the mapping and sequence loops read them in place (no call,
+    no path built; a path is made only for a collection or an error message) and append each
+    node to the flat arrays of reconciler.positions (its key, two packed places, its size). An alias repeats its anchor's value (the
+    same object) and counts how many values it stands for: a "billion laughs" document is thus
+    refused by arithmetic, without expanding anything. Nesting is judged as each collection
+    opens, so no depth reaches the stack.
     """
 
-    def __init__(self, text: str, positions: Positions, max_nodes: int):
+    def __init__(self, text: str, file: str, max_nodes: int):
         self.parser = CParser(text)
-        self.positions = positions
+        self.file = file
+        self.names, self.marks, self.sizes = arrays()  # every node, as reconciler.positions keeps them
         self.diagnostics: list[Diagnostic] = []
         self.max_nodes = max_nodes
         self.values = 0  # the document's own values
@@ -173,7 +150,11 @@ class _Reader:
     def document(self):
         next_event = self.parser.get_event
         next_event(), next_event()  # the stream's start, the document's start (the text is not blank)
-        data = self.value(next_event(), (), 0, True)[0]
+        event = next_event()
+        at = pack(event.start_mark.line, event.start_mark.column)
+        self.names.append(None), self.marks.extend((at, at)), self.sizes.append(1)
+        data, _ = self.node(event, (), 0, True, None)
+        self.sizes[0] = len(self.sizes)
         next_event()  # the document's end
         following = next_event()
         if isinstance(following, DocumentStartEvent):
@@ -183,48 +164,42 @@ class _Reader:
         return data
 
     def _where(self, event) -> Position:
-        return Position(self.positions.file, *_mark(event))
+        return Position(self.file, *_mark(event))
 
-    def _count(self, size: int, event, alias: bool = False) -> None:
-        """Count `size` values at `event`: one of the document's own, or (`alias`) what an alias repeats.
+    def _too_many(self, event) -> _Stop:
+        return _Stop(error(self._where(event), "schema", too_many_values(self.max_nodes)))
 
-        For an alias, `event` is the place of its anchor: the value that is repeated too often.
-        """
-        if not alias:
-            self.values += size
-            if self.values > self.max_nodes:
-                raise _Stop(error(self._where(event), "schema", too_many_values(self.max_nodes)))
-            return
+    def _count_alias(self, size: int, where: tuple[int, int]) -> None:
+        """Count the `size` values an alias repeats; `where` is its anchor, the value repeated too often."""
         self.expanded += size
         if self.expanded > self.max_nodes:
-            raise _Stop(error(Position(self.positions.file, *event), "schema",
+            raise _Stop(error(Position(self.file, *where), "schema",
                               f"the document's aliases expand to more than {self.max_nodes} values "
                               "(YAML aliases repeating each other?): refusing to read it"))
 
-    def value(self, event, path: Path_, depth: int, record: bool) -> tuple[object, int]:
+    def node(self, event, path: Path_, depth: int, record: bool, key_at: int | None) -> tuple[object, int]:
         """(value, number of values it expands to) of the node that starts with `event`.
 
-        `record`: note its positions (not for the value of a duplicate key, which is left out).
+        The caller has recorded the node itself; this records what it holds. `record`: report
+        duplicate keys inside (not in the value of a duplicate key, which is left out);
+        `key_at`: the packed place of its key, when it is the recorded value of one.
         """
         if depth > MAX_DEPTH:
             raise _Stop(error(self._where(event), "schema", f"nesting is too deep (more than {MAX_DEPTH} levels)"))
         kind = type(event)
         if kind is AliasEvent:
-            return self._alias(event, path, record)
-        mark = event.start_mark
-        if record:
-            self.positions.values.setdefault(path, (mark.line + 1, mark.column + 1))
+            return self._alias(event, path, key_at)
         self.values += 1
         if self.values > self.max_nodes:
-            raise _Stop(error(self._where(event), "schema", too_many_values(self.max_nodes)))
+            raise self._too_many(event)
         anchor = event.anchor
         if kind is ScalarEvent:
-            value, size = _scalar(event, path, self), 1
+            value, size = self._scalar(event, path), 1
         else:
             if anchor is not None:
                 self.active[anchor] = _mark(event)
             if kind is MappingStartEvent:
-                value, size = self._mapping(event, path, depth, record)
+                value, size = self._mapping(event, path, depth, record, key_at)
             else:
                 value, size = self._sequence(event, path, depth, record)
             self.active.pop(anchor, None)
@@ -232,56 +207,87 @@ class _Reader:
             self.anchors[anchor] = (value, size, _mark(event))
         return value, size
 
-    def _alias(self, event, path: Path_, record: bool) -> tuple[object, int]:
+    def _alias(self, event, path: Path_, key_at: int | None) -> tuple[object, int]:
         name = event.anchor
         if name in self.active:  # an alias inside its own anchor: point at its key
-            where = self.positions.key(path) if path in self.positions.keys else Position(
-                self.positions.file, *self.active[name])
+            where = Position(self.file, *line_column(key_at)) if key_at is not None else Position(
+                self.file, *self.active[name])
             raise _Stop(error(where, "schema", f"'{dotted(path)}' is an alias inside its own anchor (a recursive alias)"))
         if name not in self.anchors:
             raise _Stop(error(self._where(event), "schema", f"invalid YAML: {cut(f'found undefined alias {name!r}')}"))
         value, size, where = self.anchors[name]
-        if record:
-            self.positions.values.setdefault(path, _mark(event))
-        self._count(size, where, alias=True)
+        self._count_alias(size, where)
         return value, size
 
     def _collection_tag(self, event, kind: str) -> None:
         if event.tag is not None and event.tag not in ("!", kind):
             raise _Stop(error(self._where(event), "schema", f"unsupported YAML tag {_short(event.tag)}"))
 
-    def _mapping(self, start, path: Path_, depth: int, record: bool) -> tuple[dict, int]:
+    def _mapping(self, start, path: Path_, depth: int, record: bool, key_at: int | None) -> tuple[dict, int]:
         self._collection_tag(start, MAP)
         result: dict = {}
         size = 1
-        first_seen: dict[str, int] = {}
-        next_event, keys = self.parser.get_event, self.positions.keys
+        own = len(self.sizes) - 1  # the mapping's node, recorded by the caller
+        seen = None  # key -> line of its first definition, made at the first duplicate key
+        names, marks, sizes = self.names, self.marks, self.sizes
+        add_name, add_mark, add_size = names.append, marks.append, sizes.append
+        next_event, limit, fast = self.parser.get_event, self.max_nodes, depth < MAX_DEPTH
         while True:
             key_event = next_event()
             kind = type(key_event)
-            if kind is not ScalarEvent and kind is not AliasEvent:
-                if kind is MappingStartEvent or kind is SequenceStartEvent:
-                    raise _Stop(error(self._where(key_event), "schema",
-                                      "a key must be a plain scalar, not a list or mapping"))
+            if kind is ScalarEvent and key_event.anchor is None and key_event.value != "<<":
+                key = intern(key_event.value)
+            elif kind is ScalarEvent or kind is AliasEvent:
+                key = self._key(key_event)
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                raise _Stop(error(self._where(key_event), "schema", "a key must be a plain scalar, not a list or mapping"))
+            else:
                 return result, size  # the mapping's end
             mark = key_event.start_mark
-            line, column = mark.line + 1, mark.column + 1
-            if kind is ScalarEvent and key_event.anchor is None and key_event.value != "<<":
-                key = key_event.value
-            else:
-                key = self._key(key_event)
-            if key in first_seen:
+            at = mark.line << COLUMN_BITS | mark.column
+            event = next_event()
+            if key in result:
                 if record:
-                    self.diagnostics.append(error(Position(self.positions.file, line, column), "schema",
-                                                  f"duplicate key '{key}' (first defined on line {first_seen[key]})"))
-                self.value(next_event(), path, depth + 1, False)  # read past it; the first one stands
+                    seen = self._first_lines(own) if seen is None else seen
+                    self.diagnostics.append(error(Position(self.file, mark.line + 1, mark.column + 1), "schema",
+                                                  f"duplicate key '{key}' (first defined on line {seen[key]})"))
+                kept = len(sizes)
+                self.node(event, path, depth + 1, False, key_at)  # read past it; the first one stands
+                del names[kept:], marks[2 * kept:], sizes[kept:]
                 continue
-            first_seen[key] = line
-            child = (*path, key)
-            if record:
-                keys[child] = (line, column)
-            result[key], child_size = self.value(next_event(), child, depth + 1, record)
-            size += child_size
+            if seen is not None:
+                seen[key] = mark.line + 1
+            mark = event.start_mark
+            add_name(key)
+            add_mark(at)
+            add_mark(mark.line << COLUMN_BITS | mark.column)
+            if type(event) is ScalarEvent and event.tag is None and event.anchor is None and fast:
+                add_size(1)
+                self.values += 1
+                if self.values > limit:
+                    raise self._too_many(event)
+                text = event.value
+                if event.implicit[0] and text[:1] in RESOLVABLE:
+                    text = plain(text)
+                    if text is UNREADABLE:
+                        self._scalar(event, (*path, key))  # says why
+                result[key] = text
+                size += 1
+            else:
+                node = len(sizes)
+                add_size(1)
+                result[key], child_size = self.node(event, (*path, key), depth + 1, record, at if record else None)
+                sizes[node] = len(sizes) - node
+                size += child_size
+
+    def _first_lines(self, mapping: int) -> dict[str, int]:
+        """Each key read so far in the (still open) mapping at node `mapping`: the line where it stands."""
+        names, marks, sizes = self.names, self.marks, self.sizes
+        lines, child = {}, mapping + 1
+        while child < len(sizes):
+            lines[names[child]] = (marks[2 * child] >> COLUMN_BITS) + 1
+            child += sizes[child]
+        return lines
 
     def _key(self, event) -> str:
         """The key an alias, an anchored scalar or `<<` stands for (a plain key is its text)."""
@@ -292,7 +298,7 @@ class _Reader:
                 raise _Stop(error(where, "schema", "a key must be a plain scalar, not a list or mapping")
                             if found else error(where, "schema",
                                                 f"invalid YAML: {cut(f'found undefined alias {event.anchor!r}')}"))
-            self._count(1, found[2], alias=True)
+            self._count_alias(1, found[2])
             return str(found[0])
         if event.tag is None and event.implicit[0] and event.value == "<<":
             raise _Stop(error(where, "schema", "YAML merge keys ('<<') are not supported: write the settings out"))
@@ -302,40 +308,60 @@ class _Reader:
 
     def _sequence(self, start, path: Path_, depth: int, record: bool) -> tuple[list, int]:
         self._collection_tag(start, SEQ)
-        result = []
+        result: list = []
         size = 1
-        next_event = self.parser.get_event
+        sizes = self.sizes
+        add_name, add_mark, add_size = self.names.append, self.marks.append, sizes.append
+        next_event, limit, fast = self.parser.get_event, self.max_nodes, depth < MAX_DEPTH
         while True:
             event = next_event()
-            if type(event) not in _NODE_EVENTS:
+            kind = type(event)
+            if kind not in _NODE_EVENTS:
                 return result, size  # the sequence's end
-            value, item_size = self.value(event, (*path, len(result)), depth + 1, record)
-            result.append(value)
-            size += item_size
+            mark = event.start_mark
+            at = mark.line << COLUMN_BITS | mark.column
+            add_name(None)
+            add_mark(at)
+            add_mark(at)
+            if kind is ScalarEvent and event.tag is None and event.anchor is None and fast:
+                add_size(1)
+                self.values += 1
+                if self.values > limit:
+                    raise self._too_many(event)
+                text = event.value
+                if event.implicit[0] and text[:1] in RESOLVABLE:
+                    text = plain(text)
+                    if text is UNREADABLE:
+                        self._scalar(event, (*path, len(result)))  # says why
+                result.append(text)
+                size += 1
+            else:
+                node = len(sizes)
+                add_size(1)
+                value, item_size = self.node(event, (*path, len(result)), depth + 1, record, None)
+                result.append(value)
+                sizes[node] = len(sizes) - node
+                size += item_size
+
+    def _scalar(self, event, path: Path_):
+        """A scalar with a tag or an anchor, or one that cannot be read (the loops read the others in place)."""
+        text, tag = event.value, event.tag
+        if tag is None:
+            tag = resolve(text) if event.implicit[0] else STR
+        elif tag == "!":
+            tag = STR
+        if tag == STR:
+            return text
+        if tag in (INT, FLOAT) and len(text.replace("_", "")) > MAX_NUMBER_CHARS:
+            raise _Stop(error(self._where(event), "schema", f"'{dotted(path)}' is {text[:12]}...: "
+                                                             f"a number of {len(text)} digits is too large"))
+        if tag not in CONSTRUCT:
+            raise _Stop(error(self._where(event), "schema", f"unsupported YAML tag {_short(tag)}: use plain values"))
+        try:
+            return CONSTRUCT[tag](text)
+        except (ValueError, OverflowError, KeyError, IndexError) as exc:
+            raise _Stop(error(self._where(event), "schema", f"cannot read value {quoted(text)}: {exc}")) from None
 
 
 def _short(tag: str) -> str:
     return "!!" + tag[len(TAG):] if tag.startswith(TAG) else tag
-
-
-_NODE_EVENTS = frozenset((ScalarEvent, AliasEvent, MappingStartEvent, SequenceStartEvent))
-
-
-def _scalar(event, path: Path_, reader: _Reader):
-    value, tag = event.value, event.tag
-    if tag is None:
-        tag = resolve(value) if event.implicit[0] else STR
-    elif tag == "!":
-        tag = STR
-    if tag == STR:
-        return value
-    if tag in (INT, FLOAT) and len(value.replace("_", "")) > MAX_NUMBER_CHARS:
-        raise _Stop(error(reader._where(event), "schema", f"'{dotted(path)}' is {value[:12]}...: "
-                                           f"a number of {len(value)} digits is too large"))
-    construct = CONSTRUCT.get(tag)
-    if construct is None:
-        raise _Stop(error(reader._where(event), "schema", f"unsupported YAML tag {_short(tag)}: use plain values"))
-    try:
-        return construct(value)
-    except (ValueError, OverflowError, KeyError, IndexError) as exc:
-        raise _Stop(error(reader._where(event), "schema", f"cannot read value {quoted(value)}: {exc}")) from None

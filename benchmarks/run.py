@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from floors import APPLY_STEPS, WAL_FLOOR, YAML_FLOOR  # noqa: E402
 from generate import TODAY, generate  # noqa: E402
-from targets import evaluate, render  # noqa: E402
+from targets import BIG, evaluate, render  # noqa: E402
 
 FULL = {"sizes": (1, 1000, 10000, 50000), "repeats": (20, 3, 3, 1), "apply": (1000, 5000), "warm": 10000, "again": 3}
 QUICK = {"sizes": (1, 50), "repeats": (3, 1), "apply": (10, 30), "warm": 50, "again": 1}
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = dict(QUICK if args.quick else FULL)
     if args.sizes:
         plan["sizes"] = tuple(int(s) for s in args.sizes.split(","))
-        plan["warm"] = max(plan["sizes"])
+        plan["warm"] = BIG if BIG in plan["sizes"] else max(plan["sizes"])  # the targets' N, when it is measured
     if args.repeats:
         plan["repeats"] = tuple(int(r) for r in args.repeats.split(","))
     if args.apply:

@@ -323,6 +323,7 @@ class _Reader:
             add_name(None)
             add_mark(at)
             add_mark(at)
+            # the plain-scalar path of `_mapping`, written out again: a call per scalar is what it saves
             if kind is ScalarEvent and event.tag is None and event.anchor is None and fast:
                 add_size(1)
                 self.values += 1

@@ -18,7 +18,6 @@ from reconciler.calendar import portal_day, today_in
 from reconciler.diagnostics import Diagnostic, Position, ReconcilerError, error, has_errors, sorted_diagnostics
 from reconciler.fingerprint import desired_paths, fingerprint_inputs, fingerprint_state
 from reconciler.plan.model import Plan, summarize
-from reconciler.plan.saved import customers_read, only
 from reconciler.current import PortalState, read_state
 from reconciler.loader import Inputs, load
 from reconciler.repo import CustomerSource
@@ -162,7 +161,6 @@ def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
     else:  # a partial plan reads, and records, only the customers it needs (plan.saved): only they are bound
         models = [s.model for s in repo.customers]
         current = state.subset(_reached_by(models, state))
-        current = only(current, customers_read(models, current))
     portal_today = portal_day(today, repo.config.timezone, repo.config.portal_timezone)
     drift = None
     if request.drift:
@@ -188,8 +186,10 @@ def _cache_of(paths: list[str]) -> Cache:
 
 
 def _reached_by(files: list, state: PortalState) -> set[str]:
-    """The portal customers a plan of `files` may read (plan.saved.customers_read trims them): theirs, and the
-    holders of their PBX names and pinned serials."""
+    """The portal customers a plan of `files` reads: theirs, and the holders of their PBX names and pinned serials.
+
+    `plan.saved.customers_read` says the same of a bound snapshot (apply's recorded state); this
+    reads the state's index, so a partial plan binds only these customers."""
     reached = {file.customer for file in files}
     for file in files:
         for name, pbx in file.pbxes.items():

@@ -133,23 +133,114 @@ def value_of(snapshot: Snapshot, state: PortalState) -> str:
     return json.dumps(index, separators=(",", ":")) + "\n" + text
 
 
+# A snapshot file at least this big is read by a forked child while the parent reads the customer files (a run
+# given workers > 1). Below it the fork, the child's JSON and binding that JSON again cost more than the
+# read they take off the parent (measured: about 64 KiB, some 15 customers; a one-customer plan never forks).
+CHILD_BYTES = 64 * 1024
+
+
+class Reading:
+    """A run's current state, under way: the cache's, a forked child's, or read here when `state()` asks.
+
+    Made before the customer files are read (and before any thread of the run): with `workers`
+    above 1, a snapshot file the cache does not hold for its bytes and big enough is read by a
+    child (reconciler.forked), which returns the text a cache entry holds (`value_of`); the
+    parent takes it in `state()`, stores it in the cache when there is one and goes on from it as
+    from a cache hit. When the child gives nothing (it failed, the snapshot has an error, no
+    fork), the snapshot is read here as without a child, so diagnostics are the full reader's:
+    the child is an optimisation only. Leaving the `with` block stops a child not asked for.
+    """
+
+    def __init__(self, provider, cache: Cache | None, workers: int = 1):
+        from reconciler.providers.snapshot import SnapshotProvider  # the snapshot's reader: only a run with one
+
+        self.provider, self.cache = provider, cache
+        self._key = self._hit = self._child = None
+        if not isinstance(provider, SnapshotProvider):
+            return
+        if cache is not None and cache.directory is not None:
+            self._key = _key(provider.path)
+            if self._key is not None:
+                self._hit = PortalState.cached(cache.get(KIND, self._key) or "", self._reread)
+        if self._hit is None and workers > 1 and _size(provider.path) >= CHILD_BYTES:
+            self._start(provider)
+
+    def _start(self, provider) -> None:
+        import threading  # only a run that forks asks, and pays for these imports (start-up)
+
+        from reconciler.forked import Child
+
+        key = self._key or _key(provider.path)
+        if key is not None and threading.active_count() == 1:  # a fork copies no other thread: none may run
+            self._child = Child(lambda: _read_for_cache(provider, key))
+
+    def _reread(self) -> Snapshot:
+        return self.provider.read(None)
+
+    def state(self, provider, today=None) -> PortalState:
+        """The state `provider` reads: this reading's when it was made for the same snapshot file, else read now."""
+        if provider is not self.provider and not _same_file(provider, self.provider):
+            self.stop()
+            return Reading(provider, self.cache).state(provider, today)
+        if self._hit is not None:
+            return self._hit
+        text = self._from_child()
+        state = PortalState.cached(text, self._reread) if text is not None else None
+        if state is not None:
+            if self._key is not None:
+                self.cache.replace(KIND, self._key, text)
+            return state
+        state = PortalState(provider.read(today))
+        if self._key is not None and _key(provider.path) == self._key:  # the file did not change while it was read
+            try:
+                self.cache.replace(KIND, self._key, value_of(state.whole(), state))
+            except (ValueError, ValidationError):
+                pass
+        return state
+
+    def _from_child(self) -> str | None:
+        child, self._child = self._child, None
+        data = child.result() if child is not None else None
+        try:
+            return data.decode("utf-8") if data is not None else None
+        except UnicodeDecodeError:
+            return None
+
+    def stop(self) -> None:
+        """Stop and reap a child whose state is no longer wanted (an error, Ctrl-C)."""
+        child, self._child = self._child, None
+        if child is not None:
+            child.stop()
+
+    def __enter__(self) -> Reading:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
 def read_state(provider, cache: Cache | None, today=None) -> PortalState:
     """The provider's current state; a snapshot file through the cache (the same state, read or cached)."""
-    from reconciler.providers.snapshot import SnapshotProvider
+    return Reading(provider, cache).state(provider, today)
 
-    if cache is None or cache.directory is None or not isinstance(provider, SnapshotProvider):
-        return PortalState(provider.read(today))
-    key = _key(provider.path)
-    state = PortalState.cached(cache.get(KIND, key) or "", lambda: provider.read(today)) if key is not None else None
-    if state is not None:
-        return state
-    state = PortalState(provider.read(today))
-    if key is not None and _key(provider.path) == key:  # the file did not change while it was read
-        try:
-            cache.replace(KIND, key, value_of(state.whole(), state))
-        except (ValueError, ValidationError):
-            pass
-    return state
+
+def _read_for_cache(provider, key: str) -> bytes:
+    """A child's work: the snapshot read and bound as a plan reads it, as the text of its cache entry."""
+    snapshot = provider.read(None)
+    if _key(provider.path) != key:  # changed while it was read: the parent reads it itself
+        raise ValueError("the snapshot file changed while it was read")
+    return value_of(snapshot, PortalState(snapshot)).encode("utf-8")
+
+
+def _same_file(one, other) -> bool:
+    return type(one) is type(other) and getattr(one, "path", None) is not None and one.path == other.path
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _key(path: Path) -> str | None:

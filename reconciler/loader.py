@@ -79,8 +79,16 @@ class _Reading:
         if digest is not None:
             self.hashes[display] = digest
 
-    def settings(self, root: Path) -> None:
-        """`root`'s reconciler.yaml, when there is one, and the price book it names."""
+    def settings(self, root: Path, known: Inputs | None = None) -> None:
+        """`root`'s reconciler.yaml, when there is one, and the price book it names (`known`: as read already)."""
+        if known is not None:  # load_settings(root) of this run: taken as they are, not read again
+            self.config, self.config_path, self.price_book = known.config, known.config_path, known.price_book
+            self.read += known.read
+            self.hashes.update(known.hashes)
+            self.names.update(known.names)
+            self.loaded.update(known.loaded)
+            self.diagnostics += known.diagnostics
+            return
         config_file = root / CONFIG_FILE
         if not config_file.is_file():
             return
@@ -126,7 +134,7 @@ class _Reading:
 
 def load(paths: Sequence[str | Path] | None = None, only: Callable[[Path], bool] | None = None,
          settings_root: str | Path | None = ".", provider_catalog: bool = False,
-         cache: bool | Cache | None = False) -> Inputs:
+         cache: bool | Cache | None = False, settings: Inputs | None = None) -> Inputs:
     """Load one repo directory (`only`: which of its customer files; all by default) or customer files.
 
     Customer files are read with the settings of `settings_root` (None: none; a single
@@ -134,13 +142,14 @@ def load(paths: Sequence[str | Path] | None = None, only: Callable[[Path], bool]
     price book, check products against the catalog the provider is known to have without asking it (validate).
     `cache`: a repo directory's customer files are kept under its .reconciler/cache/ (reconciler.cache), so a
     re-plan parses only the files that changed (a `Cache` given: that one, a run's cache of the repo).
+    `settings`: `load_settings` of the same root, read already by the caller (not read again).
     """
     targets = [Path(p) for p in paths or ["."]]
     missing = [error(Position(str(t)), "schema", "no such file or directory") for t in targets if not t.exists()]
     if missing:
         return Inputs(root=None, diagnostics=tuple(missing))
     if len(targets) == 1 and targets[0].is_dir():
-        return _load_repo(targets[0], only, provider_catalog, cache)
+        return _load_repo(targets[0], only, provider_catalog, cache, settings)
     if any(t.is_dir() for t in targets):
         return Inputs(root=None, diagnostics=(error(None, "schema", "plan takes one repo directory, or customer files"),))
     if settings_root is None and len(targets) == 1 and targets[0].name == CONFIG_FILE:
@@ -149,7 +158,7 @@ def load(paths: Sequence[str | Path] | None = None, only: Callable[[Path], bool]
         return reading.inputs(complete=False)
     reading = _Reading(Path(settings_root) if settings_root is not None else None, provider_catalog)
     if reading.root is not None:
-        reading.settings(reading.root)
+        reading.settings(reading.root, settings)
     reading.customer_files(targets, os.path.realpath)
     return reading.inputs(complete=False)
 
@@ -162,9 +171,9 @@ def load_settings(root: Path) -> Inputs:
 
 
 def _load_repo(root: Path, only: Callable[[Path], bool] | None, provider_catalog: bool = False,
-               cache: bool | Cache | None = False) -> Inputs:
+               cache: bool | Cache | None = False, settings: Inputs | None = None) -> Inputs:
     reading = _Reading(root, provider_catalog, cache if isinstance(cache, Cache) else Cache(root) if cache else None)
-    reading.settings(root)
+    reading.settings(root, settings)
     outside: list[Path] = []
     found = reading.discovered = discover(root, reading.config, outside)
     reading.diagnostics += [outside_file(path) for path in outside]

@@ -18,8 +18,8 @@ from reconciler.calendar import portal_day, today_in
 from reconciler.diagnostics import Diagnostic, Position, ReconcilerError, error, has_errors, sorted_diagnostics
 from reconciler.fingerprint import desired_paths, fingerprint_inputs, fingerprint_state
 from reconciler.plan.model import Plan, summarize
-from reconciler.current import PortalState, read_state
-from reconciler.loader import Inputs, load
+from reconciler.current import PortalState, Reading
+from reconciler.loader import Inputs, load, load_settings
 from reconciler.repo import CustomerSource
 from reconciler.snapshot import Snapshot
 
@@ -34,6 +34,7 @@ class PlanRequest:
     changed_since: str | None = None  # a Git ref: plan only the customers whose files changed since it
     settings_root: str | None = None  # customer files: the repo directory whose reconciler.yaml applies (default .)
     drift: bool = False  # report what changed in the portal since the last apply (asks the backend)
+    workers: int = 1  # processes the run may use: above 1, a big snapshot file is read by a child (current.Reading)
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,8 @@ def decide_today(explicit: str | None, timezone: str, now: dt.datetime | None = 
     return today_in(timezone, now or dt.datetime.now(dt.timezone.utc))
 
 
-def load_desired(paths: list[str], settings_root: str | None = None,
-                 cache: Cache | None = None) -> tuple[Inputs, bool, list[Diagnostic]]:
+def load_desired(paths: list[str], settings_root: str | None = None, cache: Cache | None = None,
+                 settings: Inputs | None = None) -> tuple[Inputs, bool, list[Diagnostic]]:
     """The inputs to plan: one directory (the whole repo) or customer files (only those: a partial plan).
 
     Returns the inputs, whether they are complete (only a complete repo may call a customer
@@ -135,21 +136,24 @@ def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
     from reconciler.plan.planner import plan
 
     cache = _cache_of(request.paths)
-    if request.changed_since:
-        from reconciler.scope import load_changed
+    settings = None if provider is not None or request.state else settings_for(request)
+    with Reading(_snapshot_file(request, provider, settings), cache, request.workers) as reading:
+        if request.changed_since:
+            from reconciler.scope import load_changed
 
-        repo, scope = load_changed(_one_directory(request.paths), request.changed_since, cache)
-        complete, diagnostics = scope.complete, list(repo.diagnostics)
-    else:
-        (repo, complete, diagnostics), scope = load_desired(request.paths, request.settings_root, cache), None
-    known["timezone"] = _valid_timezone(repo.config.timezone)
-    _stop_on_errors(diagnostics)
-    today = known["today"] = decide_today(request.today, repo.config.timezone)
-    if provider is None:
-        from reconciler.providers.select import provider_for
+            repo, scope = load_changed(_one_directory(request.paths), request.changed_since, cache)
+            complete, diagnostics = scope.complete, list(repo.diagnostics)
+        else:
+            (repo, complete, diagnostics), scope = load_desired(request.paths, request.settings_root, cache,
+                                                                settings), None
+        known["timezone"] = _valid_timezone(repo.config.timezone)
+        _stop_on_errors(diagnostics)
+        today = known["today"] = decide_today(request.today, repo.config.timezone)
+        if provider is None:
+            from reconciler.providers.select import provider_for
 
-        provider = provider_for(repo.config, repo.root, request.state)
-    state = read_state(provider, cache, today)  # a snapshot file the cache holds is not read again
+            provider = provider_for(repo.config, repo.root, request.state)
+        state = reading.state(provider, today)  # a snapshot file the cache holds is not read again
     cache.save()
     notes: list[Diagnostic] = list(scope.notes) if scope is not None else []
     if scope is not None:
@@ -177,6 +181,40 @@ def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
                   locate=locator(repo.customers), drift=drift)
     partial = None if complete else desired_paths(repo)
     return PlanResult(result.model_dump(mode="json"), result.has_errors, current, partial)
+
+
+def settings_for(request: PlanRequest) -> Inputs | None:
+    """The settings `load` reads for the request (its repo's reconciler.yaml), read once here to pick the provider.
+
+    None where `load` reads none (a path that does not exist, a directory among files) or
+    `--changed-since` reads its own (scope.load_changed).
+    """
+    targets = [Path(p) for p in request.paths or ["."]]
+    if request.changed_since or not all(t.exists() for t in targets):
+        return None
+    if len(targets) == 1 and targets[0].is_dir():
+        return load_settings(targets[0])
+    return None if any(t.is_dir() for t in targets) else load_settings(Path(request.settings_root or "."))
+
+
+def _snapshot_file(request: PlanRequest, provider, settings: Inputs | None):
+    """The snapshot provider the run will read, when it is known before loading (else None: no child)."""
+    from reconciler.providers.select import provider_for  # the providers: imported by the plan that picks one
+    from reconciler.providers.snapshot import SnapshotProvider
+
+    if provider is not None:
+        return provider
+    if request.state:
+        return SnapshotProvider(Path(request.state))
+    if request.changed_since:
+        settings = load_settings(_one_directory(request.paths))  # --changed-since reads its own as well
+    config = settings.config if settings is not None and not has_errors(settings.diagnostics) else None
+    if config is None or config.provider.kind != "snapshot" or not config.provider.path:
+        return None
+    try:
+        return provider_for(config, settings.root)
+    except ReconcilerError:  # said where the plan picks its provider, after the desired state's own errors
+        return None
 
 
 def _cache_of(paths: list[str]) -> Cache:

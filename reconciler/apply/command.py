@@ -50,6 +50,7 @@ class ApplyRequest:
     color: bool = False
     replan: bool = False  # a saved plan that no longer holds: plan again today, apply only identical steps
     parallelism: int = DEFAULT_PARALLELISM
+    workers: int = 1  # processes a plan may use (workflow.PlanRequest): the command line's cores
 
 
 def executor_for(repo: Inputs) -> Executor:
@@ -107,7 +108,8 @@ def apply_command(request: ApplyRequest, confirm: Callable[[], bool] = ask_yes,
                               "review the plan, then run apply with --auto-approve, or apply a saved plan "
                               "(plan --out FILE; apply FILE)")
     def plan():
-        return make_plan(PlanRequest(paths=[request.repo], today=today.isoformat()), provider=provider)
+        return make_plan(PlanRequest(paths=[request.repo], today=today.isoformat(), workers=request.workers),
+                         provider=provider)
 
     with apply_session(backend, provider, "apply", request.lock_timeout,
                        lambda: touched_customers(plan().document, customer_ids(repo))) as session:

@@ -46,11 +46,13 @@ def _to_plan_repo(args: argparse.Namespace) -> None:
 
 def _cmd_apply(args: argparse.Namespace) -> int:
     from reconciler.apply.command import ApplyRequest, apply_command
+    from reconciler.forked import cores
 
     _to_plan_repo(args)
     return apply_command(ApplyRequest(plan_file=args.plan_file, repo=args.repo, today=args.today,
                                       auto_approve=args.auto_approve, lock_timeout=args.lock_timeout,
-                                      color=_use_color(args), replan=args.replan, parallelism=args.parallelism))
+                                      color=_use_color(args), replan=args.replan, parallelism=args.parallelism,
+                                      workers=cores()))
 
 
 def _cmd_force_unlock(args: argparse.Namespace) -> int:

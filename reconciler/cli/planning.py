@@ -56,6 +56,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
+    from reconciler.forked import cores
     from reconciler.plan.saved import saved_plan
     from reconciler.render import RENDERERS
     from reconciler.render.markdown import render as render_markdown
@@ -66,7 +67,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     limit = args.comment_limit or None
     try:
         result = make_plan(PlanRequest(paths=args.paths, state=args.state, today=args.today,
-                                       changed_since=args.changed_since, drift=True))
+                                       changed_since=args.changed_since, drift=True, workers=cores()))
     except ReconcilerError as exc:  # a pull request's comment and summary still say why nothing was planned
         _markdown_failure(args, exc, limit)
         _json_failure(args, exc)

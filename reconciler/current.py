@@ -13,6 +13,10 @@ again, and its diagnostics are the full reader's.
 
 The cache holds one snapshot (the latest read): a portal's state moves between runs, and an
 older one is not read again.
+
+A cold plan given a second process (`Reading`, workers above 1) reads a big snapshot file in
+a forked child while it reads the customer files: the child makes that same cache entry and
+the parent goes on from it as from a hit (and stores it when the run keeps a cache).
 """
 
 from __future__ import annotations

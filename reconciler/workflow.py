@@ -133,11 +133,11 @@ def _valid_timezone(name: str) -> str:
 
 def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
     """make_plan's work; `known` collects the timezone and the date as soon as they are known."""
-    from reconciler.plan.planner import plan
-
     cache = _cache_of(request.paths)
     settings = None if provider is not None or request.state else settings_for(request)
     with Reading(_snapshot_file(request, provider, settings), cache, request.workers) as reading:
+        from reconciler.plan.planner import plan  # imported while a child, if any, reads the snapshot
+
         if request.changed_since:
             from reconciler.scope import load_changed
 

@@ -177,3 +177,15 @@ def test_no_child_is_left_after_an_error_or_ctrl_c(generated, tmp_path, children
     with pytest.raises(KeyboardInterrupt):
         make_plan(PlanRequest(paths=[str(generated)], state=str(generated / "state.yaml"), today=TODAY, workers=2))
     assert len(children[0]) == 2 and no_child_left()
+
+
+def test_a_partial_plan_of_customer_files_plans_the_same_with_its_snapshot_read_by_a_child(generated, children):
+    files = [str(path) for path in sorted((generated / "customers").glob("*.yaml"))[:3]]
+    documents = []
+    for workers in (1, 2):
+        request = PlanRequest(paths=files, state=str(generated / "state.yaml"), today=TODAY,
+                              settings_root=str(generated), workers=workers)
+        documents.append(RENDERERS["json"](make_plan(request).document))
+    assert documents[0] == documents[1]
+    assert len(children[0]) == 1 and children[1] == [str(generated / "state.yaml")]  # read here by the first only
+    assert no_child_left()

@@ -48,7 +48,8 @@ def validate_paths(paths: list[str], workers: int = 1) -> ValidationResult:
     loose: list[CustomerSource] = []
     customers = 0
     seen: set[Path] = set()  # resolved files already checked: overlapping paths check each file once
-    for raw in paths or ["."]:
+    paths = paths or ["."]
+    for number, raw in enumerate(paths, start=1):
         target = Path(raw)
         if not target.exists():
             diagnostics.append(error(Position(raw), "schema", "no such file or directory"))
@@ -62,7 +63,8 @@ def validate_paths(paths: list[str], workers: int = 1) -> ValidationResult:
             inputs, part = load([target], only=only, settings_root=None, provider_catalog=True), _Part()
         read, problems = _unseen(inputs, seen)
         seen.update(inputs.loaded)
-        seen.update(map(Path, part.loaded))
+        if number < len(paths):  # only a later path asks what was checked
+            seen.update(map(Path, part.loaded))
         diagnostics += [*problems, *part.diagnostics]
         files += read + part.files
         customers += len(inputs.customers) + len(part.claims)

@@ -27,7 +27,10 @@ from reconciler.forked import Child
 from reconciler.loader import Inputs, load
 from reconciler.repo import Claims, CustomerSource, check_unique_ids
 
-SPLIT_FROM = 64  # customer files: fewer are checked in one process (the fork and the child's settings cost more)
+# Customer files: fewer are checked in one process. The fork, the child's own discovery and the
+# places it sends cost about 10 ms of processor time; the two parts' longer one beats one process
+# from about 30 files on (64 files: 30 ms against 42 ms), and 64 keeps a busy machine's loss small.
+SPLIT_FROM = 64
 CHILD_SHARE = 0.5  # of the customer files' bytes, the first part's: the child's
 
 

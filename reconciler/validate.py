@@ -31,7 +31,10 @@ from reconciler.repo import Claims, CustomerSource, check_unique_ids
 # places it sends cost about 10 ms of processor time; the two parts' longer one beats one process
 # from about 30 files on (64 files: 30 ms against 42 ms), and 64 keeps a busy machine's loss small.
 SPLIT_FROM = 64
-CHILD_SHARE = 0.5  # of the customer files' bytes, the first part's: the child's
+# Of the customer files' bytes, the first part's: the child's. It also finds the repo's files again
+# and sends back what it found: at 10,000 files, with half the bytes each, it took about 10% more
+# processor time than this process's part; with 47% the two parts end closer together.
+CHILD_SHARE = 0.47
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ A path is a repo root (its reconciler.yaml, the price book it names, its custome
 customer files (with the settings of `settings_root`, the repo they belong to). `only` says
 which of a repo's customer files to read (a `--changed-since` scope, or files a run already
 checked): the caller decides which paths, the loader reads them, each once, and nothing
-changes what it loaded afterwards. Every customer file is checked against the same catalog
+changes what it loaded afterwards (`share`: a caller has some of a repo's files read by another
+process, which loads them with `only`). Every customer file is checked against the same catalog
 (the price book's products, when one is configured), whichever way it was named.
 """
 
@@ -28,6 +29,8 @@ from reconciler.rules.validation import loader_catalog
 
 if TYPE_CHECKING:
     from reconciler.pricing.book import PriceBook
+
+Share = Callable[[list[Path]], list[Path]]  # a repo's customer files -> those this process reads (`load`)
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,11 @@ class Inputs:
 class _Reading:
     """The loader's working state while it reads; `inputs()` freezes it."""
 
-    def __init__(self, root: Path | None, provider_catalog: bool = False, cache: Cache | None = None):
+    def __init__(self, root: Path | None, provider_catalog: bool = False, cache: Cache | None = None,
+                 ids: bool = True, bar: bool = True):
         self.root, self.provider_catalog, self.cache = root, provider_catalog, cache
+        self.ids, self.bar = ids, bar
+        self.run: int | None = None  # the files of the whole run, when `share` leaves some to another process
         self.config, self.config_path, self.price_book = Config(), None, None
         self.customers: list[CustomerSource] = []
         self.read: list[str] = []
@@ -114,7 +120,7 @@ class _Reading:
         catalog = self.price_book.products() if self.price_book is not None else None
         if self.provider_catalog:  # validate: also the catalog the provider is known to have without asking it
             catalog = loader_catalog(catalog, self.config.provider.kind)
-        with progress(len(paths), "loading customer files") as advance:
+        with progress(len(paths), "loading customer files", self.run if self.bar else 0) as advance:
             for path in paths:
                 source, digest, problems = read_customer(path, str(path), catalog, self.cache)
                 self.note(str(path), resolved(path), digest)
@@ -124,7 +130,8 @@ class _Reading:
                 advance()
 
     def inputs(self, complete: bool) -> Inputs:
-        self.diagnostics += check_unique_ids(self.customers)
+        if self.ids:
+            self.diagnostics += check_unique_ids(self.customers)
         if self.cache is not None:
             self.cache.save()
         return Inputs(self.root, self.config, self.config_path, self.price_book, tuple(self.customers),
@@ -134,7 +141,8 @@ class _Reading:
 
 def load(paths: Sequence[str | Path] | None = None, only: Callable[[Path], bool] | None = None,
          settings_root: str | Path | None = ".", provider_catalog: bool = False,
-         cache: bool | Cache | None = False, settings: Inputs | None = None) -> Inputs:
+         cache: bool | Cache | None = False, settings: Inputs | None = None, share: Share | None = None,
+         ids: bool = True, bar: bool = True) -> Inputs:
     """Load one repo directory (`only`: which of its customer files; all by default) or customer files.
 
     Customer files are read with the settings of `settings_root` (None: none; a single
@@ -143,20 +151,24 @@ def load(paths: Sequence[str | Path] | None = None, only: Callable[[Path], bool]
     `cache`: a repo directory's customer files are kept under its .reconciler/cache/ (reconciler.cache), so a
     re-plan parses only the files that changed (a `Cache` given: that one, a run's cache of the repo).
     `settings`: `load_settings` of the same root, read already by the caller (not read again).
+    `share`: a repo directory's customer files (those `only` chose, in order) -> those this process reads (the
+    caller has the others read elsewhere: validate's forked child). `ids`: customer ids and PBX names are checked
+    unique across the files read (False: the caller checks them across more files). `bar`: a progress bar on a
+    terminal (a forked reader draws none).
     """
     targets = [Path(p) for p in paths or ["."]]
     missing = [error(Position(str(t)), "schema", "no such file or directory") for t in targets if not t.exists()]
     if missing:
         return Inputs(root=None, diagnostics=tuple(missing))
     if len(targets) == 1 and targets[0].is_dir():
-        return _load_repo(targets[0], only, provider_catalog, cache, settings)
+        return _load_repo(targets[0], only, provider_catalog, cache, settings, share, ids, bar)
     if any(t.is_dir() for t in targets):
         return Inputs(root=None, diagnostics=(error(None, "schema", "plan takes one repo directory, or customer files"),))
     if settings_root is None and len(targets) == 1 and targets[0].name == CONFIG_FILE:
-        reading = _Reading(targets[0].parent, provider_catalog)
+        reading = _Reading(targets[0].parent, provider_catalog, ids=ids, bar=bar)
         reading.config_file(targets[0])
         return reading.inputs(complete=False)
-    reading = _Reading(Path(settings_root) if settings_root is not None else None, provider_catalog)
+    reading = _Reading(Path(settings_root) if settings_root is not None else None, provider_catalog, ids=ids, bar=bar)
     if reading.root is not None:
         reading.settings(reading.root, settings)
     reading.customer_files(targets, os.path.realpath)
@@ -171,8 +183,10 @@ def load_settings(root: Path) -> Inputs:
 
 
 def _load_repo(root: Path, only: Callable[[Path], bool] | None, provider_catalog: bool = False,
-               cache: bool | Cache | None = False, settings: Inputs | None = None) -> Inputs:
-    reading = _Reading(root, provider_catalog, cache if isinstance(cache, Cache) else Cache(root) if cache else None)
+               cache: bool | Cache | None = False, settings: Inputs | None = None, share: Share | None = None,
+               ids: bool = True, bar: bool = True) -> Inputs:
+    reading = _Reading(root, provider_catalog, cache if isinstance(cache, Cache) else Cache(root) if cache else None,
+                       ids, bar)
     reading.settings(root, settings)
     outside: list[Path] = []
     found = reading.discovered = discover(root, reading.config, outside)
@@ -182,6 +196,8 @@ def _load_repo(root: Path, only: Callable[[Path], bool] | None, provider_catalog
         reading.diagnostics.append(error(Position(where), "schema",
                                          "no customer files found (expected *.yaml files, each with a 'customer:' key)"))
     selected = found if only is None else [path for path in found if only(path)]
+    if share is not None:
+        reading.run, selected = len(selected), share(selected)
     resolved_root, shown_root = os.path.realpath(root), str(root)
     prefix = "" if shown_root == "." else shown_root if shown_root.endswith("/") else shown_root + "/"
 

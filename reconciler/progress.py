@@ -29,9 +29,13 @@ def _nothing() -> None:
 
 
 @contextmanager
-def progress(total: int, label: str) -> Iterator[Advance]:
-    """`with progress(n, "loading customer files") as advance:` then `advance()` once per item."""
-    if not wanted(total):
+def progress(total: int, label: str, of: int | None = None) -> Iterator[Advance]:
+    """`with progress(n, "loading customer files") as advance:` then `advance()` once per item.
+
+    `of`: the items of the whole run when this process does `total` of them (another does the rest):
+    whether the run is long enough for a bar is judged on `of`.
+    """
+    if not wanted(total if of is None else of):
         yield _nothing
         return
     from rich.console import Console

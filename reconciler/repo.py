@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from operator import itemgetter
 from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 from pydantic import ValidationError
 
@@ -37,6 +38,36 @@ class CustomerSource:
     path: str
     model: CustomerFile
     positions: Positions
+
+    @property
+    def customer(self) -> str:
+        return self.model.customer
+
+    @property
+    def pbxes(self) -> Collection[str]:
+        return self.model.pbxes.keys()
+
+    def place(self, pbx: str | None = None) -> Position:
+        """Where the customer's id (None) or the name of its PBX `pbx` stands."""
+        return self.positions.value(("customer",)) if pbx is None else self.positions.key(("pbxes", pbx))
+
+
+class Claims(Protocol):
+    """What the uniqueness checks read of a customer file: its id and PBX names and where they stand.
+
+    A `CustomerSource` is one; so is the slimmer record a forked reader sends back (`validate`).
+    """
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def customer(self) -> str: ...
+
+    @property
+    def pbxes(self) -> Collection[str]: ...
+
+    def place(self, pbx: str | None = None) -> Position: ...
 
 
 def _display(path: Path) -> str:
@@ -230,28 +261,31 @@ def _cached_customer(value: str | None, display: str, catalog: set[str] | None) 
     return CustomerSource(display, customer, positions)
 
 
-def check_unique_ids(customers: list[CustomerSource]) -> list[Diagnostic]:
-    """Customer ids are unique in a repo, and so are PBX names across customers: a PBX's name is its domain."""
-    first: dict[str, CustomerSource] = {}
+def check_unique_ids(customers: Iterable[Claims]) -> list[Diagnostic]:
+    """Customer ids are unique in a repo, and so are PBX names across customers: a PBX's name is its domain.
+
+    In the order the files are given: each message names the first holder, its file and line.
+    """
+    customers = list(customers)
+    first: dict[str, Claims] = {}
     found = []
     for source in customers:
-        customer_id = source.model.customer
+        customer_id = source.customer
         if customer_id in first:
             other = first[customer_id]
-            line = other.positions.value(("customer",)).line
-            found.append(error(source.positions.value(("customer",)), "schema",
-                               f"customer '{customer_id}' is already defined in {other.path}:{line}",
+            found.append(error(source.place(), "schema",
+                               f"customer '{customer_id}' is already defined in {other.path}:{other.place().line}",
                                customer=customer_id))
         else:
             first[customer_id] = source
-    owners: dict[str, CustomerSource] = {}
+    owners: dict[str, Claims] = {}
     for source in customers:
-        for name in source.model.pbxes:
+        for name in source.pbxes:
             other = owners.setdefault(name, source)
-            if other is not source and other.model.customer != source.model.customer:
-                line = other.positions.key(("pbxes", name)).line
-                found.append(error(source.positions.key(("pbxes", name)), "schema",
-                                   f"PBX name '{name}' is already used by customer '{other.model.customer}' "
+            if other is not source and other.customer != source.customer:
+                line = other.place(name).line
+                found.append(error(source.place(name), "schema",
+                                   f"PBX name '{name}' is already used by customer '{other.customer}' "
                                    f"({other.path}:{line}): a PBX name is its domain, {name}.wildixin.com, "
-                                   "unique in the portal", customer=source.model.customer, pbx=name))
+                                   "unique in the portal", customer=source.customer, pbx=name))
     return found

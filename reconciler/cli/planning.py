@@ -27,9 +27,10 @@ from reconciler.diagnostics import ReconcilerError, Severity
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from reconciler.forked import cores
     from reconciler.validate import validate_paths
 
-    result = validate_paths(args.paths)
+    result = validate_paths(args.paths, workers=cores())
     errors = sum(1 for d in result.diagnostics if d.severity is Severity.ERROR)
     if args.format == "json":
         document = {

@@ -88,8 +88,9 @@ def test_a_run_builds_only_the_chosen_commands_flags():
     parser = build_parser(lazy=True)
     args = parser.parse_args(["plan", "repo", "--state", "repo/state.yaml", "--today", "2026-11-30"])
     assert (args.paths, args.state, args.today, args.format) == (["repo"], "repo/state.yaml", "2026-11-30", "text")
-    built = [name for name, command in _commands(parser).choices.items() if len(command._actions) > 1]  # -h alone
+    built = [name for name, command in _commands(parser).choices.items() if command is not None]
     assert built == ["plan"]
+    assert len(_commands(parser).choices) == 11  # every command is named, made or not
 
 
 @pytest.mark.parametrize("words", [[], ["plan"], ["show"], ["sandbox"], ["sandbox", "serve"], ["completion"]])
@@ -102,6 +103,18 @@ def test_the_chosen_commands_help_is_the_whole_parsers(words, capsys, monkeypatc
         helps.append(capsys.readouterr().out)
     assert helps[0] == helps[1]
     assert "usage: reconciler" in helps[0]
+
+
+@pytest.mark.parametrize("words", [["plna"], [], ["plan", "--sate", "x"], ["sandbox"]])
+def test_a_mistyped_command_reads_as_with_the_whole_parser(words, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    errors = []
+    for parser in (build_parser(), build_parser(lazy=True)):
+        with pytest.raises(SystemExit) as exit_:
+            parser.parse_args(words)
+        errors.append((exit_.value.code, capsys.readouterr().err))
+    assert errors[0] == errors[1]
+    assert errors[0][0] == 1 and "error:" in errors[0][1]
 
 
 def _models_of(*modules):

@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from reconciler.domain import CLOUD_OPTIONS, Count, Id, Licenses, PbxModel, Product, Serial, Strict, Term
+from reconciler.domain import (CLOUD_OPTIONS, Count, Id, Licenses, PbxModel, Product, Serial, Strict, Term,
+                               no_items)
 
 EXAMPLE_PBX = {
     "model": "cloud",
@@ -99,7 +100,7 @@ class CustomerFile(Strict):
                          examples=["acme"])
     company: str = Field(min_length=1, description="The customer's company name, as in the portal.",
                          examples=["Acme GmbH"])
-    contacts: list[Contact] = Field(default_factory=list,
+    contacts: list[Contact] = Field(default_factory=no_items,
                                     description="The portal needs at least one contact to create a customer.",
                                     json_schema_extra={"minItems": 1})  # contact-required
     pbxes: dict[Id, DesiredPbx] = Field(default_factory=dict,

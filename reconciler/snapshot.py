@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from reconciler.domain import Billing, Count, Id, Licenses, PbxModel, Product, Serial, Strict, Term
+from reconciler.domain import (Billing, Count, Id, Licenses, PbxModel, Product, Serial, Strict, Term,
+                               no_items)
 from reconciler.desired import Contact
 
 
@@ -34,12 +35,12 @@ class CurrentPbx(Strict):
     storage_gb: Count | None = Field(None, description="Cloud: company data storage in GB.")
     static_ip: bool | None = Field(None, description="Cloud: a static IP address.")
     ssh: bool | None = Field(None, description="Cloud: SSH port 2222 open.")
-    devices: list[Device] = Field(default_factory=list, description="The devices on the PBX, HWaaS and CAPEX.")
+    devices: list[Device] = Field(default_factory=no_items, description="The devices on the PBX, HWaaS and CAPEX.")
 
 
 class CurrentCustomer(Strict):
     company: str = Field(description="The customer's company name.")
-    contacts: list[Contact] = Field(default_factory=list, description="The customer's contacts.")
+    contacts: list[Contact] = Field(default_factory=no_items, description="The customer's contacts.")
     pbxes: dict[Id, CurrentPbx] = Field(default_factory=dict, description="The customer's PBXs by name.")
 
 

@@ -28,26 +28,29 @@ class _Parser(argparse.ArgumentParser):
 
 
 class _Commands(argparse._SubParsersAction):
-    """The commands, each one's flags added when it is the one chosen (or the whole parser is wanted).
+    """The commands, each one's parser and flags made when it is the one chosen (or the whole parser is wanted).
 
-    A run parses one command: building the other fourteen parsers' flags was a tenth of a
-    one-customer plan's own start-up. Names and one-line helps are registered at once, so
-    `reconciler --help` and a mistyped command read exactly as before.
+    A run parses one command: making the other ten commands' parsers and flags was a tenth of a
+    one-customer plan's own start-up (argparse looks up a translation of every word it writes).
+    Names and one-line helps are registered at once, so `reconciler --help` and a mistyped
+    command read exactly as before; `choices` names every command, None until it is made.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._pending: dict[str, Callable[[argparse.ArgumentParser], None]] = {}
+        self._pending: dict[str, tuple[Callable[[argparse.ArgumentParser], None], dict]] = {}
 
     def add_command(self, name: str, flags: Callable[[argparse.ArgumentParser], None], **kwargs) -> None:
-        self.add_parser(name, **kwargs)
-        self._pending[name] = flags
+        self._choices_actions.append(self._ChoicesPseudoAction(name, (), kwargs.pop("help")))  # as add_parser
+        self.choices[name] = None
+        self._pending[name] = (flags, kwargs)
 
     def build(self, name: str) -> None:
-        flags = self._pending.pop(name, None)
-        if flags is not None:
-            flags(self.choices[name])
-            _finish(name, self.choices[name])
+        flags, kwargs = self._pending.pop(name, (None, None))
+        if flags is not None:  # what add_parser does, its help registered by add_command
+            command = self.choices[name] = self._parser_class(prog=f"{self._prog_prefix} {name}", **kwargs)
+            flags(command)
+            _finish(name, command)
 
     def build_all(self) -> None:
         for name in list(self._pending):

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter, WithJsonSchema, model_serializer
 
 from reconciler.diagnostics import Diagnostic
-from reconciler.domain import Term
+from reconciler.domain import Term, no_items
 from reconciler.plan.changes import (ChangeTerm, Changes, ConvertToHwaas, CreateCustomer, CreatePbx, LicenseMoves,
                                      OrderHwaas, PurchaseHardwarePbx, ReturnHwaas, SetOptions, TransferHwaas)
 
@@ -113,8 +113,8 @@ class Cost(BaseModel):
                     "lifetime or one-off charges; null when a price is missing.")
     period: Period | None = Field(description="The period the charge now covers; null for one-off purchases "
                                               "and steps that are not priced.")
-    items: list[CostItem] = Field(default_factory=list, description="The figures, product by product.")
-    notes: list[str] = Field(default_factory=list,
+    items: list[CostItem] = Field(default_factory=no_items, description="The figures, product by product.")
+    notes: list[str] = Field(default_factory=no_items,
                              description="no-refund (a decrease returns nothing for the prepaid period), free "
                                          "(PBX-SERVICE costs nothing), no-date (blocked with no date: the charge "
                                          "now is not known yet), no-expiry (the PBX's expires_on is not known), "
@@ -142,8 +142,8 @@ class StepBase(BaseModel):
     status: Status = Status.READY
     not_before: dt.date | None = Field(None, description="Blocked: the first date the step is allowed, "
                                                          "or null while a condition holds.")
-    rules: list[str] = Field(default_factory=list, description="Ids of the rules that shaped the step (RULES.md).")
-    depends_on: list[int] = Field(default_factory=list, description="Ids of earlier steps this one needs.")
+    rules: list[str] = Field(default_factory=no_items, description="Ids of the rules that shaped the step (RULES.md).")
+    depends_on: list[int] = Field(default_factory=no_items, description="Ids of earlier steps this one needs.")
     instruction: str | None = Field(None, description="Manual: what to ask for. Blocked: why it waits.")
     cost: Cost | None = Field(None, description="What the step costs, when a price book is configured; else null.")
 
@@ -269,7 +269,7 @@ class CostTotals(BaseModel):
                                               "manual steps, left out: see `manual`).")
     recurring: dict[str, Money] = Field(default_factory=dict,
                                         description="The change to the invoices at each renewal, by term.")
-    unpriced_steps: list[int] = Field(default_factory=list,
+    unpriced_steps: list[int] = Field(default_factory=no_items,
                                       description="Ids of the steps whose cost is not known, or not fully: what "
                                                   "is not known of them is left out of the totals.")
     manual: ManualCosts | None = Field(None, description="The manual steps' costs, left out of the totals "
@@ -334,8 +334,8 @@ class Plan(BaseModel):
     today: dt.date
     timezone: str = "UTC"
     summary: Summary = Field(default_factory=Summary)
-    diagnostics: list[Diagnostic] = Field(default_factory=list)
-    steps: list[Step] = Field(default_factory=list)
+    diagnostics: list[Diagnostic] = Field(default_factory=no_items)
+    steps: list[Step] = Field(default_factory=no_items)
     fingerprints: dict[str, str] = Field(default_factory=dict,
                                          description="What apply checks for a stale plan: `desired` (the desired "
                                                      "files) and `current` (the portal state), given to the planner.")

@@ -11,7 +11,9 @@ made itself from the same content, so any damage to the cache only costs time:
   two hex digits of the key, `customer/<xx>.json`: a re-plan after one file changed writes
   one small pack, and `--changed-since` reads only the packs of the files it loads. A
   pack is a header line (the format and the versions of reconciler, pydantic and the model
-  modules that made it, and the SHA-256 of the body), then the entries. A pack that is
+  modules that made it, and the SHA-256 of the body), then the entries, one a line: the key,
+  a space and the value as it is (a JSON string when it holds a newline or starts with a
+  quote), so a warm run splits lines instead of decoding escaped JSON. A pack that is
   missing, truncated, edited, unreadable or written by another version reads as empty and
   is replaced at the next save;
 - it is written only inside the repo's own `.reconciler/` folder (never through a link
@@ -46,7 +48,7 @@ from pathlib import Path
 
 from reconciler import __version__
 
-FORMAT = 1
+FORMAT = 2  # 2: one entry a line
 DIRECTORY = Path(".reconciler") / "cache"
 MAX_ENTRIES = 200_000  # per kind: past it, a save keeps only the entries this run used
 SHARDS = {"customer": 256}  # kinds kept in packs by the key's last two hex digits
@@ -101,6 +103,7 @@ class Cache:
     def put(self, kind: str, key: str, value: str) -> None:
         if self.directory is None:
             return
+        _check_key(key)
         name = _pack_name(kind, key)
         pack = self._pack(name)
         self._used.setdefault(name, set()).add(key)
@@ -114,6 +117,7 @@ class Cache:
             return
         if kind in SHARDS:
             raise ValueError(f"the {kind} cache keeps many entries")
+        _check_key(key)
         if self._pack(kind) != {key: value}:
             self._packs[kind] = {key: value}
             self._used[kind] = {key}
@@ -128,7 +132,7 @@ class Cache:
             if len(pack) > MAX_ENTRIES // SHARDS.get(name.split("/")[0], 1):
                 used = self._used.get(name, set())
                 pack = {key: value for key, value in pack.items() if key in used}
-            body = json.dumps(pack, separators=(",", ":"), sort_keys=True)
+            body = "\n".join(f"{key} {_line(value)}" for key, value in sorted(pack.items()))
             header = json.dumps({"version": self.tag, "sha256": hashlib.sha256(body.encode()).hexdigest()})
             path = self.directory / f"{name}.json"
             try:
@@ -158,12 +162,9 @@ class Cache:
             head = json.loads(header)
             if head.get("version") != self.tag or head.get("sha256") != hashlib.sha256(body.encode()).hexdigest():
                 return {}
-            pack = json.loads(body)
-        except (OSError, ValueError, AttributeError):  # missing, truncated, not UTF-8, not JSON, not a header
+            return _entries(body)
+        except (OSError, ValueError, AttributeError, RecursionError):  # missing, truncated, not UTF-8, no header
             return {}
-        if not isinstance(pack, dict) or not all(isinstance(v, str) for v in pack.values()):
-            return {}
-        return pack
 
     def _within(self, pack: Path) -> bool:
         """A pack in a folder of the cache is read and written there only, never through a link out of it."""
@@ -182,6 +183,31 @@ class Cache:
                       "and ignore the folder (.gitignore: .reconciler/)", file=sys.stderr)
             self._trusted = not why
         return self._trusted
+
+
+def _check_key(key: str) -> None:
+    if not key or " " in key or "\n" in key:
+        raise ValueError(f"a cache key is one word: {key!r}")
+
+
+def _line(value: str) -> str:
+    """A value as its pack line holds it: as it is, or a JSON string when it holds a newline or starts with a quote."""
+    return json.dumps(value) if "\n" in value or value.startswith('"') else value
+
+
+def _entries(body: str) -> dict[str, str]:
+    """A pack's entries from its lines; ValueError when a line is not an entry `_line` wrote."""
+    entries = {}
+    for line in body.split("\n") if body else ():
+        key, space, value = line.partition(" ")
+        if not space or not key:
+            raise ValueError("not an entry")
+        if value.startswith('"'):
+            value = json.loads(value)
+            if not isinstance(value, str):
+                raise ValueError("not an entry")
+        entries[key] = value
+    return entries
 
 
 def _pack_name(kind: str, key: str) -> str:

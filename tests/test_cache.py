@@ -89,17 +89,6 @@ def _flip_a_byte(pack: Path) -> None:
     pack.write_bytes(bytes(data))
 
 
-def _not_a_snapshot(pack: Path) -> None:
-    """A consistent pack whose value has the shape of a cached snapshot, and text that is no snapshot."""
-    import hashlib
-
-    header, body = pack.read_text().split("\n", 1)
-    entries = {key: value.split("\n", 1)[0] + '\n{"as_of": 7}' for key, value in json.loads(body).items()}
-    body = json.dumps(entries, separators=(",", ":"), sort_keys=True)
-    pack.write_text(json.dumps({**json.loads(header), "sha256": hashlib.sha256(body.encode()).hexdigest()}) + "\n"
-                    + body)
-
-
 def _other_version(pack: Path) -> None:
     header, body = pack.read_text().split("\n", 1)
     pack.write_text(json.dumps({**json.loads(header), "version": "reconciler 0.0.1; format 0"}) + "\n" + body)
@@ -110,8 +99,10 @@ def _rewrite(pack: Path, entries) -> None:
     loading made."""
     import hashlib
 
+    from reconciler.cache import _entries, _line
+
     header, body = pack.read_text().split("\n", 1)
-    body = json.dumps(entries(json.loads(body)), separators=(",", ":"), sort_keys=True)
+    body = "\n".join(f"{key} {_line(value)}" for key, value in sorted(entries(_entries(body)).items()))
     pack.write_text(json.dumps({**json.loads(header), "sha256": hashlib.sha256(body.encode()).hexdigest()}) + "\n"
                     + body)
 
@@ -126,9 +117,35 @@ def _not_a_snapshot(pack: Path) -> None:
     _rewrite(pack, lambda entries: {key: value.split("\n", 1)[0] + '\n{"as_of": 7}' for key, value in entries.items()})
 
 
+def _cut_in_a_line(pack: Path) -> None:
+    """The pack cut in the middle of an entry's line, its checksum right: a pack a crash could have left."""
+    import hashlib
+
+    header, body = pack.read_text().split("\n", 1)
+    body = body[: body.index(" ", len(body) // 2) + 10] if " " in body[len(body) // 2:] else body[: len(body) // 2]
+    pack.write_text(json.dumps({**json.loads(header), "sha256": hashlib.sha256(body.encode()).hexdigest()}) + "\n"
+                    + body)
+
+
+def _customer_values(change):
+    """A damage that rewrites each cached customer (model JSON, a tab, positions JSON) by `change(model, positions)`."""
+
+    def entries(old: dict) -> dict:
+        return {key: "\t".join(change(*value.split("\t"))) if "\t" in value else value for key, value in old.items()}
+
+    return lambda pack: _rewrite(pack, entries)
+
+
+BAD_POSITIONS = {"not-json": "[[null,", "not-arrays": '{"names": []}', "arrays-that-do-not-nest": "[[null],[0,0],[9]]",
+                 "another-file's": '[[null,"customer"],[0,0,0,0],[1,1]]', "too-deep": "[" * 100_000}
 DAMAGE = {"deleted": lambda pack: pack.unlink(), "emptied": lambda pack: pack.write_bytes(b""),
           "truncated": _truncate, "corrupted": _flip_a_byte, "binary": lambda pack: pack.write_bytes(b"\xff\x00" * 99),
           "another-version": _other_version, "not-a-model": _not_a_model, "not-a-snapshot": _not_a_snapshot,
+          "cut-in-a-line": _cut_in_a_line,
+          "a-model-of-the-wrong-type": _customer_values(lambda model, positions: ('{"customer": 7}', positions)),
+          "model-not-json": _customer_values(lambda model, positions: (model[: len(model) // 2], positions)),
+          **{f"positions-{name}": _customer_values(lambda model, positions, bad=bad: (model, bad))
+             for name, bad in BAD_POSITIONS.items()},
           "whole-folder-deleted": lambda pack: shutil.rmtree(pack.parent, ignore_errors=True)}
 
 
@@ -179,6 +196,23 @@ def test_a_file_with_an_error_now_is_reported_as_without_a_cache(repo):
     assert b"compnay" in warm
 
 
+@pytest.mark.parametrize("bad", BAD_POSITIONS.values(), ids=BAD_POSITIONS.keys())
+def test_a_hit_whose_cached_positions_are_damaged_points_where_the_file_says(repo, bad):
+    """A diagnostic that points into a file rebuilt from the cache (a duplicate id) points where a cold load would."""
+    plan_bytes(repo)  # the cache holds every file, clean
+    damaged(repo, CUSTOMER_PACKS, _customer_values(lambda model, positions: (model, bad)))
+    cold = repo.parent / "cold"
+    shutil.rmtree(cold, ignore_errors=True)
+    shutil.copytree(repo, cold, ignore=shutil.ignore_patterns(".reconciler"))
+    for where in (repo, cold):  # c00001 takes the id of c00002, which is a hit: the error points into c00002
+        changed = where / "customers" / "c00001.yaml"
+        changed.write_text(changed.read_text().replace("customer: c00001", "customer: c00002"))
+    warm = plan_bytes(repo)
+    assert warm == plan_bytes(cold).replace(str(cold).encode(), str(repo).encode())
+    assert [(Path(d["file"]).name, d["line"], d["column"]) for d in json.loads(warm)["diagnostics"]] == [
+        ("c00002.yaml", 2, 11)]
+
+
 def git(cwd: Path, *args: str) -> None:
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args], cwd=cwd, check=True,
                    capture_output=True, timeout=60)
@@ -191,9 +225,8 @@ def _forge(pack: Path, file: Path) -> None:
     key = "sha256:" + hashlib.sha256(file.read_bytes()).hexdigest()
 
     def forged(entries: dict) -> dict:
-        entry = json.loads(entries[key])
-        entry["model"]["pbxes"] = {}
-        return {**entries, key: json.dumps(entry)}
+        model, positions = entries[key].split("\t")
+        return {**entries, key: json.dumps({**json.loads(model), "pbxes": {}}) + "\t" + positions}
 
     _rewrite(pack, forged)
 

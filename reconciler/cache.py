@@ -52,9 +52,11 @@ FORMAT = 2  # 2: one entry a line
 DIRECTORY = Path(".reconciler") / "cache"
 MAX_ENTRIES = 200_000  # per kind: past it, a save keeps only the entries this run used
 SHARDS = {"customer": 256}  # kinds kept in packs by the key's last two hex digits
-# what a cached value's shape depends on
+# what a cached value's shape depends on, and the rules whose verdict on a customer a hit keeps (every rules/ module:
+# the registry may gather a validation rule from any)
 _MODEL_MODULES = ("desired.py", "domain.py", "binding.py", "cache.py", "repo.py", "yamlio.py", "yamlcore.py",
-                  "yamltext.py", "positions.py", "snapshot.py", "current.py", "fingerprint.py", "providers/snapshot.py")
+                  "yamltext.py", "positions.py", "snapshot.py", "current.py", "fingerprint.py", "providers/snapshot.py",
+                  "rules/")
 
 
 def content_key(text: str) -> str:
@@ -69,7 +71,9 @@ def version_tag() -> str:
     digest = hashlib.sha256()
     for name in _MODEL_MODULES:
         try:
-            digest.update((here / name).read_bytes())
+            files = sorted((here / name).glob("*.py")) if name.endswith("/") else [here / name]
+            for file in files:
+                digest.update(file.name.encode() + b"\0" + file.read_bytes())
         except OSError:
             digest.update(name.encode())
     return (f"reconciler {__version__}; format {FORMAT}; pydantic {pydantic.VERSION}; "
@@ -210,12 +214,15 @@ def _entries(body: str) -> dict[str, str]:
     return entries
 
 
+_SHARD_NAMES = frozenset(f"{number:02x}" for number in range(256))
+
+
 def _pack_name(kind: str, key: str) -> str:
     """The pack an entry is in: `kind`, or for a kind kept in shards `kind/xx`, xx the key's last two hex digits."""
     if kind not in SHARDS:
         return kind
     shard = key[-2:].lower()
-    return f"{kind}/{shard if len(shard) == 2 and all(c in '0123456789abcdef' for c in shard) else 'xx'}"
+    return f"{kind}/{shard if shard in _SHARD_NAMES else 'xx'}"
 
 
 def _committed(root: Path) -> str | None:

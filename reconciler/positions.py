@@ -73,8 +73,8 @@ class Positions:
 
         When the text is not such arrays, the first lookup takes `fallback()`'s positions instead.
         """
-        positions = cls(file)
-        positions._nodes, positions._deferred = None, (dumped, fallback)
+        positions = cls.__new__(cls)  # no empty arrays made only to be dropped: thousands a warm load
+        positions.file, positions._nodes, positions._index, positions._deferred = file, None, {}, (dumped, fallback)
         return positions
 
     def _arrays(self) -> tuple[list, array, array]:

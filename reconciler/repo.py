@@ -203,23 +203,25 @@ def read_customer(path: Path, display: str, catalog: set[str] | None = None, cac
         return None, digest, diagnostics
     source, problems = parse_checked(text, display, check)
     if source is not None and not problems:  # only what loaded clean is kept: a hit has nothing to say
-        cache.put("customer", digest, _cache_value(source))
+        cache.put("customer", digest, _cache_value(source, catalog))
     return source, digest, problems
 
 
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+_JUDGED = ("no-catalog", "a-catalog")  # what the validation rules were run with when the entry was kept
 
 
-def _cache_value(source: CustomerSource) -> str:
-    """The cached form of a customer: its model as pydantic writes JSON, a tab, its positions' plain form.
+def _cache_value(source: CustomerSource, catalog: set[str] | None = None) -> str:
+    """The cached form of a clean customer: its model as pydantic writes JSON, its positions' plain form, and
+    whether the rules that found it clean knew a catalog, apart by tabs.
 
     Written for every file of a cold run: the model's JSON comes from pydantic's own serializer,
     the positions' flat arrays (`Positions.dump`) go to the encoder as they are. Compact JSON
-    holds neither a tab nor a newline (a string escapes both), so a hit splits the two apart
+    holds neither a tab nor a newline (a string escapes both), so a hit splits the parts apart
     without decoding either, and the pack keeps the value on its line as it is.
     """
     model = source.model.model_dump_json(exclude_unset=True)
-    return f"{model}\t{_ENCODE(source.positions.dump())}"
+    return f"{model}\t{_ENCODE(source.positions.dump())}\t{_JUDGED[bool(catalog)]}"
 
 
 def _cached_customer(value: str | None, display: str, catalog: set[str] | None,
@@ -230,18 +232,24 @@ def _cached_customer(value: str | None, display: str, catalog: set[str] | None,
     file's load). The positions stay JSON text until something asks where a key stands
     (`Positions.deferred`); text that is no positions then gives way to `reparse`, the file's
     own bytes parsed again, so a damaged entry costs time, never a different answer.
+
+    The validation rules are a function of the model, its positions and the catalog, and
+    their source is in the cache's version tag: an entry kept clean without a catalog is clean
+    again without one, and is not judged again. With a catalog (a price book, the sandbox's
+    for validate) they run on every hit: the catalog may be another one now.
     """
     if value is None:
         return None
-    model, tab, dumped = value.partition("\t")
-    if not tab:
+    parts = value.split("\t")
+    if len(parts) != 3 or parts[2] not in _JUDGED:
         return None
+    model, dumped, judged = parts
     try:
         customer = CustomerFile.model_validate_json(model)
     except ValidationError:  # not JSON, or not a customer: pydantic says both
         return None
     positions = Positions.deferred(display, dumped, reparse)
-    if check_customer(customer, positions, catalog):  # e.g. another catalog now: the full load words it
+    if (catalog or judged != _JUDGED[0]) and check_customer(customer, positions, catalog):  # e.g. another catalog
         return None
     return CustomerSource(display, customer, positions)
 

@@ -128,10 +128,15 @@ def _cut_in_a_line(pack: Path) -> None:
 
 
 def _customer_values(change):
-    """A damage that rewrites each cached customer (model JSON, a tab, positions JSON) by `change(model, positions)`."""
+    """A damage that rewrites each cached customer (model JSON, positions JSON, the rules' catalog, apart by tabs) by
+    `change(model, positions)`."""
+
+    def rewritten(value: str) -> str:
+        model, positions, *rest = value.split("\t")
+        return "\t".join((*change(model, positions), *rest))
 
     def entries(old: dict) -> dict:
-        return {key: "\t".join(change(*value.split("\t"))) if "\t" in value else value for key, value in old.items()}
+        return {key: rewritten(value) if "\t" in value else value for key, value in old.items()}
 
     return lambda pack: _rewrite(pack, entries)
 
@@ -213,6 +218,34 @@ def test_a_hit_whose_cached_positions_are_damaged_points_where_the_file_says(rep
         ("c00002.yaml", 2, 11)]
 
 
+def test_a_hit_is_judged_again_when_the_catalog_is_not_the_one_it_was_kept_with(tmp_path):
+    """Kept clean without a catalog, then a price book without a product a file uses: the warm run says
+    known-product as a cold one does; kept with the whole price book, then none: clean, as cold."""
+    from tests.conftest import EXAMPLES
+
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLES / "costs", repo, ignore=shutil.ignore_patterns(".reconciler"))
+    config, book = (repo / "reconciler.yaml").read_text(), (repo / "pricebook.csv").read_text()
+    no_catalog = config.replace("price_book:", "# price_book:")
+    unpriced = "".join(line for line in book.splitlines(keepends=True) if not line.startswith("WorkForce,"))
+
+    def warm_as_cold(settings: str, prices: str) -> bytes:
+        (repo / "reconciler.yaml").write_text(settings)
+        (repo / "pricebook.csv").write_text(prices)
+        cold = tmp_path / "cold"
+        shutil.rmtree(cold, ignore_errors=True)
+        shutil.copytree(repo, cold, ignore=shutil.ignore_patterns(".reconciler"))
+        warm = plan_bytes(repo)
+        assert warm == plan_bytes(cold).replace(str(cold).encode(), str(repo).encode())
+        return warm
+
+    assert b"known-product" not in warm_as_cold(no_catalog, book)  # the cache keeps every file, judged without one
+    assert b"known-product" in warm_as_cold(config, unpriced)
+    shutil.rmtree(repo / ".reconciler")
+    assert b"known-product" not in warm_as_cold(config, book)  # kept, judged with the price book's catalog
+    assert b"known-product" not in warm_as_cold(no_catalog, book)
+
+
 def git(cwd: Path, *args: str) -> None:
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args], cwd=cwd, check=True,
                    capture_output=True, timeout=60)
@@ -225,8 +258,8 @@ def _forge(pack: Path, file: Path) -> None:
     key = "sha256:" + hashlib.sha256(file.read_bytes()).hexdigest()
 
     def forged(entries: dict) -> dict:
-        model, positions = entries[key].split("\t")
-        return {**entries, key: json.dumps({**json.loads(model), "pbxes": {}}) + "\t" + positions}
+        model, rest = entries[key].split("\t", 1)
+        return {**entries, key: json.dumps({**json.loads(model), "pbxes": {}}) + "\t" + rest}
 
     _rewrite(pack, forged)
 

@@ -11,9 +11,9 @@ made itself from the same content, so any damage to the cache only costs time:
   two hex digits of the key, `customer/<xx>.json`: a re-plan after one file changed writes
   one small pack, and `--changed-since` reads only the packs of the files it loads. A
   pack is a header line (the format and the versions of reconciler, pydantic and the model
-  modules that made it, and the SHA-256 of the body), then the entries, one a line: the key,
-  a space and the value as it is (a JSON string when it holds a newline or starts with a
-  quote), so a warm run splits lines instead of decoding escaped JSON. A pack that is
+  modules that made it, and the SHA-256 of the body), then the entries, each its key, a
+  space, the value's length, a space, the value as it is and a newline: a warm run slices
+  the values out instead of decoding escaped JSON (the snapshot's is megabytes). A pack that is
   missing, truncated, edited, unreadable or written by another version reads as empty and
   is replaced at the next save;
 - it is written only inside the repo's own `.reconciler/` folder (never through a link
@@ -48,7 +48,7 @@ from pathlib import Path
 
 from reconciler import __version__
 
-FORMAT = 2  # 2: one entry a line
+FORMAT = 2  # 2: entries as key, length and value
 DIRECTORY = Path(".reconciler") / "cache"
 MAX_ENTRIES = 200_000  # per kind: past it, a save keeps only the entries this run used
 SHARDS = {"customer": 256}  # kinds kept in packs by the key's last two hex digits
@@ -136,7 +136,7 @@ class Cache:
             if len(pack) > MAX_ENTRIES // SHARDS.get(name.split("/")[0], 1):
                 used = self._used.get(name, set())
                 pack = {key: value for key, value in pack.items() if key in used}
-            body = "\n".join(f"{key} {_line(value)}" for key, value in sorted(pack.items()))
+            body = "".join(f"{key} {len(value)} {value}\n" for key, value in sorted(pack.items()))
             header = json.dumps({"version": self.tag, "sha256": hashlib.sha256(body.encode()).hexdigest()})
             path = self.directory / f"{name}.json"
             try:
@@ -194,23 +194,21 @@ def _check_key(key: str) -> None:
         raise ValueError(f"a cache key is one word: {key!r}")
 
 
-def _line(value: str) -> str:
-    """A value as its pack line holds it: as it is, or a JSON string when it holds a newline or starts with a quote."""
-    return json.dumps(value) if "\n" in value or value.startswith('"') else value
-
-
 def _entries(body: str) -> dict[str, str]:
-    """A pack's entries from its lines; ValueError when a line is not an entry `_line` wrote."""
-    entries = {}
-    for line in body.split("\n") if body else ():
-        key, space, value = line.partition(" ")
-        if not space or not key:
+    """A pack's entries from its body; ValueError when it is not entries as `save` writes them."""
+    entries, at, end = {}, 0, len(body)
+    while at < end:
+        space = body.index(" ", at)
+        gap = body.index(" ", space + 1)
+        length = body[space + 1:gap]
+        if space == at or not length.isascii() or not length.isdigit():
             raise ValueError("not an entry")
-        if value.startswith('"'):
-            value = json.loads(value)
-            if not isinstance(value, str):
-                raise ValueError("not an entry")
-        entries[key] = value
+        start = gap + 1
+        stop = start + int(length)
+        if stop >= end or body[stop] != "\n":
+            raise ValueError("not an entry")
+        entries[body[at:space]] = body[start:stop]
+        at = stop + 1
     return entries
 
 

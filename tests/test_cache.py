@@ -99,10 +99,10 @@ def _rewrite(pack: Path, entries) -> None:
     loading made."""
     import hashlib
 
-    from reconciler.cache import _entries, _line
+    from reconciler.cache import _entries
 
     header, body = pack.read_text().split("\n", 1)
-    body = "\n".join(f"{key} {_line(value)}" for key, value in sorted(entries(_entries(body)).items()))
+    body = "".join(f"{key} {len(value)} {value}\n" for key, value in sorted(entries(_entries(body)).items()))
     pack.write_text(json.dumps({**json.loads(header), "sha256": hashlib.sha256(body.encode()).hexdigest()}) + "\n"
                     + body)
 
@@ -118,7 +118,7 @@ def _not_a_snapshot(pack: Path) -> None:
 
 
 def _cut_in_a_line(pack: Path) -> None:
-    """The pack cut in the middle of an entry's line, its checksum right: a pack a crash could have left."""
+    """The pack cut in the middle of an entry, its checksum right: a pack a crash could have left."""
     import hashlib
 
     header, body = pack.read_text().split("\n", 1)
@@ -163,6 +163,27 @@ def test_the_cache_damaged_in_any_way_gives_the_same_plan_byte_for_byte(repo, pa
         damaged(repo, pack, damage)
         assert plan_bytes(repo) == cold, name
         assert plan_bytes(repo) == cold, name  # and the cache the damaged run wrote again
+
+
+def test_a_pack_keeps_any_value_as_it_is_and_one_not_as_it_wrote_reads_as_empty(tmp_path):
+    import hashlib
+
+    values = {"sha256:aa": "a\nvalue with 2 spaces\n\n", "sha256:bb": "", "sha256:cc": '"quoted" \\ \t é'}
+    cache = Cache(tmp_path)
+    for key, value in values.items():
+        cache.put("customer", key, value)
+    cache.put("other", "sha256:dd", "x\n")
+    cache.save()
+    assert {key: Cache(tmp_path).get("customer", key) for key in values} == values
+    pack = tmp_path / CUSTOMER_PACKS / "aa.json"
+    header, body = pack.read_text().split("\n", 1)
+    for bad in ("sha256:aa 99 short\n", "sha256:aa -1 x\n", "sha256:aa 1x x\n", " 1 x\n", "sha256:aa 1 xy\n",
+                "sha256:aa", "sha256:aa 1 x"):
+        pack.write_text(json.dumps({**json.loads(header), "sha256": hashlib.sha256(bad.encode()).hexdigest()})
+                        + "\n" + bad)
+        assert Cache(tmp_path).get("customer", "sha256:aa") is None, bad
+    with pytest.raises(ValueError):
+        cache.put("customer", "two words", "x")
 
 
 @pytest.mark.parametrize("example", example_dirs(), ids=lambda p: p.name)

@@ -11,7 +11,9 @@ made itself from the same content, so any damage to the cache only costs time:
   two hex digits of the key, `customer/<xx>.json`: a re-plan after one file changed writes
   one small pack, and `--changed-since` reads only the packs of the files it loads. A
   pack is a header line (the format and the versions of reconciler, pydantic and the model
-  modules that made it, and the SHA-256 of the body), then the entries. A pack that is
+  modules that made it, and the SHA-256 of the body), then the entries, each its key, a
+  space, the value's length, a space, the value as it is and a newline: a warm run slices
+  the values out instead of decoding escaped JSON (the snapshot's is megabytes). A pack that is
   missing, truncated, edited, unreadable or written by another version reads as empty and
   is replaced at the next save;
 - it is written only inside the repo's own `.reconciler/` folder (never through a link
@@ -46,13 +48,15 @@ from pathlib import Path
 
 from reconciler import __version__
 
-FORMAT = 1
+FORMAT = 2  # 2: entries as key, length and value
 DIRECTORY = Path(".reconciler") / "cache"
 MAX_ENTRIES = 200_000  # per kind: past it, a save keeps only the entries this run used
 SHARDS = {"customer": 256}  # kinds kept in packs by the key's last two hex digits
-# what a cached value's shape depends on
+# what a cached value's shape depends on, and the rules whose verdict on a customer a hit keeps (every rules/ module:
+# the registry may gather a validation rule from any)
 _MODEL_MODULES = ("desired.py", "domain.py", "binding.py", "cache.py", "repo.py", "yamlio.py", "yamlcore.py",
-                  "yamltext.py", "positions.py", "snapshot.py", "current.py", "fingerprint.py", "providers/snapshot.py")
+                  "yamltext.py", "positions.py", "snapshot.py", "current.py", "fingerprint.py", "providers/snapshot.py",
+                  "rules/")
 
 
 def content_key(text: str) -> str:
@@ -67,7 +71,9 @@ def version_tag() -> str:
     digest = hashlib.sha256()
     for name in _MODEL_MODULES:
         try:
-            digest.update((here / name).read_bytes())
+            files = sorted((here / name).glob("*.py")) if name.endswith("/") else [here / name]
+            for file in files:
+                digest.update(file.name.encode() + b"\0" + file.read_bytes())
         except OSError:
             digest.update(name.encode())
     return (f"reconciler {__version__}; format {FORMAT}; pydantic {pydantic.VERSION}; "
@@ -101,6 +107,7 @@ class Cache:
     def put(self, kind: str, key: str, value: str) -> None:
         if self.directory is None:
             return
+        _check_key(key)
         name = _pack_name(kind, key)
         pack = self._pack(name)
         self._used.setdefault(name, set()).add(key)
@@ -114,6 +121,7 @@ class Cache:
             return
         if kind in SHARDS:
             raise ValueError(f"the {kind} cache keeps many entries")
+        _check_key(key)
         if self._pack(kind) != {key: value}:
             self._packs[kind] = {key: value}
             self._used[kind] = {key}
@@ -128,7 +136,7 @@ class Cache:
             if len(pack) > MAX_ENTRIES // SHARDS.get(name.split("/")[0], 1):
                 used = self._used.get(name, set())
                 pack = {key: value for key, value in pack.items() if key in used}
-            body = json.dumps(pack, separators=(",", ":"), sort_keys=True)
+            body = "".join(f"{key} {len(value)} {value}\n" for key, value in sorted(pack.items()))
             header = json.dumps({"version": self.tag, "sha256": hashlib.sha256(body.encode()).hexdigest()})
             path = self.directory / f"{name}.json"
             try:
@@ -158,12 +166,9 @@ class Cache:
             head = json.loads(header)
             if head.get("version") != self.tag or head.get("sha256") != hashlib.sha256(body.encode()).hexdigest():
                 return {}
-            pack = json.loads(body)
-        except (OSError, ValueError, AttributeError):  # missing, truncated, not UTF-8, not JSON, not a header
+            return _entries(body)
+        except (OSError, ValueError, AttributeError, RecursionError):  # missing, truncated, not UTF-8, no header
             return {}
-        if not isinstance(pack, dict) or not all(isinstance(v, str) for v in pack.values()):
-            return {}
-        return pack
 
     def _within(self, pack: Path) -> bool:
         """A pack in a folder of the cache is read and written there only, never through a link out of it."""
@@ -184,12 +189,38 @@ class Cache:
         return self._trusted
 
 
+def _check_key(key: str) -> None:
+    if not key or " " in key or "\n" in key:
+        raise ValueError(f"a cache key is one word: {key!r}")
+
+
+def _entries(body: str) -> dict[str, str]:
+    """A pack's entries from its body; ValueError when it is not entries as `save` writes them."""
+    entries, at, end = {}, 0, len(body)
+    while at < end:
+        space = body.index(" ", at)
+        gap = body.index(" ", space + 1)
+        length = body[space + 1:gap]
+        if space == at or not length.isascii() or not length.isdigit():
+            raise ValueError("not an entry")
+        start = gap + 1
+        stop = start + int(length)
+        if stop >= end or body[stop] != "\n":
+            raise ValueError("not an entry")
+        entries[body[at:space]] = body[start:stop]
+        at = stop + 1
+    return entries
+
+
+_SHARD_NAMES = frozenset(f"{number:02x}" for number in range(256))
+
+
 def _pack_name(kind: str, key: str) -> str:
     """The pack an entry is in: `kind`, or for a kind kept in shards `kind/xx`, xx the key's last two hex digits."""
     if kind not in SHARDS:
         return kind
     shard = key[-2:].lower()
-    return f"{kind}/{shard if len(shard) == 2 and all(c in '0123456789abcdef' for c in shard) else 'xx'}"
+    return f"{kind}/{shard if shard in _SHARD_NAMES else 'xx'}"
 
 
 def _committed(root: Path) -> str | None:

@@ -14,13 +14,18 @@ searched. `Positions.key(path)` and `.value(path)` answer as a dict of paths wou
 path at its nearest present ancestor, anything inside an alias at the alias.
 
 `dump()` gives the arrays as JSON can hold them, `restore()` checks and takes them back (the
-parse cache keeps positions this way).
+parse cache keeps positions this way). `deferred()` keeps that JSON text as it is until a
+lookup needs the arrays: a file rebuilt from the cache is rarely asked where anything stands
+(only a diagnostic points into it), so most never pay for decoding and checking them. Text
+that turns out not to be such arrays gives way to the positions its `fallback` makes (the
+caller's: the file's own bytes parsed again), so a damaged cache never changes an answer.
 """
 
 from __future__ import annotations
 
+import json
 from array import array
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Iterator
 
 from reconciler.diagnostics import Position
@@ -54,16 +59,51 @@ class Positions:
     that wants to see them all.
     """
 
-    __slots__ = ("file", "names", "marks", "sizes", "_index")
+    __slots__ = ("file", "_nodes", "_index", "_deferred")
 
     def __init__(self, file: str, keys: dict | None = None, values: dict | None = None, nodes=None):
         self.file = file
-        self.names, self.marks, self.sizes = _from_dicts(keys or {}, values) if values else nodes or arrays()
+        self._nodes = _from_dicts(keys or {}, values) if values else nodes or arrays()
         self._index: dict[int, object] = {}  # node -> its children by key (a dict) or by position (a list)
+        self._deferred: tuple[str, Callable[[], Positions]] | None = None
+
+    @classmethod
+    def deferred(cls, file: str, dumped: str, fallback: Callable[[], Positions]) -> Positions:
+        """Positions from the JSON text of what `dump` gave, decoded and checked on the first lookup only.
+
+        When the text is not such arrays, the first lookup takes `fallback()`'s positions instead.
+        """
+        positions = cls.__new__(cls)  # no empty arrays made only to be dropped: thousands a warm load
+        positions.file, positions._nodes, positions._index, positions._deferred = file, None, {}, (dumped, fallback)
+        return positions
+
+    def _arrays(self) -> tuple[list, array, array]:
+        """(names, marks, sizes), restored from the deferred text on the first call."""
+        nodes = self._nodes
+        if nodes is None:
+            dumped, fallback = self._deferred
+            try:
+                nodes = Positions.restore(self.file, json.loads(dumped))._nodes
+            except (ValueError, RecursionError):  # not the arrays `dump` gave: the fallback's are the file's own
+                nodes = fallback()._arrays()
+            self._nodes, self._deferred = nodes, None
+        return nodes
+
+    @property
+    def names(self) -> list:
+        return self._arrays()[0]
+
+    @property
+    def marks(self) -> array:
+        return self._arrays()[1]
+
+    @property
+    def sizes(self) -> array:
+        return self._arrays()[2]
 
     def _child(self, node: int, part) -> int | None:
         """The child of `node` at `part` (a key of a mapping, an index of a list), or None."""
-        names, sizes = self.names, self.sizes
+        names, _, sizes = self._arrays()
         end = node + sizes[node]
         first = node + 1
         if first == end:
@@ -91,7 +131,7 @@ class Positions:
     def _children(self, node: int):
         found = self._index.get(node)
         if found is None:
-            names, sizes = self.names, self.sizes
+            names, _, sizes = self._arrays()
             children, child, end = [], node + 1, node + sizes[node]
             while child < end:
                 children.append(child)
@@ -106,16 +146,17 @@ class Positions:
         The key is given only when the whole path is present and ends in a mapping's key;
         `exact`: None when the whole path is not present.
         """
-        if not self.sizes:
+        names, marks, sizes = self._arrays()
+        if not sizes:
             return None if exact else (None, None)
         node = 0
         for part in path:
             child = self._child(node, part)
             if child is None:
-                return None if exact else (self.marks[2 * node + 1], None)
+                return None if exact else (marks[2 * node + 1], None)
             node = child
-        key = self.marks[2 * node] if node and self.names[node] is not None else None
-        return self.marks[2 * node + 1], key
+        key = marks[2 * node] if node and names[node] is not None else None
+        return marks[2 * node + 1], key
 
     def value(self, path: Path_) -> Position:
         """The value's place; for a path that is absent, the nearest present ancestor's."""
@@ -139,7 +180,8 @@ class Positions:
 
     def dump(self) -> list:
         """The arrays as plain lists, for JSON."""
-        return [self.names, self.marks.tolist(), self.sizes.tolist()]
+        names, marks, sizes = self._arrays()
+        return [names, marks.tolist(), sizes.tolist()]
 
     @classmethod
     def restore(cls, file: str, dumped) -> Positions:
@@ -160,7 +202,7 @@ class Positions:
 
     def items(self, keys: bool) -> Iterator[tuple[Path_, tuple[int, int]]]:
         """Every recorded path and its (line, column): of its key (`keys`) or of its value, parents first."""
-        names, marks, sizes = self.names, self.marks, self.sizes
+        names, marks, sizes = self._arrays()
         stack: list[list] = []  # the open collections: [end, path, index of the next item]
         for node in range(len(sizes)):
             while stack and node >= stack[-1][0]:

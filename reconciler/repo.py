@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from operator import itemgetter
@@ -25,7 +25,8 @@ from reconciler.desired import CustomerFile
 from reconciler.diagnostics import Diagnostic, Position, error, quoted
 from reconciler.paths import check_setting, outside_allowed, outside_file, within
 from reconciler.rules.validation import check_customer, check_parts
-from reconciler.yamlio import Document, Positions, is_blank, parse_checked, read_checked, read_file
+from reconciler.yamlio import Document, Positions, is_blank, parse, parse_checked, read_checked, read_file
+from reconciler.yamltext import content_hash, decode, read_bytes
 
 YAML_SUFFIXES = (".yaml", ".yml")
 CUSTOMERS_DIR = "customers"
@@ -221,44 +222,74 @@ def read_customer(path: Path, display: str, catalog: set[str] | None = None, cac
     if cache is None:
         source, digest, problems = read_checked(path, display, check)
         return source, digest, problems
-    text, digest, diagnostics = read_file(path, display)
-    if text is None or digest is None:
-        return None, digest, diagnostics
-    hit = _cached_customer(cache.get("customer", digest), display, catalog)
+    raw, diagnostics = read_bytes(path, display)
+    if raw is None:
+        return None, None, diagnostics
+    digest = content_hash(raw)
+    hit = _cached_customer(cache.get("customer", digest), display, catalog, partial(_positions_of, raw, display))
     if hit is not None:
         return hit, digest, []
+    text, diagnostics = decode(raw, display)
+    if text is None:
+        return None, digest, diagnostics
     source, problems = parse_checked(text, display, check)
     if source is not None and not problems:  # only what loaded clean is kept: a hit has nothing to say
-        cache.put("customer", digest, _cache_value(source))
+        cache.put("customer", digest, _cache_value(source, catalog))
     return source, digest, problems
 
 
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+_JUDGED = ("no-catalog", "a-catalog")  # what the validation rules were run with when the entry was kept
 
 
-def _cache_value(source: CustomerSource) -> str:
-    """The cached form of a customer: its model as pydantic writes JSON, its positions as the reader's plain form.
+def _cache_value(source: CustomerSource, catalog: set[str] | None = None) -> str:
+    """The cached form of a clean customer: its model as pydantic writes JSON, its positions' plain form, and
+    whether the rules that found it clean knew a catalog, apart by tabs.
 
     Written for every file of a cold run: the model's JSON comes from pydantic's own serializer,
-    the positions' flat arrays (`Positions.dump`) go to the encoder as they are.
+    the positions' flat arrays (`Positions.dump`) go to the encoder as they are. Compact JSON
+    holds neither a tab nor a newline (a string escapes both), so a hit splits the parts apart
+    without decoding either, and the pack keeps the value on its line as it is.
     """
     model = source.model.model_dump_json(exclude_unset=True)
-    return f'{{"model":{model},"positions":{_ENCODE(source.positions.dump())}}}'
+    return f"{model}\t{_ENCODE(source.positions.dump())}\t{_JUDGED[bool(catalog)]}"
 
 
-def _cached_customer(value: str | None, display: str, catalog: set[str] | None) -> CustomerSource | None:
-    """The cached customer of a file that loaded clean; None (load it) when it is unusable or a rule speaks now."""
+def _cached_customer(value: str | None, display: str, catalog: set[str] | None,
+                     reparse: Callable[[], Positions]) -> CustomerSource | None:
+    """The cached customer of a file that loaded clean; None (load it) when it is unusable or a rule speaks now.
+
+    The model is validated from its JSON in one call (pydantic's own parser, strict as the
+    file's load). The positions stay JSON text until something asks where a key stands
+    (`Positions.deferred`); text that is no positions then gives way to `reparse`, the file's
+    own bytes parsed again, so a damaged entry costs time, never a different answer.
+
+    The validation rules are a function of the model, its positions and the catalog, and
+    their source is in the cache's version tag: an entry kept clean without a catalog is clean
+    again without one, and is not judged again. With a catalog (a price book, the sandbox's
+    for validate) they run on every hit: the catalog may be another one now.
+    """
     if value is None:
         return None
-    try:
-        entry = json.loads(value)
-        customer = CustomerFile.model_validate(entry["model"])
-        positions = Positions.restore(display, entry["positions"])
-    except (ValueError, TypeError, KeyError, ValidationError):
+    parts = value.split("\t")
+    if len(parts) != 3 or parts[2] not in _JUDGED:
         return None
-    if check_customer(customer, positions, catalog):  # e.g. another catalog now: the full load words it
+    model, dumped, judged = parts
+    try:
+        customer = CustomerFile.model_validate_json(model)
+    except ValidationError:  # not JSON, or not a customer: pydantic says both
+        return None
+    positions = Positions.deferred(display, dumped, reparse)
+    if (catalog or judged != _JUDGED[0]) and check_customer(customer, positions, catalog):  # e.g. another catalog
         return None
     return CustomerSource(display, customer, positions)
+
+
+def _positions_of(raw: bytes, display: str) -> Positions:
+    """The positions a cold load of these bytes makes (a cached entry's positions that turned out damaged)."""
+    text, _ = decode(raw, display)
+    document, _ = parse(text, display) if text is not None else (None, [])
+    return document.positions if document is not None else Positions(display)
 
 
 def check_unique_ids(customers: Iterable[Claims]) -> list[Diagnostic]:

@@ -36,41 +36,92 @@ def read_file(path: Path, display: str, max_bytes: int = MAX_FILE_BYTES
 
     The hash ("sha256:HEX") is of the very bytes decoded: a file is read once, for both.
     """
-    where = Position(display)
-    limit = f"{max_bytes // (1024 * 1024)} MiB" if max_bytes >= 1024 * 1024 else f"{max_bytes} bytes"
-    too_large = [error(where, "schema", f"file is larger than {limit}")]
-    special = [error(where, "schema", "not a regular file (a directory, a FIFO or a device): not read")]
+    raw, diagnostics = read_bytes(path, display, max_bytes)
+    if raw is None:
+        return None, None, diagnostics
+    text, diagnostics = decode(raw, display)
+    return text, content_hash(raw), diagnostics
+
+
+def content_hash(raw: bytes) -> str:
+    """The content hash of a file's bytes, "sha256:HEX"."""
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def read_bytes(path: Path, display: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[bytes | None, list[Diagnostic]]:
+    """The bytes of a regular file under the size limit, or the diagnostics that say why they are not read.
+
+    One open, one fstat and, for a file that did not grow since, one read of its size and a byte
+    (a warm re-plan reads thousands of files only to hash them: no buffered file object, no
+    buffer of the limit's size).
+    """
     try:
-        found = path.stat()
-        if not stat.S_ISREG(found.st_mode):  # a FIFO or /dev/zero would hang the tool or never end
-            return None, None, special
-        if found.st_size > max_bytes:
-            return None, None, too_large
-        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:  # swapped for a FIFO: no wait
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                return None, None, special
-            raw = handle.read(max_bytes + 1)  # never more than the limit and one byte, if the file grew
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO opens without waiting, refused below
     except OSError as exc:
-        return None, None, [error(where, "schema", f"cannot read file: {exc.strerror or exc}")]
+        return None, [_unopened(path, display, exc)]
+    try:
+        found = os.fstat(handle)
+        if not stat.S_ISREG(found.st_mode):  # a FIFO or /dev/zero would hang the tool or never end
+            return None, [_special(display)]
+        if found.st_size > max_bytes:
+            return None, [_too_large(display, max_bytes)]
+        raw = os.read(handle, found.st_size + 1)
+        if len(raw) > found.st_size:  # it grew: read on, never more than the limit and one byte
+            chunks, total = [raw], len(raw)
+            while total <= max_bytes and (more := os.read(handle, max_bytes + 1 - total)):
+                chunks.append(more)
+                total += len(more)
+            raw = b"".join(chunks)
+    except OSError as exc:
+        return None, [_unreadable(display, exc)]
+    finally:
+        os.close(handle)
     if len(raw) > max_bytes:
-        return None, None, too_large
-    digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+        return None, [_too_large(display, max_bytes)]
+    return raw, []
+
+
+def decode(raw: bytes, display: str) -> tuple[str | None, list[Diagnostic]]:
+    """A file's bytes as text, or why they are not UTF-8 text (UTF-16, NUL bytes, the first byte that fails)."""
+    where = Position(display)
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or (b"\x00" in raw[:4] and len(raw) >= 4 and (
             raw[1:4:2] == b"\x00\x00" or raw[0:4:2] == b"\x00\x00")):
-        return None, digest, [error(where, "schema", "not UTF-8 text: the file is UTF-16 (save the file as UTF-8)")]
+        return None, [error(where, "schema", "not UTF-8 text: the file is UTF-16 (save the file as UTF-8)")]
     if b"\x00" in raw:
-        return None, digest, [error(where, "schema", "binary file (it contains NUL bytes), not YAML text")]
+        return None, [error(where, "schema", "binary file (it contains NUL bytes), not YAML text")]
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig"), []
     except UnicodeDecodeError as exc:
         line_start = raw.rfind(b"\n", 0, exc.start) + 1
         line = raw.count(b"\n", 0, exc.start) + 1
         column = len(raw[line_start:exc.start].decode("utf-8", errors="replace")) + 1
-        return None, digest, [
+        return None, [
             error(Position(display, line, column), "schema",
                   f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded (save the file as UTF-8)")
         ]
-    return text, digest, []
+
+
+def _unopened(path: Path, display: str, exc: OSError) -> Diagnostic:
+    """Why a file did not open: a special file that refuses it (a socket) is said as such."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return _special(display)
+    except OSError:
+        pass
+    return _unreadable(display, exc)
+
+
+def _unreadable(display: str, exc: OSError) -> Diagnostic:
+    return error(Position(display), "schema", f"cannot read file: {exc.strerror or exc}")
+
+
+def _special(display: str) -> Diagnostic:
+    return error(Position(display), "schema", "not a regular file (a directory, a FIFO or a device): not read")
+
+
+def _too_large(display: str, max_bytes: int) -> Diagnostic:
+    limit = f"{max_bytes // (1024 * 1024)} MiB" if max_bytes >= 1024 * 1024 else f"{max_bytes} bytes"
+    return error(Position(display), "schema", f"file is larger than {limit}")
 
 
 def is_blank(text: str) -> bool:

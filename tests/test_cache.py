@@ -89,17 +89,6 @@ def _flip_a_byte(pack: Path) -> None:
     pack.write_bytes(bytes(data))
 
 
-def _not_a_snapshot(pack: Path) -> None:
-    """A consistent pack whose value has the shape of a cached snapshot, and text that is no snapshot."""
-    import hashlib
-
-    header, body = pack.read_text().split("\n", 1)
-    entries = {key: value.split("\n", 1)[0] + '\n{"as_of": 7}' for key, value in json.loads(body).items()}
-    body = json.dumps(entries, separators=(",", ":"), sort_keys=True)
-    pack.write_text(json.dumps({**json.loads(header), "sha256": hashlib.sha256(body.encode()).hexdigest()}) + "\n"
-                    + body)
-
-
 def _other_version(pack: Path) -> None:
     header, body = pack.read_text().split("\n", 1)
     pack.write_text(json.dumps({**json.loads(header), "version": "reconciler 0.0.1; format 0"}) + "\n" + body)
@@ -110,8 +99,10 @@ def _rewrite(pack: Path, entries) -> None:
     loading made."""
     import hashlib
 
+    from reconciler.cache import _entries
+
     header, body = pack.read_text().split("\n", 1)
-    body = json.dumps(entries(json.loads(body)), separators=(",", ":"), sort_keys=True)
+    body = "".join(f"{key} {len(value)} {value}\n" for key, value in sorted(entries(_entries(body)).items()))
     pack.write_text(json.dumps({**json.loads(header), "sha256": hashlib.sha256(body.encode()).hexdigest()}) + "\n"
                     + body)
 
@@ -126,9 +117,40 @@ def _not_a_snapshot(pack: Path) -> None:
     _rewrite(pack, lambda entries: {key: value.split("\n", 1)[0] + '\n{"as_of": 7}' for key, value in entries.items()})
 
 
+def _cut_in_a_line(pack: Path) -> None:
+    """The pack cut in the middle of an entry, its checksum right: a pack a crash could have left."""
+    import hashlib
+
+    header, body = pack.read_text().split("\n", 1)
+    body = body[: body.index(" ", len(body) // 2) + 10] if " " in body[len(body) // 2:] else body[: len(body) // 2]
+    pack.write_text(json.dumps({**json.loads(header), "sha256": hashlib.sha256(body.encode()).hexdigest()}) + "\n"
+                    + body)
+
+
+def _customer_values(change):
+    """A damage that rewrites each cached customer (model JSON, positions JSON, the rules' catalog, apart by tabs) by
+    `change(model, positions)`."""
+
+    def rewritten(value: str) -> str:
+        model, positions, *rest = value.split("\t")
+        return "\t".join((*change(model, positions), *rest))
+
+    def entries(old: dict) -> dict:
+        return {key: rewritten(value) if "\t" in value else value for key, value in old.items()}
+
+    return lambda pack: _rewrite(pack, entries)
+
+
+BAD_POSITIONS = {"not-json": "[[null,", "not-arrays": '{"names": []}', "arrays-that-do-not-nest": "[[null],[0,0],[9]]",
+                 "another-file's": '[[null,"customer"],[0,0,0,0],[1,1]]', "too-deep": "[" * 100_000}
 DAMAGE = {"deleted": lambda pack: pack.unlink(), "emptied": lambda pack: pack.write_bytes(b""),
           "truncated": _truncate, "corrupted": _flip_a_byte, "binary": lambda pack: pack.write_bytes(b"\xff\x00" * 99),
           "another-version": _other_version, "not-a-model": _not_a_model, "not-a-snapshot": _not_a_snapshot,
+          "cut-in-a-line": _cut_in_a_line,
+          "a-model-of-the-wrong-type": _customer_values(lambda model, positions: ('{"customer": 7}', positions)),
+          "model-not-json": _customer_values(lambda model, positions: (model[: len(model) // 2], positions)),
+          **{f"positions-{name}": _customer_values(lambda model, positions, bad=bad: (model, bad))
+             for name, bad in BAD_POSITIONS.items()},
           "whole-folder-deleted": lambda pack: shutil.rmtree(pack.parent, ignore_errors=True)}
 
 
@@ -141,6 +163,27 @@ def test_the_cache_damaged_in_any_way_gives_the_same_plan_byte_for_byte(repo, pa
         damaged(repo, pack, damage)
         assert plan_bytes(repo) == cold, name
         assert plan_bytes(repo) == cold, name  # and the cache the damaged run wrote again
+
+
+def test_a_pack_keeps_any_value_as_it_is_and_one_not_as_it_wrote_reads_as_empty(tmp_path):
+    import hashlib
+
+    values = {"sha256:aa": "a\nvalue with 2 spaces\n\n", "sha256:bb": "", "sha256:cc": '"quoted" \\ \t é'}
+    cache = Cache(tmp_path)
+    for key, value in values.items():
+        cache.put("customer", key, value)
+    cache.put("other", "sha256:dd", "x\n")
+    cache.save()
+    assert {key: Cache(tmp_path).get("customer", key) for key in values} == values
+    pack = tmp_path / CUSTOMER_PACKS / "aa.json"
+    header, body = pack.read_text().split("\n", 1)
+    for bad in ("sha256:aa 99 short\n", "sha256:aa -1 x\n", "sha256:aa 1x x\n", " 1 x\n", "sha256:aa 1 xy\n",
+                "sha256:aa", "sha256:aa 1 x"):
+        pack.write_text(json.dumps({**json.loads(header), "sha256": hashlib.sha256(bad.encode()).hexdigest()})
+                        + "\n" + bad)
+        assert Cache(tmp_path).get("customer", "sha256:aa") is None, bad
+    with pytest.raises(ValueError):
+        cache.put("customer", "two words", "x")
 
 
 @pytest.mark.parametrize("example", example_dirs(), ids=lambda p: p.name)
@@ -179,6 +222,51 @@ def test_a_file_with_an_error_now_is_reported_as_without_a_cache(repo):
     assert b"compnay" in warm
 
 
+@pytest.mark.parametrize("bad", BAD_POSITIONS.values(), ids=BAD_POSITIONS.keys())
+def test_a_hit_whose_cached_positions_are_damaged_points_where_the_file_says(repo, bad):
+    """A diagnostic that points into a file rebuilt from the cache (a duplicate id) points where a cold load would."""
+    plan_bytes(repo)  # the cache holds every file, clean
+    damaged(repo, CUSTOMER_PACKS, _customer_values(lambda model, positions: (model, bad)))
+    cold = repo.parent / "cold"
+    shutil.rmtree(cold, ignore_errors=True)
+    shutil.copytree(repo, cold, ignore=shutil.ignore_patterns(".reconciler"))
+    for where in (repo, cold):  # c00001 takes the id of c00002, which is a hit: the error points into c00002
+        changed = where / "customers" / "c00001.yaml"
+        changed.write_text(changed.read_text().replace("customer: c00001", "customer: c00002"))
+    warm = plan_bytes(repo)
+    assert warm == plan_bytes(cold).replace(str(cold).encode(), str(repo).encode())
+    assert [(Path(d["file"]).name, d["line"], d["column"]) for d in json.loads(warm)["diagnostics"]] == [
+        ("c00002.yaml", 2, 11)]
+
+
+def test_a_hit_is_judged_again_when_the_catalog_is_not_the_one_it_was_kept_with(tmp_path):
+    """Kept clean without a catalog, then a price book without a product a file uses: the warm run says
+    known-product as a cold one does; kept with the whole price book, then none: clean, as cold."""
+    from tests.conftest import EXAMPLES
+
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLES / "costs", repo, ignore=shutil.ignore_patterns(".reconciler"))
+    config, book = (repo / "reconciler.yaml").read_text(), (repo / "pricebook.csv").read_text()
+    no_catalog = config.replace("price_book:", "# price_book:")
+    unpriced = "".join(line for line in book.splitlines(keepends=True) if not line.startswith("WorkForce,"))
+
+    def warm_as_cold(settings: str, prices: str) -> bytes:
+        (repo / "reconciler.yaml").write_text(settings)
+        (repo / "pricebook.csv").write_text(prices)
+        cold = tmp_path / "cold"
+        shutil.rmtree(cold, ignore_errors=True)
+        shutil.copytree(repo, cold, ignore=shutil.ignore_patterns(".reconciler"))
+        warm = plan_bytes(repo)
+        assert warm == plan_bytes(cold).replace(str(cold).encode(), str(repo).encode())
+        return warm
+
+    assert b"known-product" not in warm_as_cold(no_catalog, book)  # the cache keeps every file, judged without one
+    assert b"known-product" in warm_as_cold(config, unpriced)
+    shutil.rmtree(repo / ".reconciler")
+    assert b"known-product" not in warm_as_cold(config, book)  # kept, judged with the price book's catalog
+    assert b"known-product" not in warm_as_cold(no_catalog, book)
+
+
 def git(cwd: Path, *args: str) -> None:
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args], cwd=cwd, check=True,
                    capture_output=True, timeout=60)
@@ -191,9 +279,8 @@ def _forge(pack: Path, file: Path) -> None:
     key = "sha256:" + hashlib.sha256(file.read_bytes()).hexdigest()
 
     def forged(entries: dict) -> dict:
-        entry = json.loads(entries[key])
-        entry["model"]["pbxes"] = {}
-        return {**entries, key: json.dumps(entry)}
+        model, rest = entries[key].split("\t", 1)
+        return {**entries, key: json.dumps({**json.loads(model), "pbxes": {}}) + "\t" + rest}
 
     _rewrite(pack, forged)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import reconciler.repo
 from reconciler.cache import Cache
 from reconciler.repo import _cache_value, _cached_customer, read_customer
@@ -19,7 +21,8 @@ def test_a_hit_rebuilds_the_model_and_every_position_of_a_cold_load(tmp_path, mo
     assert cold is not None and problems == [] and "Ünïcødé" in cold.model.company
     full, _ = reconciler.repo.parse_checked(path.read_text(), "customers/acme.yaml",
                                             lambda document: (document.positions, []))
-    rebuilt = _cached_customer(_cache_value(reconciler.repo.CustomerSource("x", cold.model, full)), "x", None)
+    rebuilt = _cached_customer(_cache_value(reconciler.repo.CustomerSource("x", cold.model, full)), "x", None,
+                               lambda: pytest.fail("the positions were parsed again"))
     assert rebuilt.model == cold.model and rebuilt.model.model_fields_set == cold.model.model_fields_set
     assert (rebuilt.positions.keys, rebuilt.positions.values) == (full.keys, full.values)
 

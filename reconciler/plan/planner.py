@@ -170,12 +170,16 @@ class _World:
         for step in steps:
             by_customer[step.customer].append(step)
         rules = rules_of(stage)
+        idle = [rule for rule in rules if not rule.needs_steps]  # what a customer with no candidate step is asked
         found = []
         everyone = tuple(steps)
         for customer in self.scope:
-            ctx = self.context(customer, by_customer[customer], everyone)
-            for rule in rules:
-                found.extend(rule(ctx))
+            mine = by_customer.get(customer)
+            asked = rules if mine else idle
+            if asked:
+                ctx = self.context(customer, mine or [], everyone)
+                for rule in asked:
+                    found.extend(rule(ctx))
         return found
 
 

@@ -277,8 +277,7 @@ def _staying(ctx: CustomerContext, view) -> list[str]:
     if view.current is None:
         return []
     here = f"{ctx.customer}/{view.name}"
-    leaving = {serial for s in ctx.plan_steps if s.action is Action.TRANSFER_HWAAS and s.changes.source == here
-               for serial in s.changes.serials}
+    leaving = {serial for s in ctx.plan_steps.leaving(here) for serial in s.changes.serials}
     leaving |= {serial for s in view.of(Action.RETURN_HWAAS) for serial in s.changes.serials}
     return sorted(d.serial for d in view.current.devices if d.billing == "hwaas" and d.serial not in leaving)
 

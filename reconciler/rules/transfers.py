@@ -25,7 +25,7 @@ def transfer_conditions_source_term(ctx: CustomerContext):
         source = _source(ctx, step) if ready else None
         if source is None:
             continue
-        start = term_change_start(s for s in ctx.plan_steps if (s.customer, s.pbx) == (source.customer, source.pbx))
+        start = term_change_start(ctx.plan_steps.on(source.customer, source.pbx))
         if start is not None:
             yield Edge(start.id, step.id, "transfer-conditions")
 
@@ -35,8 +35,8 @@ def _replacements(ctx: CustomerContext, transfer: Step) -> list[Step]:
     source = _source(ctx, transfer)
     if source is None:
         return []
-    return [s for s in ctx.plan_steps if (s.customer, s.pbx) == (source.customer, source.pbx)
-            and s.action is Action.ORDER_HWAAS and s.changes.product == transfer.changes.product]
+    return [s for s in ctx.plan_steps.on(source.customer, source.pbx)
+            if s.action is Action.ORDER_HWAAS and s.changes.product == transfer.changes.product]
 
 
 @rule("transfer-conditions", Stage.ORDER, needs_steps=True)

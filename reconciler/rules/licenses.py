@@ -215,18 +215,21 @@ def no_refund(ctx: CustomerContext):
                    **ctx.where(view.name))
 
 
-@rule("deletion-guard", Stage.NOTE)
+@rule("deletion-guard", Stage.NOTE, needs_steps=True)
 def deletion_guard(ctx: CustomerContext):
-    """Zero licenses for good needs allow_deletion (guarded), or policy allow; deny forbids it."""
+    """Zero licenses for good needs allow_deletion (guarded), or policy allow; deny forbids it.
+
+    A PBX that has licenses reaches zero only through the removals the diff plans: the rule judges those."""
     deletions = ctx.policy.deletions
     if deletions == "allow":
         return
     for view in ctx.pbxes:
-        if view.current is None or view.current.licenses.total() == 0 or view.licenses_after() > 0:
+        removes = view.of(Action.REMOVE_LICENSES)
+        if not removes or view.current is None or view.current.licenses.total() == 0 or view.licenses_after() > 0:
             continue
         if deletions == "guarded" and view.desired is not None and view.desired.allow_deletion:
             continue
-        for step in view.of(Action.REMOVE_LICENSES):
+        for step in removes:
             yield Verdict(step.id, "deletion-guard")
         if deletions == "deny":
             why = "policy.deletions is 'deny': no PBX may go to zero licenses"

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Union
+from typing import NamedTuple, Union
 
 from reconciler.config import Policy
 from reconciler.desired import CustomerFile, DesiredPbx
@@ -50,9 +50,8 @@ class Edge:
 Finding = Union[Verdict, Edge, Diagnostic]
 
 
-@dataclass(frozen=True)
-class Located:
-    """Where a device sits in the portal."""
+class Located(NamedTuple):
+    """Where a device sits in the portal (a named tuple: the planner makes one per device of the portal)."""
 
     customer: str
     pbx: str
@@ -89,6 +88,33 @@ class PbxView:
 
 
 @dataclass(frozen=True)
+class PlanSteps:
+    """Every customer's steps at one stage, indexed once for the rules that look past their customer."""
+
+    by_pbx: dict[tuple[str, str], tuple[Step, ...]] = field(default_factory=dict)  # (customer, pbx) -> steps, in order
+    by_source: dict[str, tuple[Step, ...]] = field(default_factory=dict)  # "customer/pbx" -> transfers from it
+
+    @classmethod
+    def of(cls, steps: Iterable[Step]) -> PlanSteps:
+        by_pbx: dict[tuple[str, str], list[Step]] = {}
+        by_source: dict[str, list[Step]] = {}
+        for step in steps:
+            by_pbx.setdefault((step.customer, step.pbx), []).append(step)
+            if step.action is Action.TRANSFER_HWAAS:
+                by_source.setdefault(step.changes.source, []).append(step)
+        return cls({key: tuple(found) for key, found in by_pbx.items()},
+                   {key: tuple(found) for key, found in by_source.items()})
+
+    def on(self, customer: str, pbx: str) -> tuple[Step, ...]:
+        """The steps on one PBX of any customer, in the stage's order."""
+        return self.by_pbx.get((customer, pbx), ())
+
+    def leaving(self, address: str) -> tuple[Step, ...]:
+        """The transfers that take devices from the PBX at `address` ("customer/pbx"), in the stage's order."""
+        return self.by_source.get(address, ())
+
+
+@dataclass(frozen=True)
 class CustomerContext:
     """One customer's candidate steps and everything the rules may read to judge them."""
 
@@ -102,7 +128,7 @@ class CustomerContext:
     snapshot: Snapshot
     devices: dict[str, Located]
     catalog: frozenset[str] | None = None
-    plan_steps: tuple[Step, ...] = ()  # every customer's steps: a transfer's source may be another's PBX
+    plan_steps: PlanSteps = field(default_factory=PlanSteps)  # every customer's: a transfer's source is another's
     pbx_holders: dict[str, tuple[str, ...]] = field(default_factory=dict)  # PBX name -> portal customers holding it
     portal_today: dt.date | None = None  # the date on the portal's own clock (portal.timezone); None: today
 

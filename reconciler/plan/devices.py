@@ -73,8 +73,9 @@ def device_steps(add, customer: str, name: str, desired: DesiredPbx | None, curr
 
     converts: dict[str, list[str]] = defaultdict(list)
     transfers: dict[tuple[str, str, bool], list[str]] = defaultdict(list)
-    for serial, owner in sorted(claims.items()):
-        if owner != here:
+    # the serials this PBX claims are among its own pins (claim_pins reads each PBX's `pinned`): no scan of every claim
+    for serial in sorted(desired.pinned if desired is not None else ()):
+        if claims.get(serial) != here:
             continue
         spot = located[serial]
         if (spot.customer, spot.pbx) == here:
@@ -103,6 +104,8 @@ def device_steps(add, customer: str, name: str, desired: DesiredPbx | None, curr
             add(Action.ORDER_HWAAS, OrderHwaas(product=product, quantity=shortfall))
     for product in products:
         excess = have[product] - want.get(product, 0)
+        if excess <= 0:
+            continue  # nothing to return (pick_returns would pick none)
         eligible = [d for d in staying if d.product == product and d.serial not in pinned]
         # one candidate per device: rules judge each (6-month minimum, commitment); the planner
         # merges the devices that end up with the same verdict back into one step

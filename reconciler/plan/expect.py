@@ -15,26 +15,35 @@ and a return names the serials it returns.
 
 from __future__ import annotations
 
-from collections import Counter
-
 from reconciler.plan.model import DEVICE_ACTIONS, Action, Status, Step
 from reconciler.snapshot import Snapshot
 
 Key = tuple[str, str, str]  # (customer, pbx, product)
 
 
-def hwaas_counts(snapshot: Snapshot) -> Counter[Key]:
-    """HWaaS devices per PBX and product in the portal."""
-    counts: Counter[Key] = Counter()
-    for customer_id, customer in snapshot.customers.items():
-        for name, pbx in customer.pbxes.items():
-            counts.update((customer_id, name, d.product) for d in pbx.devices if d.billing == "hwaas")
-    return counts
+class HwaasCounts(dict):
+    """HWaaS devices per PBX and product in the portal, (customer, pbx, product) -> count.
+
+    Each is counted from the snapshot when first asked for: the device steps of a plan touch a
+    few of the portal's PBXs, and counting every device of a large portal cost more than the rest.
+    """
+
+    def __init__(self, snapshot: Snapshot):
+        super().__init__()
+        self.snapshot = snapshot
+
+    def __missing__(self, key: Key) -> int:
+        customer_id, name, product = key
+        customer = self.snapshot.customers.get(customer_id)
+        pbx = customer.pbxes.get(name) if customer is not None else None
+        count = sum(d.billing == "hwaas" and d.product == product for d in pbx.devices) if pbx is not None else 0
+        self[key] = count
+        return count
 
 
 def with_expected_counts(steps: list[Step], snapshot: Snapshot) -> list[Step]:
     """The plan's steps (in plan order), each order carrying the count it expects on its PBX."""
-    counts = hwaas_counts(snapshot)
+    counts = HwaasCounts(snapshot)
     result = []
     for step in steps:
         if step.action not in DEVICE_ACTIONS:
@@ -50,7 +59,7 @@ def with_expected_counts(steps: list[Step], snapshot: Snapshot) -> list[Step]:
     return result
 
 
-def _move(counts: Counter[Key], step: Step, key: Key) -> None:
+def _move(counts: HwaasCounts, step: Step, key: Key) -> None:
     quantity = step.changes.quantity
     if step.action in (Action.ORDER_HWAAS, Action.CONVERT_TO_HWAAS):
         counts[key] += quantity

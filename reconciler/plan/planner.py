@@ -31,7 +31,7 @@ from reconciler.config import Policy
 from reconciler.desired import CustomerFile
 from reconciler.diagnostics import Diagnostic, Position
 from reconciler.plan.build import StepFactory, build_customer
-from reconciler.plan.context import CustomerContext, Edge, Located, PbxView, PlanContext, Verdict
+from reconciler.plan.context import CustomerContext, Edge, Located, PbxView, PlanContext, PlanSteps, Verdict
 from reconciler.plan.devices import claim_pins, locate_devices
 from reconciler.plan.expect import with_expected_counts
 from reconciler.plan.model import CostSummary, Plan, Status, Step, summarize
@@ -148,7 +148,7 @@ class _World:
         self.pbx_holders = pbx_holders(snapshot)
         self._names: dict[str, tuple[str, ...]] = {}  # customer -> its PBXs' names, sorted: the same every stage
 
-    def context(self, customer: str, steps: list[Step], everyone: tuple[Step, ...] = ()) -> CustomerContext:
+    def context(self, customer: str, steps: list[Step], everyone: PlanSteps | None = None) -> CustomerContext:
         desired = self.files.get(customer)
         current = self.snapshot.customers.get(customer)
         wanted = desired.pbxes if desired else {}
@@ -162,7 +162,7 @@ class _World:
                 by_pbx[step.pbx].append(step)
         views = tuple(PbxView(name, present.get(name), wanted.get(name), tuple(by_pbx[name])) for name in names)
         return CustomerContext(customer, current, desired, tuple(steps), views, self.today, self.policy,
-                               self.snapshot, self.located, self.catalog, everyone, self.pbx_holders,
+                               self.snapshot, self.located, self.catalog, everyone or PlanSteps(), self.pbx_holders,
                                self.portal_today)
 
     def run(self, stage: Stage, steps: list[Step]) -> list:
@@ -170,12 +170,16 @@ class _World:
         for step in steps:
             by_customer[step.customer].append(step)
         rules = rules_of(stage)
+        idle = [rule for rule in rules if not rule.needs_steps]  # what a customer with no candidate step is asked
         found = []
-        everyone = tuple(steps)
+        everyone = PlanSteps.of(steps)
         for customer in self.scope:
-            ctx = self.context(customer, by_customer[customer], everyone)
-            for rule in rules:
-                found.extend(rule(ctx))
+            mine = by_customer.get(customer)
+            asked = rules if mine else idle
+            if asked:
+                ctx = self.context(customer, mine or [], everyone)
+                for rule in asked:
+                    found.extend(rule(ctx))
         return found
 
 

@@ -34,14 +34,14 @@ def pick_returns(candidates: Iterable[Device], count: int) -> list[Device]:
     return oldest[:max(count, 0)]
 
 
-@rule("return-oldest-first", Stage.ORDER)
+@rule("return-oldest-first", Stage.ORDER, needs_steps=True)
 def return_oldest_first(ctx: CustomerContext):
     for step in ctx.steps:
         if step.action is Action.RETURN_HWAAS:
             yield Verdict(step.id, "return-oldest-first")
 
 
-@rule("hwaas-follows-pbx-term", Stage.ORDER)
+@rule("hwaas-follows-pbx-term", Stage.ORDER, needs_steps=True)
 def hwaas_follows_pbx_term_order(ctx: CustomerContext):
     """Devices coming to a PBX whose term changes wait for the new term: they take it."""
     for view in ctx.pbxes:
@@ -61,7 +61,7 @@ def _no_subscription(view) -> str | None:
     return None
 
 
-@rule("hwaas-needs-subscription", Stage.ORDER)
+@rule("hwaas-needs-subscription", Stage.ORDER, needs_steps=True)
 def hwaas_needs_subscription_returns_first(ctx: CustomerContext):
     """The portal keeps no HWaaS on a lifetime PBX: the returns come before the term change starts, and a
     blocked or manual return holds it back."""
@@ -73,7 +73,7 @@ def hwaas_needs_subscription_returns_first(ctx: CustomerContext):
             yield Edge(start.id, step.id, "hwaas-needs-subscription")
 
 
-@rule("hwaas-needs-subscription", Stage.ORDER)
+@rule("hwaas-needs-subscription", Stage.ORDER, needs_steps=True)
 def hwaas_needs_subscription_licenses_first(ctx: CustomerContext):
     """The portal judges a PBX as it is when the step runs: on a PBX with no licenses yet, devices come once the
     step that licenses it has run (licenses moved from another PBX of the customer come after its removal)."""
@@ -98,7 +98,7 @@ def _emptying(view) -> Step | None:
                  if step.action is Action.REMOVE_LICENSES and total == 0), None)
 
 
-@rule("decommission-returns-hwaas", Stage.ORDER)
+@rule("decommission-returns-hwaas", Stage.ORDER, needs_steps=True)
 def decommission_returns_hwaas(ctx: CustomerContext):
     """A decommissioned PBX's devices go back while it still has its subscription: the removal of its last
     licenses waits for the returns that can go now (not for a blocked or manual one: see the warning below)."""
@@ -112,7 +112,7 @@ def decommission_returns_hwaas(ctx: CustomerContext):
                 yield Edge(removal.id, step.id, "decommission-returns-hwaas")
 
 
-@rule("hwaas-needs-subscription", Stage.GATE)
+@rule("hwaas-needs-subscription", Stage.GATE, needs_steps=True)
 def hwaas_needs_subscription(ctx: CustomerContext):
     """HWaaS only for subscription PBXs (seed 000): an order for a PBX left without licenses cannot go."""
     for view in ctx.pbxes:
@@ -126,7 +126,7 @@ def hwaas_needs_subscription(ctx: CustomerContext):
         yield error("hwaas-needs-subscription", text, **ctx.where(view.name))
 
 
-@rule("overdue-blocks-hardware", Stage.GATE)
+@rule("overdue-blocks-hardware", Stage.GATE, needs_steps=True)
 def overdue_blocks_hardware(ctx: CustomerContext):
     since = ctx.snapshot.partner.overdue_since
     if since is None or (ctx.today - since).days <= OVERDUE_GRACE_DAYS:
@@ -142,7 +142,7 @@ def _returned(ctx: CustomerContext, step) -> list[Device]:
     return [ctx.devices[s].device for s in step.changes.serials if s in ctx.devices]
 
 
-@rule("hwaas-minimum-term", Stage.GATE)
+@rule("hwaas-minimum-term", Stage.GATE, needs_steps=True)
 def hwaas_minimum_term(ctx: CustomerContext):
     for step in ctx.steps:
         if step.action is not Action.RETURN_HWAAS:
@@ -157,7 +157,7 @@ def hwaas_minimum_term(ctx: CustomerContext):
                           f"an earlier return is billed until {until} anyway")
 
 
-@rule("commitment-return-manual", Stage.GATE)
+@rule("commitment-return-manual", Stage.GATE, needs_steps=True)
 def commitment_return_manual(ctx: CustomerContext):
     for step in ctx.steps:
         if step.action is Action.RETURN_HWAAS and any(d.commitment for d in _returned(ctx, step)):
@@ -166,7 +166,7 @@ def commitment_return_manual(ctx: CustomerContext):
                                       "(HWaaS cancellation) to return them")
 
 
-@rule("decommission-returns-hwaas", Stage.NOTE)
+@rule("decommission-returns-hwaas", Stage.NOTE, needs_steps=True)
 def decommission_returns_hwaas_still_billed(ctx: CustomerContext):
     """The returns of a decommissioned PBX that cannot go now: the devices stay billed, and a cloud PBX's vanish
     with it when the portal deletes it (D+14 from its last license's removal)."""
@@ -219,7 +219,7 @@ def pinned_within_count(ctx: CustomerContext):
                             f"count of {product} is {count}: counts include pinned devices", **ctx.where(view.name))
 
 
-@rule("convert-preconditions", Stage.NOTE)
+@rule("convert-preconditions", Stage.NOTE, needs_steps=True)
 def convert_preconditions(ctx: CustomerContext):
     for view in ctx.pbxes:
         for step in view.of(Action.CONVERT_TO_HWAAS):
@@ -231,7 +231,7 @@ def convert_preconditions(ctx: CustomerContext):
                         **ctx.where(view.name))
 
 
-@rule("conversion-effects", Stage.NOTE)
+@rule("conversion-effects", Stage.NOTE, needs_steps=True)
 def conversion_effects(ctx: CustomerContext):
     for view in ctx.pbxes:
         for step in view.of(Action.CONVERT_TO_HWAAS):
@@ -248,7 +248,7 @@ def conversion_effects(ctx: CustomerContext):
                        f"their billing follows the PBX term ({view.term_after})", **ctx.where(view.name))
 
 
-@rule("hwaas-follows-pbx-term", Stage.NOTE)
+@rule("hwaas-follows-pbx-term", Stage.NOTE, needs_steps=True)
 def hwaas_follows_pbx_term(ctx: CustomerContext):
     for view in ctx.pbxes:
         expires = view.current.expires_on if view.current and view.first(Action.CHANGE_TERM) is None else None
@@ -277,13 +277,12 @@ def _staying(ctx: CustomerContext, view) -> list[str]:
     if view.current is None:
         return []
     here = f"{ctx.customer}/{view.name}"
-    leaving = {serial for s in ctx.plan_steps if s.action is Action.TRANSFER_HWAAS and s.changes.source == here
-               for serial in s.changes.serials}
+    leaving = {serial for s in ctx.plan_steps.leaving(here) for serial in s.changes.serials}
     leaving |= {serial for s in view.of(Action.RETURN_HWAAS) for serial in s.changes.serials}
     return sorted(d.serial for d in view.current.devices if d.billing == "hwaas" and d.serial not in leaving)
 
 
-@rule("hwaas-agreement", Stage.NOTE)
+@rule("hwaas-agreement", Stage.NOTE, needs_steps=True)
 def hwaas_agreement(ctx: CustomerContext):
     current = ctx.current.pbxes.values() if ctx.current else ()
     if any(d.billing == "hwaas" for pbx in current for d in pbx.devices):

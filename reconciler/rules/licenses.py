@@ -18,7 +18,7 @@ from reconciler.rules.registry import Stage, rule
 
 
 
-@rule("term-change-through-zero", Stage.ORDER)
+@rule("term-change-through-zero", Stage.ORDER, needs_steps=True)
 def term_change_through_zero(ctx: CustomerContext):
     """remove-licenses (all to 0) -> change-term -> add-licenses, each needing the one before."""
     for view in ctx.pbxes:
@@ -33,7 +33,7 @@ def term_change_through_zero(ctx: CustomerContext):
             yield Edge(add.id, change.id, "term-change-through-zero")
 
 
-@rule("term-change-through-zero", Stage.NOTE)
+@rule("term-change-through-zero", Stage.NOTE, needs_steps=True)
 def term_change_through_zero_expiry(ctx: CustomerContext):
     """A new term starts when the change runs: the plan says when the PBX renews (and invoices) after it."""
     for view in ctx.pbxes:
@@ -56,7 +56,7 @@ def term_change_through_zero_expiry(ctx: CustomerContext):
                    **ctx.where(view.name))
 
 
-@rule("add-before-remove", Stage.ORDER)
+@rule("add-before-remove", Stage.ORDER, needs_steps=True)
 def add_before_remove(ctx: CustomerContext):
     """On one PBX increases go first: users moved between profiles are never left unlicensed."""
     for view in ctx.pbxes:
@@ -96,7 +96,7 @@ def _licensed_again(view):
     return None
 
 
-@rule("one-licensed-pbx-per-customer", Stage.ORDER)
+@rule("one-licensed-pbx-per-customer", Stage.ORDER, needs_steps=True)
 def one_licensed_pbx_per_customer(ctx: CustomerContext):
     """The portal refuses licenses on a second PBX of a customer: licenses moved from one PBX to another are
     removed from the old one before the new one gets them (a blocked removal blocks the move)."""
@@ -117,7 +117,7 @@ def _last_day_in(today: dt.date, portal: dt.date) -> str | None:
     return ", ".join(clocks) or None
 
 
-@rule("no-decrease-last-day", Stage.GATE)
+@rule("no-decrease-last-day", Stage.GATE, needs_steps=True)
 def no_decrease_last_day(ctx: CustomerContext):
     """The portal refuses a decrease on the last day of the month by its own clock, and the partner's calendar
     is judged too: blocked when it is the last day in either zone, until the first day it is in neither."""
@@ -146,7 +146,7 @@ def _stopped(view, today: dt.date) -> bool:
             and today >= scheduled + dt.timedelta(days=STOPPED_AFTER))
 
 
-@rule("deletion-revert", Stage.GATE)
+@rule("deletion-revert", Stage.GATE, needs_steps=True)
 def deletion_revert_stopped(ctx: CustomerContext):
     """A stopped PBX is not saved by adding a license: the Area Manager must restore it."""
     for view in ctx.pbxes:
@@ -165,7 +165,7 @@ def deletion_revert_stopped(ctx: CustomerContext):
             yield Verdict(step.id, "deletion-revert", Status.MANUAL, instruction=text)
 
 
-@rule("deletion-revert", Stage.NOTE)
+@rule("deletion-revert", Stage.NOTE, needs_steps=True)
 def deletion_revert_saved(ctx: CustomerContext):
     for view in ctx.pbxes:
         current = view.current
@@ -182,7 +182,7 @@ def deletion_revert_saved(ctx: CustomerContext):
                    **ctx.where(view.name))
 
 
-@rule("renewal-window", Stage.NOTE)
+@rule("renewal-window", Stage.NOTE, needs_steps=True)
 def renewal_window(ctx: CustomerContext):
     for view in ctx.pbxes:
         expires = view.current.expires_on if view.current else None
@@ -201,7 +201,7 @@ def renewal_window(ctx: CustomerContext):
                       f"invoice fall on {expires}", **ctx.where(view.name))
 
 
-@rule("no-refund", Stage.NOTE)
+@rule("no-refund", Stage.NOTE, needs_steps=True)
 def no_refund(ctx: CustomerContext):
     for view in ctx.pbxes:
         removes = view.of(Action.REMOVE_LICENSES)
@@ -215,18 +215,21 @@ def no_refund(ctx: CustomerContext):
                    **ctx.where(view.name))
 
 
-@rule("deletion-guard", Stage.NOTE)
+@rule("deletion-guard", Stage.NOTE, needs_steps=True)
 def deletion_guard(ctx: CustomerContext):
-    """Zero licenses for good needs allow_deletion (guarded), or policy allow; deny forbids it."""
+    """Zero licenses for good needs allow_deletion (guarded), or policy allow; deny forbids it.
+
+    A PBX that has licenses reaches zero only through the removals the diff plans: the rule judges those."""
     deletions = ctx.policy.deletions
     if deletions == "allow":
         return
     for view in ctx.pbxes:
-        if view.current is None or view.current.licenses.total() == 0 or view.licenses_after() > 0:
+        removes = view.of(Action.REMOVE_LICENSES)
+        if not removes or view.current is None or view.current.licenses.total() == 0 or view.licenses_after() > 0:
             continue
         if deletions == "guarded" and view.desired is not None and view.desired.allow_deletion:
             continue
-        for step in view.of(Action.REMOVE_LICENSES):
+        for step in removes:
             yield Verdict(step.id, "deletion-guard")
         if deletions == "deny":
             why = "policy.deletions is 'deny': no PBX may go to zero licenses"
@@ -246,7 +249,7 @@ def _deletion_dates(d: dt.date | None) -> tuple[str, str, str]:
     return f"on {d}", str(d + dt.timedelta(days=STOPPED_AFTER)), str(d + dt.timedelta(days=DELETED_AFTER))
 
 
-@rule("cloud-deletion-schedule", Stage.NOTE)
+@rule("cloud-deletion-schedule", Stage.NOTE, needs_steps=True)
 def cloud_deletion_schedule_new_pbx(ctx: CustomerContext):
     """A new cloud PBX created with zero licenses has no subscription from the start: the same clock runs."""
     for view in ctx.pbxes:
@@ -260,7 +263,7 @@ def cloud_deletion_schedule_new_pbx(ctx: CustomerContext):
                       f"irrevocably deleted on {deleted} unless it gets a license", **ctx.where(view.name))
 
 
-@rule("cloud-deletion-schedule", Stage.NOTE)
+@rule("cloud-deletion-schedule", Stage.NOTE, needs_steps=True)
 def cloud_deletion_schedule(ctx: CustomerContext):
     for view in ctx.pbxes:
         if view.current is None or view.current.model != "cloud":

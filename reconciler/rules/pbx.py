@@ -16,7 +16,7 @@ from reconciler.rules.registry import Stage, rule
 
 
 
-@rule("customer-before-pbx", Stage.ORDER)
+@rule("customer-before-pbx", Stage.ORDER, needs_steps=True)
 def customer_before_pbx(ctx: CustomerContext):
     """A new customer exists before its PBXs are created or a hardware PBX is bought for it."""
     create = next((s for s in ctx.steps if s.action is Action.CREATE_CUSTOMER), None)
@@ -28,7 +28,7 @@ def customer_before_pbx(ctx: CustomerContext):
         yield Edge(step.id, create.id, "customer-before-pbx")
 
 
-@rule("pbx-name-taken", Stage.GATE)
+@rule("pbx-name-taken", Stage.GATE, needs_steps=True)
 def pbx_name_taken(ctx: CustomerContext):
     """A PBX's name is its domain (NAME.wildixin.com): a new PBX cannot take a name another customer holds."""
     for view in ctx.pbxes:
@@ -43,7 +43,7 @@ def pbx_name_taken(ctx: CustomerContext):
         yield error("pbx-name-taken", text, **ctx.where(view.name))
 
 
-@rule("hardware-pbx-purchase", Stage.ORDER)
+@rule("hardware-pbx-purchase", Stage.ORDER, needs_steps=True)
 def hardware_pbx_purchase(ctx: CustomerContext):
     for view in ctx.pbxes:
         purchase, create = view.first(Action.PURCHASE_HARDWARE_PBX), view.first(Action.CREATE_PBX)
@@ -62,7 +62,7 @@ def _model_instruction(name: str, before: str, after: str) -> str:
             f"{name}, which carries its name, licenses and devices over")
 
 
-@rule("model-change-manual", Stage.GATE)
+@rule("model-change-manual", Stage.GATE, needs_steps=True)
 def model_change_manual(ctx: CustomerContext):
     for view in ctx.pbxes:
         for step in view.of(Action.SET_OPTIONS):
@@ -72,7 +72,7 @@ def model_change_manual(ctx: CustomerContext):
                               instruction=_model_instruction(view.name, before, after))
 
 
-@rule("region-change-manual", Stage.GATE)
+@rule("region-change-manual", Stage.GATE, needs_steps=True)
 def region_change_manual(ctx: CustomerContext):
     for view in ctx.pbxes:
         for step in view.of(Action.SET_OPTIONS):
@@ -83,7 +83,7 @@ def region_change_manual(ctx: CustomerContext):
                                           f"from region {before} to {after}")
 
 
-@rule("storage-increase-only", Stage.GATE)
+@rule("storage-increase-only", Stage.GATE, needs_steps=True)
 def storage_increase_only(ctx: CustomerContext):
     for view in ctx.pbxes:
         for step in view.of(Action.SET_OPTIONS):
@@ -94,7 +94,7 @@ def storage_increase_only(ctx: CustomerContext):
                                           f"from {before} GB to {after} GB (the portal only increases it)")
 
 
-@rule("activation-report-window", Stage.NOTE)
+@rule("activation-report-window", Stage.NOTE, needs_steps=True)
 def activation_report_window(ctx: CustomerContext):
     for view in ctx.pbxes:
         for step in view.of(Action.CREATE_PBX):

@@ -45,15 +45,21 @@ class Registry:
     by_stage: dict[Stage, list[Rule]] = field(default_factory=lambda: {stage: [] for stage in Stage})
     _sorted: dict[Stage, tuple[int, list[Rule]]] = field(default_factory=dict, repr=False)  # stage -> (units, sorted)
 
-    def rule(self, rule_id: str, stage: Stage) -> Callable[[Rule], Rule]:
+    def rule(self, rule_id: str, stage: Stage, needs_steps: bool = False) -> Callable[[Rule], Rule]:
         """Register a unit of `rule_id`: its function is named after the id (`no_decrease_last_day`), or after
-        the id and what this unit of it judges (`transfer_conditions_lifetime`)."""
+        the id and what this unit of it judges (`transfer_conditions_lifetime`).
+
+        `needs_steps`: every finding of the unit is about one of the customer's candidate steps, so it finds
+        nothing for a customer the diff gives none, and the planner does not ask it about one (most customers
+        of a large repo have nothing to change). Left False, the unit judges every customer.
+        """
         def register(func: Rule) -> Rule:
             name = rule_id.replace("-", "_")
             if func.__name__ != name and not func.__name__.startswith(name + "_"):
                 raise ValueError(f"the unit of {rule_id} is named {func.__name__}: name it {name}[_what]")
             func.rule_id = rule_id
             func.stage = stage
+            func.needs_steps = needs_steps
             self.by_stage[stage].append(func)
             return func
         return register

@@ -16,7 +16,7 @@ from reconciler.plan.model import Action, Status, Step
 from reconciler.rules.registry import Stage, rule
 
 
-@rule("transfer-conditions", Stage.ORDER)
+@rule("transfer-conditions", Stage.ORDER, needs_steps=True)
 def transfer_conditions_source_term(ctx: CustomerContext):
     """An automatic transfer was judged on today's terms: it runs before its source's term change starts, so they
     still match then. A ticket needs no match, and a blocked transfer does not hold back license steps."""
@@ -25,7 +25,7 @@ def transfer_conditions_source_term(ctx: CustomerContext):
         source = _source(ctx, step) if ready else None
         if source is None:
             continue
-        start = term_change_start(s for s in ctx.plan_steps if (s.customer, s.pbx) == (source.customer, source.pbx))
+        start = term_change_start(ctx.plan_steps.on(source.customer, source.pbx))
         if start is not None:
             yield Edge(start.id, step.id, "transfer-conditions")
 
@@ -35,11 +35,11 @@ def _replacements(ctx: CustomerContext, transfer: Step) -> list[Step]:
     source = _source(ctx, transfer)
     if source is None:
         return []
-    return [s for s in ctx.plan_steps if (s.customer, s.pbx) == (source.customer, source.pbx)
-            and s.action is Action.ORDER_HWAAS and s.changes.product == transfer.changes.product]
+    return [s for s in ctx.plan_steps.on(source.customer, source.pbx)
+            if s.action is Action.ORDER_HWAAS and s.changes.product == transfer.changes.product]
 
 
-@rule("transfer-conditions", Stage.ORDER)
+@rule("transfer-conditions", Stage.ORDER, needs_steps=True)
 def transfer_conditions_replacement_waits(ctx: CustomerContext):
     """A manual transfer happens when Customer Care acts: the order that replaces the device on its source waits
     for it, so the source never holds one device more (and pays for it) in between."""
@@ -49,7 +49,7 @@ def transfer_conditions_replacement_waits(ctx: CustomerContext):
                 yield Edge(order.id, step.id, "transfer-conditions")
 
 
-@rule("transfer-conditions", Stage.NOTE)
+@rule("transfer-conditions", Stage.NOTE, needs_steps=True)
 def transfer_conditions_replacement_note(ctx: CustomerContext):
     for step in ctx.steps:
         if step.action is not Action.TRANSFER_HWAAS or step.status is not Status.MANUAL:
@@ -82,7 +82,7 @@ def _mismatch(source: Located, target, here: str) -> str | None:
     return None
 
 
-@rule("transfer-conditions", Stage.GATE)
+@rule("transfer-conditions", Stage.GATE, needs_steps=True)
 def transfer_conditions(ctx: CustomerContext):
     """Automatic only between PBXs with the same term and expiry; otherwise a Customer Care ticket."""
     for view in ctx.pbxes:
@@ -106,7 +106,7 @@ def transfer_conditions(ctx: CustomerContext):
                           instruction=f"{ticket}: automatic transfer needs the same term and expiry; {reason}")
 
 
-@rule("transfer-conditions", Stage.NOTE)
+@rule("transfer-conditions", Stage.NOTE, needs_steps=True)
 def transfer_conditions_lifetime(ctx: CustomerContext):
     for view in ctx.pbxes:
         if view.term_after != "lifetime":
@@ -117,7 +117,7 @@ def transfer_conditions_lifetime(ctx: CustomerContext):
                         **ctx.where(view.name))
 
 
-@rule("transfer-effects", Stage.NOTE)
+@rule("transfer-effects", Stage.NOTE, needs_steps=True)
 def transfer_effects(ctx: CustomerContext):
     """Seed 003, step 4: the sender gets a credit note within 5 business days, the device is billed with the
     receiving PBX's licenses (its term and expiry), and it is kept 6 months from the transfer."""

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from reconciler.cache import Cache
 from reconciler.fingerprint import fingerprint_state
+from reconciler import forked
 from reconciler.snapshot import CurrentCustomer, Snapshot
 
 KIND = "snapshot"
@@ -166,17 +167,13 @@ class Reading:
             self._key = _key(provider.path)
             if self._key is not None:
                 self._hit = PortalState.cached(cache.get(KIND, self._key) or "", self._reread)
-        if self._hit is None and workers > 1 and _size(provider.path) >= CHILD_BYTES:
+        if self._hit is None and workers > 1 and forked.file_size(provider.path) >= CHILD_BYTES:
             self._start(provider)
 
     def _start(self, provider) -> None:
-        import threading  # only a run that forks asks, and pays for these imports (start-up)
-
-        from reconciler.forked import Child
-
         key = self._key or _key(provider.path)
-        if key is not None and threading.active_count() == 1:  # a fork copies no other thread: none may run
-            self._child = Child(lambda: _read_for_cache(provider, key))
+        if key is not None:
+            self._child = forked.Child(lambda: _read_for_cache(provider, key))
 
     def _reread(self) -> Snapshot:
         return self.provider.read(None)
@@ -238,13 +235,6 @@ def _read_for_cache(provider, key: str) -> bytes:
 
 def _same_file(one, other) -> bool:
     return type(one) is type(other) and getattr(one, "path", None) is not None and one.path == other.path
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 def _key(path: Path) -> str | None:

@@ -7,8 +7,9 @@ copy failed or could not be made: the caller then does the work itself, so a chi
 optimisation only and never changes what a run computes or reports.
 
 Library code does not decide to fork: callers take a `workers` count (1 by default) that
-the command line sets once, at its edge (`cores()` there). A child is started before any
-thread of the run (a progress bar's, a lease's), and is stopped when the caller leaves its
+the command line sets once, at its edge (`cores()` there). No child is made while another
+thread runs (a fork copies only the calling thread: a progress bar's or a lease's lock could
+be held in the copy forever); `result()` is then None. A child is stopped when the caller leaves its
 `with` block without asking for the result (an error, Ctrl-C).
 """
 
@@ -16,8 +17,9 @@ from __future__ import annotations
 
 import os
 import signal
-import tempfile
+import threading
 from collections.abc import Callable
+from pathlib import Path
 
 
 def cores() -> int:
@@ -30,14 +32,24 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def file_size(path: Path) -> int:
+    """A file's bytes, the measure of the work of reading it (0 when it cannot be read: its reader says why)."""
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
 class Child:
     """`work()` running in a forked copy of this process; `result()` is its bytes, or None (do it here)."""
 
     def __init__(self, work: Callable[[], bytes]):
         self.pid: int | None = None
         self._out = None
-        if not hasattr(os, "fork"):
+        if not hasattr(os, "fork") or threading.active_count() > 1:  # a fork copies no other thread: none may run
             return
+        import tempfile  # only a run that forks pays for it (start-up)
+
         try:
             self._out = tempfile.TemporaryFile()
             self.pid = os.fork()

@@ -16,14 +16,13 @@ here. The output is the same, byte for byte, whichever way it was made.
 from __future__ import annotations
 
 import marshal
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 from reconciler.diagnostics import Diagnostic, Position, Severity, error, sorted_diagnostics
-from reconciler.forked import Child
+from reconciler.forked import Child, file_size
 from reconciler.loader import Inputs, load
 from reconciler.repo import Claims, CustomerSource, check_unique_ids
 
@@ -116,20 +115,13 @@ def _load_repo(target: Path, only: Callable[[Path], bool] | None, workers: int) 
 
 def split(files: list[Path]) -> tuple[list[Path], list[Path]]:
     """(the first files, holding about CHILD_SHARE of the bytes; the rest), each part at least one file."""
-    sizes = [_size(path) for path in files]
+    sizes = [file_size(path) for path in files]
     goal, total, cut = sum(sizes) * CHILD_SHARE, 0, 1
     for cut, size in enumerate(sizes[:-1], start=1):
         total += size
         if total >= goal:
             break
     return files[:cut], files[cut:]
-
-
-def _size(path: Path) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:  # the loader words it when it reads the file
-        return 0
 
 
 def _check_part(target: Path, files: list[Path]) -> bytes:

@@ -59,3 +59,18 @@ def test_the_child_does_not_flush_what_the_parent_has_buffered(capfd):
 
 def test_cores_counts_the_processors_this_process_may_use():
     assert 1 <= cores() <= (os.cpu_count() or 1)
+
+
+def test_no_child_is_made_while_another_thread_runs():
+    import threading
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with Child(lambda: b"copied with a thread") as child:
+            assert child.pid is None
+            assert child.result() is None
+    finally:
+        stop.set()
+        other.join()

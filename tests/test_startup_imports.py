@@ -9,6 +9,7 @@ distribution for plugins is skipped, and the parser builds the flags of the chos
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -133,3 +134,42 @@ def test_no_model_a_plan_builds_reads_the_text_signature_of_list():
     builtin = [f"{kind.__name__}.{name}" for kind in _models_of(config, desired, domain, snapshot, changes, model)
                for name, field in kind.model_fields.items() if field.default_factory is list]
     assert builtin == []
+
+
+BUILT = '''
+import contextlib, io, json, sys
+from reconciler.cli import main
+from reconciler.plan import changes, model
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    main(["plan", sys.argv[1], "--state", sys.argv[2], "--today", "2026-11-30", "--format", "json"])
+print(json.dumps({"actions": sorted({step["action"] for step in json.loads(out.getvalue())["steps"]}),
+                  "classes": model.step_type.cache_info().currsize,
+                  "built": sorted(name for name, kind in changes.FORMS.items() if kind.__pydantic_complete__)}))
+'''
+
+
+@pytest.mark.parametrize("name", ["new-cloud-customer", "last-day-decrease"])
+def test_a_plan_defines_the_step_models_of_its_own_actions_only(name):
+    # Eleven step classes and twelve changes models are most of what defining the plan's models costs;
+    # a plan defines the ones of the actions it has (none at all for a plan without changes).
+    example = next(p for p in example_dirs() if p.name == name)
+    run = subprocess.run([sys.executable, "-c", BUILT, str(example), str(example / "state.yaml")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout.splitlines()[-1])
+    assert seen["actions"]  # the example plans changes
+    assert seen["classes"] == len(seen["actions"])
+    assert set(seen["built"]) <= set(seen["actions"])
+
+
+def test_a_plan_without_changes_defines_no_step_class(tmp_path):
+    example = next(p for p in example_dirs() if p.name == "new-cloud-customer")
+    repo = tmp_path / "repo"
+    (repo / "customers").mkdir(parents=True)
+    state = tmp_path / "state.yaml"
+    state.write_text((example / "state.yaml").read_text())
+    run = subprocess.run([sys.executable, "-c", BUILT, str(repo), str(state)], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout.splitlines()[-1]) == {"actions": [], "classes": 0, "built": []}

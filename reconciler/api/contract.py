@@ -23,7 +23,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.domain import Id, Product
-from reconciler.plan.model import Step
+from reconciler.plan.model import step_union
 from reconciler.snapshot import CurrentCustomer, Partner
 
 API_VERSION = "v1"
@@ -31,6 +31,7 @@ PREFIX = f"/{API_VERSION}"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 PROBLEM_TYPE = "application/problem+json"
 PAGE_DEFAULT, PAGE_MAX = 1000, 5000
+StepDocument = step_union()  # a step as the API carries it: the union of every action's step, by `action`
 
 
 class Model(BaseModel):
@@ -61,7 +62,7 @@ class StepRequest(Model):
     """One step of a plan, carried out on `today` (the portal's clock moves there first)."""
 
     today: dt.date
-    step: Step
+    step: StepDocument
 
 
 class StepResult(Model):

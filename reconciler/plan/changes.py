@@ -27,7 +27,8 @@ Billing = Pair[str]  # ["capex", "hwaas"]: a device that changes how it is paid 
 class Changes(BaseModel):
     """Base of every action's changes: frozen, no unknown key, optional fields absent when unset."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True,
+                              defer_build=True)
 
     @model_serializer(mode="wrap")
     def _absent_when_none(self, handler):
@@ -44,7 +45,7 @@ class Changes(BaseModel):
 
 
 class Contact(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: str
     email: str

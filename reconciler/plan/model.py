@@ -10,14 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from enum import Enum
+from functools import cache
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, TypeAdapter, WithJsonSchema, model_serializer
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler, PlainSerializer,
+                      SerializeAsAny, TypeAdapter, WithJsonSchema, create_model, model_serializer)
 
 from reconciler.diagnostics import Diagnostic
 from reconciler.domain import Term, no_items
-from reconciler.plan.changes import (ChangeTerm, Changes, ConvertToHwaas, CreateCustomer, CreatePbx, LicenseMoves,
-                                     OrderHwaas, PurchaseHardwarePbx, ReturnHwaas, SetOptions, TransferHwaas)
+from reconciler.plan.changes import FORMS, Changes
 
 FORMAT_VERSION = "1"
 
@@ -124,8 +125,8 @@ class Cost(BaseModel):
                                          "hwaas-follows-pbx-term (a term change bills the HWaaS devices anew).")
 
 
-class StepBase(BaseModel):
-    """One change, in plan order: what every step has, whatever its action (`Step` is one per action).
+class Step(BaseModel):
+    """One change, in plan order: what every step has, whatever its action (its class is `step_type(action)`).
 
     `changes` is the model of the step's action (reconciler.plan.changes: one per action, pairs
     `[before, after]`, serials sorted). `id` and `depends_on` are plan positions (1-based) once the
@@ -152,87 +153,58 @@ class StepBase(BaseModel):
         return f"{self.customer}/{self.pbx}" if self.pbx else self.customer
 
 
-class CreateCustomerStep(StepBase):
-    action: Literal[Action.CREATE_CUSTOMER]
-    changes: CreateCustomer
+def _class_name(action: Action) -> str:
+    """`add-licenses` -> `AddLicensesStep`: the name the published schema gives the action's step."""
+    return "".join(word.capitalize() for word in action.value.split("-")) + "Step"
 
 
-class PurchaseHardwarePbxStep(StepBase):
-    action: Literal[Action.PURCHASE_HARDWARE_PBX]
-    changes: PurchaseHardwarePbx
+@cache
+def step_type(action: Action) -> type[Step]:
+    """The step class of `action`: Step with `action` fixed and `changes` the action's model.
+
+    Defined on first use, so a plan builds the classes (and pydantic the validators) of the
+    actions it has, not all eleven: most of a one-customer plan's start-up is defining models.
+    """
+    return create_model(_class_name(action), __base__=Step, __module__=__name__,
+                        action=(Literal[action], ...), changes=(FORMS[action.value], ...))
 
 
-class CreatePbxStep(StepBase):
-    action: Literal[Action.CREATE_PBX]
-    changes: CreatePbx
+def step_union() -> Any:
+    """A plan step as a field type that parses a document: its class, and so the model of its
+    `changes`, is the one of its `action` (the discriminated union of every action's step)."""
+    return Annotated[Union[tuple(step_type(action) for action in Action)],  # noqa: UP007
+                     Field(discriminator="action")]
 
 
-class AddLicensesStep(StepBase):
-    action: Literal[Action.ADD_LICENSES]
-    changes: LicenseMoves
-
-
-class RemoveLicensesStep(StepBase):
-    action: Literal[Action.REMOVE_LICENSES]
-    changes: LicenseMoves
-
-
-class ChangeTermStep(StepBase):
-    action: Literal[Action.CHANGE_TERM]
-    changes: ChangeTerm
-
-
-class SetOptionsStep(StepBase):
-    action: Literal[Action.SET_OPTIONS]
-    changes: SetOptions
-
-
-class OrderHwaasStep(StepBase):
-    action: Literal[Action.ORDER_HWAAS]
-    changes: OrderHwaas
-
-
-class ConvertToHwaasStep(StepBase):
-    action: Literal[Action.CONVERT_TO_HWAAS]
-    changes: ConvertToHwaas
-
-
-class TransferHwaasStep(StepBase):
-    action: Literal[Action.TRANSFER_HWAAS]
-    changes: TransferHwaas
-
-
-class ReturnHwaasStep(StepBase):
-    action: Literal[Action.RETURN_HWAAS]
-    changes: ReturnHwaas
-
-
-# The step's class for each action: the discriminated union's members, one per action.
-STEP_TYPES: dict[Action, type[StepBase]] = {
-    kind.model_fields["action"].annotation.__args__[0]: kind
-    for kind in (CreateCustomerStep, PurchaseHardwarePbxStep, CreatePbxStep, AddLicensesStep, RemoveLicensesStep,
-                 ChangeTermStep, SetOptionsStep, OrderHwaasStep, ConvertToHwaasStep, TransferHwaasStep,
-                 ReturnHwaasStep)
-}
-
-# A plan step: its class, and so the model of its `changes`, is the one of its `action`.
-Step = Annotated[Union[tuple(STEP_TYPES.values())], Field(discriminator="action")]  # noqa: UP007
-
-
-def new_step(action: Action, **fields) -> StepBase:
+def new_step(action: Action, **fields) -> Step:
     """The step of `action` (its `changes` a model or the dict of one): how the planner and tests make one."""
-    return STEP_TYPES[action](action=action, **fields)
+    return step_type(action)(action=action, **fields)
 
 
-_STEP_ADAPTER: TypeAdapter | None = None
+@cache
+def _step_adapter() -> TypeAdapter:
+    return TypeAdapter(step_union())
 
 
-def parse_step(data: dict) -> StepBase:
+def parse_step(data: dict) -> Step:
     """A step from its JSON document (a saved plan, the portal's API); ValidationError names the field."""
-    global _STEP_ADAPTER
-    if _STEP_ADAPTER is None:
-        _STEP_ADAPTER = TypeAdapter(Step)
-    return _STEP_ADAPTER.validate_python(data)
+    return _step_adapter().validate_python(data)
+
+
+def _parsed(item: Any) -> Any:
+    """A step of Plan.steps as given: the planner's as it is, a document's parsed into its action's step."""
+    return parse_step(item) if isinstance(item, dict) else item
+
+
+class _UnionSchema:
+    """The JSON schema of Plan.steps: the discriminated union of every action's step, as a reader parses it."""
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> Any:
+        return handler(TypeAdapter(list[step_union()]).core_schema)
+
+
+# The plan's steps: each one its action's step class, serialized as that class (not as Step's fields).
+Steps = Annotated[list[Annotated[SerializeAsAny[Step], BeforeValidator(_parsed)]], _UnionSchema()]
 
 
 def _absent_when_none(model: BaseModel, handler, key: str) -> dict:
@@ -335,7 +307,7 @@ class Plan(BaseModel):
     timezone: str = "UTC"
     summary: Summary = Field(default_factory=Summary)
     diagnostics: list[Diagnostic] = Field(default_factory=no_items)
-    steps: list[Step] = Field(default_factory=no_items)
+    steps: Steps = Field(default_factory=no_items)
     fingerprints: dict[str, str] = Field(default_factory=dict,
                                          description="What apply checks for a stale plan: `desired` (the desired "
                                                      "files) and `current` (the portal state), given to the planner.")

@@ -25,7 +25,7 @@ would make the plan hide or invent steps, and the checksum in the header proves 
 (the forger writes it too). So a pack is used only when it was not committed: one written
 on this machine by an earlier run, or restored by CI from its own cache, which only runs
 of reconciler wrote. When Git tracks any file under `.reconciler/cache/` (asked once per
-run, with `git ls-files`, only when a pack is there to read), no pack is read or written
+run, with `git ls-files`, only inside a Git work tree), no pack is read or written
 and a warning says why; when the repo sits in a Git work tree but Git cannot answer (not
 installed, a refused repo), the cache is not used either. Outside Git nothing was checked
 out from a pull request, and the cache is used. Binding each pack to a secret kept outside
@@ -42,7 +42,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -224,7 +223,16 @@ def _pack_name(kind: str, key: str) -> str:
 
 
 def _committed(root: Path) -> str | None:
-    """Why the cache of the repo at `root` may have come from a commit, or None when it cannot have."""
+    """Why the cache of the repo at `root` may have come from a commit, or None when it cannot have.
+
+    Outside a Git work tree (no `.git` in the repo's folder or above it, no GIT_DIR) nothing can be
+    committed, and no process is started: Git is asked only where it could answer yes.
+    """
+    resolved = root.resolve()
+    if "GIT_DIR" not in os.environ and not any((folder / ".git").exists() for folder in (resolved, *resolved.parents)):
+        return None
+    import subprocess  # here, not at the top: a run outside Git never starts a process (start-up)
+
     try:
         listed = subprocess.run(["git", "ls-files", "-z", "--", DIRECTORY.as_posix()], cwd=root,
                                 capture_output=True, timeout=60, check=False)
@@ -233,10 +241,7 @@ def _committed(root: Path) -> str | None:
     if listed is not None and listed.returncode == 0:
         tracked = [name for name in listed.stdout.decode("utf-8", "replace").split("\0") if name]
         return f"Git tracks {tracked[0]}" if tracked else None
-    resolved = root.resolve()
-    if any((folder / ".git").exists() for folder in (resolved, *resolved.parents)):
-        return "the repo is in a Git work tree, and Git cannot tell whether the cache is committed"
-    return None
+    return "the repo is in a Git work tree, and Git cannot tell whether the cache is committed"
 
 
 def _inside(root: Path) -> Path | None:

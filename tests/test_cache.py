@@ -306,6 +306,30 @@ def test_a_cache_committed_to_git_is_not_used_so_it_cannot_forge_a_plan(repo):
     assert pack.read_bytes() == forged  # nor written: the committed file is left as it is
 
 
+def test_outside_git_the_cache_asks_no_process(repo, monkeypatch):
+    """A repo outside any Git work tree cannot hold a committed cache: no `git` is started to ask (start-up)."""
+    import reconciler.cache
+
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    started = []
+    real = subprocess.run
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: started.append(a[0]) or real(*a, **k))
+    cold = plan_bytes_in_process(repo)
+    assert started == [] and (repo / ".reconciler" / "cache").is_dir()  # written, without asking
+    assert plan_bytes_in_process(repo) == cold and started == []  # and read back the same way
+    (repo / ".git").mkdir()  # in a work tree (one Git cannot read), Git is asked and the cache is left alone
+    assert reconciler.cache._committed(repo) == ("the repo is in a Git work tree, and Git cannot tell whether "
+                                                 "the cache is committed")
+    assert started and started[-1][:2] == ["git", "ls-files"]
+
+
+def plan_bytes_in_process(repo: Path) -> bytes:
+    from reconciler.workflow import PlanRequest, make_plan
+
+    request = PlanRequest(paths=[str(repo)], state=str(repo / "state.yaml"), today=TODAY)
+    return json.dumps(make_plan(request).document, sort_keys=True).encode()
+
+
 def test_a_warm_plan_with_the_same_snapshot_never_reads_it(repo, monkeypatch):
     import reconciler.providers.snapshot as snapshot_provider
     from reconciler.workflow import PlanRequest, make_plan

@@ -53,6 +53,50 @@ class CustomerSource:
         return self.positions.value(("customer",)) if pbx is None else self.positions.key(("pbxes", pbx))
 
 
+class CachedSource(CustomerSource):
+    """A customer file the cache knew clean: its id, PBX names and pins at once, its model on first use.
+
+    A warm re-plan takes most customers' steps from the cache (reconciler.warm) and never needs
+    their models. The model is validated from the cached JSON when first asked for; JSON that is
+    no customer gives way to `reload`, the file's own bytes parsed again (damage costs time only).
+    """
+
+    def __init__(self, path: str, model_json: str, positions: Positions, claims: tuple[str, tuple, tuple],
+                 reload: Callable[[], CustomerFile]):
+        for name, value in (("path", path), ("positions", positions), ("_json", model_json), ("_claims", claims),
+                            ("_reload", reload), ("_model", None)):
+            object.__setattr__(self, name, value)
+
+    @property
+    def model(self) -> CustomerFile:
+        if self._model is None:
+            try:
+                model = CustomerFile.model_validate_json(self._json)
+            except ValidationError:  # not JSON, or not a customer: pydantic says both
+                model = None
+            if model is None or (model.customer, tuple(model.pbxes), pins_of(model)) != self._claims:
+                model = self._reload()
+            object.__setattr__(self, "_model", model)
+        return self._model
+
+    @property
+    def customer(self) -> str:
+        return self._claims[0]
+
+    @property
+    def pbxes(self) -> Collection[str]:
+        return self._claims[1]
+
+    @property
+    def pins(self) -> tuple[str, ...]:
+        return self._claims[2]
+
+
+def pins_of(model: CustomerFile) -> tuple[str, ...]:
+    """Every serial the file pins, on any of its PBXs, sorted."""
+    return tuple(sorted(serial for pbx in model.pbxes.values() for serial in pbx.pinned))
+
+
 class Claims(Protocol):
     """What the uniqueness checks read of a customer file: its id and PBX names and where they stand.
 
@@ -226,7 +270,8 @@ def read_customer(path: Path, display: str, catalog: set[str] | None = None, cac
     if raw is None:
         return None, None, diagnostics
     digest = content_hash(raw)
-    hit = _cached_customer(cache.get("customer", digest), display, catalog, partial(_positions_of, raw, display))
+    hit = _cached_customer(cache.get("customer", digest), display, catalog, partial(_positions_of, raw, display),
+                           partial(_model_of, raw, display))
     if hit is not None:
         return hit, digest, []
     text, diagnostics = decode(raw, display)
@@ -243,26 +288,31 @@ _JUDGED = ("no-catalog", "a-catalog")  # what the validation rules were run with
 
 
 def _cache_value(source: CustomerSource, catalog: set[str] | None = None) -> str:
-    """The cached form of a clean customer: its model as pydantic writes JSON, its positions' plain form, and
-    whether the rules that found it clean knew a catalog, apart by tabs.
+    """The cached form of a clean customer: its model as pydantic writes JSON, its positions' plain form,
+    whether the rules that found it clean knew a catalog, and its claims (id, PBX names, pins), apart by tabs.
 
     Written for every file of a cold run: the model's JSON comes from pydantic's own serializer,
     the positions' flat arrays (`Positions.dump`) go to the encoder as they are. Compact JSON
     holds neither a tab nor a newline (a string escapes both), so a hit splits the parts apart
     without decoding either, and the pack keeps the value on its line as it is.
     """
-    model = source.model.model_dump_json(exclude_unset=True)
-    return f"{model}\t{_ENCODE(source.positions.dump())}\t{_JUDGED[bool(catalog)]}"
+    model = source.model
+    claims = _ENCODE([model.customer, list(model.pbxes), list(pins_of(model))])
+    return (f"{model.model_dump_json(exclude_unset=True)}\t{_ENCODE(source.positions.dump())}\t"
+            f"{_JUDGED[bool(catalog)]}\t{claims}")
 
 
 def _cached_customer(value: str | None, display: str, catalog: set[str] | None,
-                     reparse: Callable[[], Positions]) -> CustomerSource | None:
+                     reparse: Callable[[], Positions], reload: Callable[[], CustomerFile] | None = None
+                     ) -> CustomerSource | None:
     """The cached customer of a file that loaded clean; None (load it) when it is unusable or a rule speaks now.
 
-    The model is validated from its JSON in one call (pydantic's own parser, strict as the
-    file's load). The positions stay JSON text until something asks where a key stands
-    (`Positions.deferred`); text that is no positions then gives way to `reparse`, the file's
-    own bytes parsed again, so a damaged entry costs time, never a different answer.
+    The customer's claims (its id, PBX names and pins) are decoded at once; its model is validated
+    from its JSON (pydantic's own parser, strict as the file's load) only when something asks for
+    it (`CachedSource`), and `reload` parses the file again should that JSON be no customer. The
+    positions stay JSON text until something asks where a key stands (`Positions.deferred`); text
+    that is no positions then gives way to `reparse`, the file's own bytes parsed again, so a
+    damaged entry costs time, never a different answer.
 
     The validation rules are a function of the model, its positions and the catalog, and
     their source is in the cache's version tag: an entry kept clean without a catalog is clean
@@ -272,17 +322,39 @@ def _cached_customer(value: str | None, display: str, catalog: set[str] | None,
     if value is None:
         return None
     parts = value.split("\t")
-    if len(parts) != 3 or parts[2] not in _JUDGED:
+    if len(parts) != 4 or parts[2] not in _JUDGED:
         return None
-    model, dumped, judged = parts
+    model, dumped, judged, claimed = parts
     try:
-        customer = CustomerFile.model_validate_json(model)
-    except ValidationError:  # not JSON, or not a customer: pydantic says both
+        customer, names, pins = json.loads(claimed)
+        claims = (customer, tuple(names), tuple(pins))
+        if not isinstance(customer, str) or not all(isinstance(item, str) for item in (*names, *pins)):
+            return None
+    except (ValueError, TypeError):
         return None
     positions = Positions.deferred(display, dumped, reparse)
-    if (catalog or judged != _JUDGED[0]) and check_customer(customer, positions, catalog):  # e.g. another catalog
-        return None
-    return CustomerSource(display, customer, positions)
+    source = CachedSource(display, model, positions, claims, reload or (lambda: _no_reload(display)))
+    if catalog or judged != _JUDGED[0]:  # e.g. another catalog: judged again, on the model
+        try:
+            if check_customer(source.model, positions, catalog):
+                return None
+        except ValueError:
+            return None
+    return source
+
+
+def _no_reload(display: str) -> CustomerFile:
+    raise ValueError(f"the cached model of {display} is no customer")
+
+
+def _model_of(raw: bytes, display: str) -> CustomerFile:
+    """The model a cold load of these bytes makes (a cached entry's model that turned out damaged)."""
+    text, _ = decode(raw, display)
+    document, _ = parse(text, display) if text is not None else (None, [])
+    customer, _ = bind(document, CustomerFile) if document is not None else (None, [])
+    if customer is None:
+        raise ValueError(f"{display} is no longer a customer file")
+    return customer
 
 
 def _positions_of(raw: bytes, display: str) -> Positions:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from operator import itemgetter
 from pathlib import Path, PurePosixPath
-from typing import Protocol
 
 from pydantic import ValidationError
 
@@ -22,97 +20,15 @@ from reconciler.binding import bind
 from reconciler.cache import Cache
 from reconciler.config import CONFIG_FILE, Config, ProviderConfig
 from reconciler.desired import CustomerFile
-from reconciler.diagnostics import Diagnostic, Position, error, quoted
+from reconciler.diagnostics import Diagnostic, error, quoted
 from reconciler.paths import check_setting, outside_allowed, outside_file, within
 from reconciler.rules.validation import check_customer, check_parts
+from reconciler.source import CachedSource, Claims, CustomerSource, pins_of
 from reconciler.yamlio import Document, Positions, is_blank, parse, parse_checked, read_checked, read_file
 from reconciler.yamltext import content_hash, decode, read_bytes
 
 YAML_SUFFIXES = (".yaml", ".yml")
 CUSTOMERS_DIR = "customers"
-
-
-@dataclass(frozen=True)
-class CustomerSource:
-    """One loaded customer file: the model and where its id and its PBXs stand (`read_customer`)."""
-
-    path: str
-    model: CustomerFile
-    positions: Positions
-
-    @property
-    def customer(self) -> str:
-        return self.model.customer
-
-    @property
-    def pbxes(self) -> Collection[str]:
-        return self.model.pbxes.keys()
-
-    def place(self, pbx: str | None = None) -> Position:
-        """Where the customer's id (None) or the name of its PBX `pbx` stands."""
-        return self.positions.value(("customer",)) if pbx is None else self.positions.key(("pbxes", pbx))
-
-
-class CachedSource(CustomerSource):
-    """A customer file the cache knew clean: its id, PBX names and pins at once, its model on first use.
-
-    A warm re-plan takes most customers' steps from the cache (reconciler.warm) and never needs
-    their models. The model is validated from the cached JSON when first asked for; JSON that is
-    no customer gives way to `reload`, the file's own bytes parsed again (damage costs time only).
-    """
-
-    def __init__(self, path: str, model_json: str, positions: Positions, claims: tuple[str, tuple, tuple],
-                 reload: Callable[[], CustomerFile]):
-        for name, value in (("path", path), ("positions", positions), ("_json", model_json), ("_claims", claims),
-                            ("_reload", reload), ("_model", None)):
-            object.__setattr__(self, name, value)
-
-    @property
-    def model(self) -> CustomerFile:
-        if self._model is None:
-            try:
-                model = CustomerFile.model_validate_json(self._json)
-            except ValidationError:  # not JSON, or not a customer: pydantic says both
-                model = None
-            if model is None or (model.customer, tuple(model.pbxes), pins_of(model)) != self._claims:
-                model = self._reload()
-            object.__setattr__(self, "_model", model)
-        return self._model
-
-    @property
-    def customer(self) -> str:
-        return self._claims[0]
-
-    @property
-    def pbxes(self) -> Collection[str]:
-        return self._claims[1]
-
-    @property
-    def pins(self) -> tuple[str, ...]:
-        return self._claims[2]
-
-
-def pins_of(model: CustomerFile) -> tuple[str, ...]:
-    """Every serial the file pins, on any of its PBXs, sorted."""
-    return tuple(sorted(serial for pbx in model.pbxes.values() for serial in pbx.pinned))
-
-
-class Claims(Protocol):
-    """What the uniqueness checks read of a customer file: its id and PBX names and where they stand.
-
-    A `CustomerSource` is one; so is the slimmer record a forked reader sends back (`validate`).
-    """
-
-    @property
-    def path(self) -> str: ...
-
-    @property
-    def customer(self) -> str: ...
-
-    @property
-    def pbxes(self) -> Collection[str]: ...
-
-    def place(self, pbx: str | None = None) -> Position: ...
 
 
 def _display(path: Path) -> str:
@@ -134,7 +50,7 @@ def is_customer_path(relative: PurePosixPath, config: Config, in_customers_dir: 
     return len(parts) == 1 and relative.name not in (CONFIG_FILE, snapshot)
 
 
-def _customer_files(folder: Path, root: Path, outside: list[Path], at: tuple[str, ...] = ()
+def _customer_files(folder: Path, root: Path, outside: list[Path], links: set[Path], at: tuple[str, ...] = ()
                     ) -> Iterator[tuple[tuple[str, ...], Path]]:
     """The YAML files below `folder`, each with its names below the walk's start (the order `Path`s sort in).
 
@@ -147,11 +63,14 @@ def _customer_files(folder: Path, root: Path, outside: list[Path], at: tuple[str
             if entry.name.startswith("."):
                 continue
             path = folder / entry.name
-            if entry.is_symlink() and not _linked_inside(path, root, outside):
+            linked = entry.is_symlink()
+            if linked and not _linked_inside(path, root, outside):
                 continue
             if entry.is_dir():
-                yield from _customer_files(path, root, outside, (*at, entry.name))
+                yield from _customer_files(path, root, outside, links, (*at, entry.name))
             elif entry.name.endswith(YAML_SUFFIXES) and entry.is_file():
+                if linked:
+                    links.add(path)
                 yield (*at, entry.name), path
 
 
@@ -165,20 +84,26 @@ def _linked_inside(path: Path, root: Path, outside: list[Path]) -> bool:
     return not (target.is_dir() and Path(os.path.realpath(path.parent)).is_relative_to(target))
 
 
-def discover(directory: Path, config: Config, outside: list[Path] | None = None) -> list[Path]:
-    """The customer files of the repo at `directory`; those that are links leading out of it go to `outside`."""
+def discover(directory: Path, config: Config, outside: list[Path] | None = None,
+             links: set[Path] | None = None) -> list[Path]:
+    """The customer files of the repo at `directory`; those that are links leading out of it go to `outside`,
+    those that are links (inside it) to `links`."""
     outside = [] if outside is None else outside
+    links = set() if links is None else links
     customers_dir = directory / CUSTOMERS_DIR
     if customers_dir.is_dir():
         if customers_dir.is_symlink() and not _linked_inside(customers_dir, directory, outside):
             return []
         # sorted by the names' tuples, as `Path`s compare, without a `Path` comparison per pair
-        return [path for _, path in sorted(_customer_files(customers_dir, directory, outside), key=itemgetter(0))]
+        return [path for _, path in sorted(_customer_files(customers_dir, directory, outside, links),
+                                           key=itemgetter(0))]
     found = []
     for path in directory.iterdir():
         if is_customer_path(PurePosixPath(path.name), config, in_customers_dir=False) and path.is_file():
-            if path.is_symlink() and not _linked_inside(path, directory, outside):
-                continue
+            if path.is_symlink():
+                if not _linked_inside(path, directory, outside):
+                    continue
+                links.add(path)
             found.append(path)
     return sorted(found, key=_in_order)
 

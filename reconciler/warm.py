@@ -40,7 +40,7 @@ from reconciler.plan.context import Edge
 from reconciler.plan.model import Plan, Step, parse_step
 from reconciler.plan.order import sort_steps
 from reconciler.plan.planner import assemble, deletion_clock_first, derive, finish, in_plan_order, placed
-from reconciler.repo import CachedSource, CustomerSource, pins_of
+from reconciler.source import CachedSource, CustomerSource, pins_of
 from reconciler.snapshot import Snapshot
 
 KIND = "plan"
@@ -76,17 +76,17 @@ def plan_warm(sources: Iterable[CustomerSource], hashes: Mapping[str, str], stat
     dirty = set(pruned) | _tangled(files, state.serials)
     keys: dict[str, str] = {}
     parts: dict[str, tuple[list[Step], list[Diagnostic]]] = {}
+    holders = state.pbxes
     for customer in scope:
         if customer in dirty:
             continue
         source = files[customer]
         span = spans.get(customer)
-        taken = [[name, others] for name in source.pbxes
-                 if (others := [cid for cid in state.pbxes.get(name, ()) if cid != customer])]
-        digest = hashlib.sha256(context)
-        for part in (source.path, hashes.get(source.path, ""), json.dumps(taken), text[span[0]:span[1]] if span else "-"):
-            digest.update(b"\0" + part.encode("utf-8", "surrogatepass"))
-        keys[customer] = key = digest.hexdigest()
+        taken = [f"{name}\0{others}" for name in source.pbxes
+                 if (others := [cid for cid in holders.get(name, ()) if cid != customer])]
+        entry = text[span[0]:span[1]] if span else "-"
+        material = "\0\0".join((source.path, hashes.get(source.path, ""), repr(taken), entry))
+        keys[customer] = key = hashlib.sha256(context + material.encode("utf-8", "surrogatepass")).hexdigest()
         part = _decoded(cache.get(KIND, key))
         if part is None:
             dirty.add(customer)

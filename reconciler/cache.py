@@ -48,7 +48,7 @@ from pathlib import Path
 
 from reconciler import __version__
 
-FORMAT = 3  # 2: entries as key, length and value; 3: a customer entry holds its claims
+FORMAT = 3  # 2: entries as key, length and value; 3: a customer's claims kept apart from its model
 DIRECTORY = Path(".reconciler") / "cache"
 MAX_ENTRIES = 200_000  # per kind: past it, a save keeps only the entries this run used
 SHARDS = {"customer": 256}  # kinds kept in packs by the key's last two hex digits

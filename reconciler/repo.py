@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from operator import itemgetter
@@ -195,8 +196,8 @@ def read_customer(path: Path, display: str, catalog: set[str] | None = None, cac
     if raw is None:
         return None, None, diagnostics
     digest = content_hash(raw)
-    hit = _cached_customer(cache.get("customer", digest), display, catalog, partial(_positions_of, raw, display),
-                           partial(_model_of, raw, display))
+    hit = _cached_customer(cache.get(CLAIMS, digest), display, catalog, partial(_entry, cache, digest),
+                           partial(_reloaded, raw, display))
     if hit is not None:
         return hit, digest, []
     text, diagnostics = decode(raw, display)
@@ -204,17 +205,24 @@ def read_customer(path: Path, display: str, catalog: set[str] | None = None, cac
         return None, digest, diagnostics
     source, problems = parse_checked(text, display, check)
     if source is not None and not problems:  # only what loaded clean is kept: a hit has nothing to say
-        cache.put("customer", digest, _cache_value(source, catalog))
+        entry, claims = _cache_value(source, catalog)
+        cache.put("customer", digest, entry)
+        if claims is not None:
+            cache.put(CLAIMS, digest, claims)
     return source, digest, problems
 
 
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 _JUDGED = ("no-catalog", "a-catalog")  # what the validation rules were run with when the entry was kept
+CLAIMS = "claims"  # the cache's kind of a clean file's claims: what a hit needs at once (the model is `customer`)
+_ID, _SERIAL = "[a-z0-9][a-z0-9-]*", "[A-Za-z0-9][A-Za-z0-9-]*"  # domain.Id and domain.Serial
+_CLAIMS = re.compile(rf"(?:{'|'.join(_JUDGED)}) {_ID} (?:{_ID}(?:,{_ID})*)? (?:{_SERIAL}(?:,{_SERIAL})*)?")
 
 
-def _cache_value(source: CustomerSource, catalog: set[str] | None = None) -> str:
-    """The cached form of a clean customer: its model as pydantic writes JSON, its positions' plain form,
-    whether the rules that found it clean knew a catalog, and its claims (id, PBX names, pins), apart by tabs.
+def _cache_value(source: CustomerSource, catalog: set[str] | None = None) -> tuple[str, str | None]:
+    """The cached forms of a clean customer: (its model as pydantic writes JSON and its positions' plain form,
+    apart by a tab; its claims: whether the rules that found it clean knew a catalog, its id, its PBX names and
+    its pins, apart by spaces and commas, or None when a name is not one of the ids the models allow).
 
     Written for every file of a cold run: the model's JSON comes from pydantic's own serializer,
     the positions' flat arrays (`Positions.dump`) go to the encoder as they are. Compact JSON
@@ -222,71 +230,53 @@ def _cache_value(source: CustomerSource, catalog: set[str] | None = None) -> str
     without decoding either, and the pack keeps the value on its line as it is.
     """
     model = source.model
-    claims = _ENCODE([model.customer, list(model.pbxes), list(pins_of(model))])
-    return (f"{model.model_dump_json(exclude_unset=True)}\t{_ENCODE(source.positions.dump())}\t"
-            f"{_JUDGED[bool(catalog)]}\t{claims}")
+    claims = f"{_JUDGED[bool(catalog)]} {model.customer} {','.join(model.pbxes)} {','.join(pins_of(model))}"
+    entry = f"{model.model_dump_json(exclude_unset=True)}\t{_ENCODE(source.positions.dump())}"
+    return entry, claims if _CLAIMS.fullmatch(claims) else None
 
 
-def _cached_customer(value: str | None, display: str, catalog: set[str] | None,
-                     reparse: Callable[[], Positions], reload: Callable[[], CustomerFile] | None = None
-                     ) -> CustomerSource | None:
+def _cached_customer(claims: str | None, display: str, catalog: set[str] | None,
+                     entry: Callable[[], tuple[str, str] | None],
+                     reload: Callable[[], tuple[CustomerFile, Positions]]) -> CustomerSource | None:
     """The cached customer of a file that loaded clean; None (load it) when it is unusable or a rule speaks now.
 
-    The customer's claims (its id, PBX names and pins) are decoded at once; its model is validated
-    from its JSON (pydantic's own parser, strict as the file's load) only when something asks for
-    it (`CachedSource`), and `reload` parses the file again should that JSON be no customer. The
-    positions stay JSON text until something asks where a key stands (`Positions.deferred`); text
-    that is no positions then gives way to `reparse`, the file's own bytes parsed again, so a
-    damaged entry costs time, never a different answer.
+    The customer's claims (its id, PBX names and pins, `_cache_value`) are all a hit reads at once;
+    its model and positions come from `entry()` when something asks for them, or from `reload()`, the
+    file's own bytes parsed again, should the entry be missing or damaged (`CachedSource`).
 
     The validation rules are a function of the model, its positions and the catalog, and
     their source is in the cache's version tag: an entry kept clean without a catalog is clean
     again without one, and is not judged again. With a catalog (a price book, the sandbox's
     for validate) they run on every hit: the catalog may be another one now.
     """
-    if value is None:
+    if claims is None or not _CLAIMS.fullmatch(claims):
         return None
-    parts = value.split("\t")
-    if len(parts) != 4 or parts[2] not in _JUDGED:
-        return None
-    model, dumped, judged, claimed = parts
-    try:
-        customer, names, pins = json.loads(claimed)
-        claims = (customer, tuple(names), tuple(pins))
-        if not isinstance(customer, str) or not all(isinstance(item, str) for item in (*names, *pins)):
-            return None
-    except (ValueError, TypeError):
-        return None
-    positions = Positions.deferred(display, dumped, reparse)
-    source = CachedSource(display, model, positions, claims, reload or (lambda: _no_reload(display)))
+    judged, customer, pbxes, pins = claims.split(" ")
+    source = CachedSource(display, (customer, tuple(pbxes.split(",")) if pbxes else (),
+                                    tuple(pins.split(",")) if pins else ()), entry, reload)
     if catalog or judged != _JUDGED[0]:  # e.g. another catalog: judged again, on the model
         try:
-            if check_customer(source.model, positions, catalog):
+            if check_customer(source.model, source.positions, catalog):
                 return None
         except ValueError:
             return None
     return source
 
 
-def _no_reload(display: str) -> CustomerFile:
-    raise ValueError(f"the cached model of {display} is no customer")
+def _entry(cache: Cache, digest: str) -> tuple[str, str] | None:
+    """The cached model JSON and positions JSON of the content with this digest, or None."""
+    parts = (cache.get("customer", digest) or "").split("\t")
+    return (parts[0], parts[1]) if len(parts) == 2 else None
 
 
-def _model_of(raw: bytes, display: str) -> CustomerFile:
-    """The model a cold load of these bytes makes (a cached entry's model that turned out damaged)."""
+def _reloaded(raw: bytes, display: str) -> tuple[CustomerFile, Positions]:
+    """The model and positions a cold load of these bytes makes (a cached entry that turned out damaged)."""
     text, _ = decode(raw, display)
     document, _ = parse(text, display) if text is not None else (None, [])
     customer, _ = bind(document, CustomerFile) if document is not None else (None, [])
     if customer is None:
         raise ValueError(f"{display} is no longer a customer file")
-    return customer
-
-
-def _positions_of(raw: bytes, display: str) -> Positions:
-    """The positions a cold load of these bytes makes (a cached entry's positions that turned out damaged)."""
-    text, _ = decode(raw, display)
-    document, _ = parse(text, display) if text is not None else (None, [])
-    return document.positions if document is not None else Positions(display)
+    return customer, document.positions
 
 
 def check_unique_ids(customers: Iterable[Claims]) -> list[Diagnostic]:

@@ -38,30 +38,49 @@ class CustomerSource:
 
 
 class CachedSource(CustomerSource):
-    """A customer file the cache knew clean: its id, PBX names and pins at once, its model on first use.
+    """A customer file the cache knew clean: its claims (id, PBX names, pins) at once, its model and positions
+    when first asked for.
 
     A warm re-plan takes most customers' steps from the cache (reconciler.warm) and never needs
-    their models. The model is validated from the cached JSON when first asked for; JSON that is
-    no customer gives way to `reload`, the file's own bytes parsed again (damage costs time only).
+    their models, nor where their keys stand. `entry()` gives the cached model JSON and positions
+    JSON of the file (None: not kept); the model is validated from its JSON when first asked for,
+    and the positions stay JSON text until a lookup (`Positions.deferred`). What is not kept, or
+    is no customer, or says other claims, gives way to `reload()`: the file's own bytes parsed
+    again, (model, positions). Damage costs time, never another answer.
     """
 
-    def __init__(self, path: str, model_json: str, positions: Positions, claims: tuple[str, tuple, tuple],
-                 reload: Callable[[], CustomerFile]):
-        for name, value in (("path", path), ("positions", positions), ("_json", model_json), ("_claims", claims),
-                            ("_reload", reload), ("_model", None)):
+    def __init__(self, path: str, claims: tuple[str, tuple[str, ...], tuple[str, ...]],
+                 entry: Callable[[], tuple[str, str] | None], reload: Callable[[], tuple[CustomerFile, Positions]]):
+        for name, value in (("path", path), ("_claims", claims), ("_entry", entry), ("_reload", reload),
+                            ("_model", None), ("_positions", None), ("_parts", _UNREAD)):
             object.__setattr__(self, name, value)
+
+    def _cached(self) -> tuple[str, str] | None:
+        if self._parts is _UNREAD:
+            object.__setattr__(self, "_parts", self._entry())
+        return self._parts
 
     @property
     def model(self) -> CustomerFile:
         if self._model is None:
+            parts, model = self._cached(), None
             try:
-                model = CustomerFile.model_validate_json(self._json)
+                model = CustomerFile.model_validate_json(parts[0]) if parts is not None else None
             except ValidationError:  # not JSON, or not a customer: pydantic says both
-                model = None
+                pass
             if model is None or (model.customer, tuple(model.pbxes), pins_of(model)) != self._claims:
-                model = self._reload()
+                model = self._reload()[0]
             object.__setattr__(self, "_model", model)
         return self._model
+
+    @property
+    def positions(self) -> Positions:
+        if self._positions is None:
+            parts = self._cached()
+            positions = (Positions.deferred(self.path, parts[1], lambda: self._reload()[1]) if parts is not None
+                         else self._reload()[1])
+            object.__setattr__(self, "_positions", positions)
+        return self._positions
 
     @property
     def customer(self) -> str:
@@ -74,6 +93,9 @@ class CachedSource(CustomerSource):
     @property
     def pins(self) -> tuple[str, ...]:
         return self._claims[2]
+
+
+_UNREAD = object()  # a cached source's entry not looked up yet
 
 
 def pins_of(model: CustomerFile) -> tuple[str, ...]:

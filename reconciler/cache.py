@@ -54,9 +54,9 @@ MAX_ENTRIES = 200_000  # per kind: past it, a save keeps only the entries this r
 SHARDS = {"customer": 256}  # kinds kept in packs by the key's last two hex digits
 # what a cached value's shape depends on, and the rules whose verdict on a customer a hit keeps (every rules/ module:
 # the registry may gather a validation rule from any)
-_MODEL_MODULES = ("desired.py", "domain.py", "binding.py", "cache.py", "repo.py", "yamlio.py", "yamlcore.py",
-                  "yamltext.py", "positions.py", "snapshot.py", "current.py", "fingerprint.py", "providers/snapshot.py",
-                  "rules/")
+_MODEL_MODULES = ("desired.py", "domain.py", "binding.py", "cache.py", "repo.py", "source.py", "yamlio.py",
+                  "yamlcore.py", "yamltext.py", "positions.py", "snapshot.py", "current.py", "fingerprint.py",
+                  "providers/snapshot.py", "rules/")
 
 
 def content_key(text: str) -> str:

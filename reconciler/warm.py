@@ -45,9 +45,9 @@ from reconciler.snapshot import Snapshot
 
 KIND = "plan"
 FORMAT = 1
-# the source whose behaviour a kept part depends on: the planner's first stages, the rules, and what they read
-_SOURCES = ("plan/", "rules/", "calendar.py", "config.py", "desired.py", "diagnostics.py", "domain.py", "facts.py",
-            "snapshot.py", "warm.py")
+# the source a kept part may depend on: the planner and its rules, and everything that reads what they read (the
+# package's own modules, the providers, pricing); not the commands, renderers, apply, backends or the sandbox
+_SOURCES = ("", "plan/", "rules/", "providers/", "pricing/")
 
 Locate = Callable[[str, str | None], Position | None]
 
@@ -215,8 +215,8 @@ def _context(head: str, today: dt.date, portal_today: dt.date | None, policy: Po
     here = Path(__file__).parent
     for name in _SOURCES:
         try:
-            for file in sorted((here / name).glob("*.py")) if name.endswith("/") else [here / name]:
-                digest.update(file.name.encode() + b"\0" + file.read_bytes())
+            for file in sorted((here / name).glob("*.py")):
+                digest.update(f"{name}{file.name}".encode() + b"\0" + file.read_bytes())
         except OSError:
             digest.update(name.encode())
     return digest.digest()

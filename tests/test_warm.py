@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 import reconciler.warm
+from reconciler.cli import main
 from reconciler.render import RENDERERS
 from reconciler.snapshot import Device
 from reconciler.workflow import PlanFailed, PlanRequest, make_plan
@@ -30,10 +31,11 @@ def _plan(repo: Path, today: str, state: bool) -> str:
     """The plan of the whole repo as JSON and as text, the two forms a user reads."""
     request = PlanRequest(paths=[str(repo)], state=str(repo / "state.yaml") if state else None, today=today)
     try:
-        document = make_plan(request).document
+        result = make_plan(request)
     except PlanFailed as failed:  # e.g. no customer file left: the same failure warm and cold
-        document = failed.document
-    return RENDERERS["json"](document) + RENDERERS["text"](document, color=False)
+        return RENDERERS["json"](failed.document)
+    recorded = json.dumps(result.current.model_dump(mode="json"), sort_keys=True)  # what `plan --out` saves
+    return RENDERERS["json"](result.document) + RENDERERS["text"](result.document, color=False) + recorded
 
 
 class Repo:
@@ -251,3 +253,19 @@ def test_a_serial_twice_in_the_portal_is_planned_whole(generated, planned):
     generated.prime()
     generated.same(planned)
     assert planned == []  # not the warm path at all: the planner planned the whole repo
+
+
+def test_the_plan_command_takes_the_warm_path(generated, planned, capsys):
+    repo = generated.root
+    arguments = ["plan", str(repo), "--state", str(repo / "state.yaml"), "--today", TODAY, "--format", "json"]
+    main(arguments)
+    main(arguments)
+    _transfer(repo)
+    capsys.readouterr()
+    planned.clear()
+    main(arguments)
+    warm = capsys.readouterr().out
+    assert len(planned) == 2
+    shutil.rmtree(repo / ".reconciler")
+    main(arguments)
+    assert capsys.readouterr().out == warm

@@ -52,6 +52,7 @@ FORMAT = 3  # 2: entries as key, length and value; 3: a customer's claims kept a
 DIRECTORY = Path(".reconciler") / "cache"
 MAX_ENTRIES = 200_000  # per kind: past it, a save keeps only the entries this run used
 SHARDS = {"customer": 256}  # kinds kept in packs by the key's last two hex digits
+LATEST = frozenset({"plan"})  # kinds whose every entry a run asks for: a save keeps only those this run used
 # what a cached value's shape depends on, and the rules whose verdict on a customer a hit keeps (every rules/ module:
 # the registry may gather a validation rule from any)
 _MODEL_MODULES = ("desired.py", "domain.py", "binding.py", "cache.py", "repo.py", "source.py", "yamlio.py",
@@ -133,7 +134,7 @@ class Cache:
             return
         for name in sorted(self._dirty):
             pack = self._packs[name]
-            if len(pack) > MAX_ENTRIES // SHARDS.get(name.split("/")[0], 1):
+            if name in LATEST or len(pack) > MAX_ENTRIES // SHARDS.get(name.split("/")[0], 1):
                 used = self._used.get(name, set())
                 pack = {key: value for key, value in pack.items() if key in used}
             body = "".join(f"{key} {len(value)} {value}\n" for key, value in sorted(pack.items()))

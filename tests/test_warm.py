@@ -167,10 +167,16 @@ def test_a_warm_plan_of_a_generated_repo_is_the_cold_plan_after_every_change(gen
     generated.same(planned)
     assert sorted(planned) == sorted({receiver, source, "c00010"})
 
-    generated.today = "2026-12-01"  # another date: every part is another one
+    kept = _parts(repo)
+    generated.today = "2026-12-01"  # another date: every part is another one, and the old ones are dropped
     generated.same(planned)
     generated.same(planned)
-    assert len(planned) == 2
+    assert len(planned) == 2 and _parts(repo) == kept == 40 - len(planned)
+
+
+def _parts(repo: Path) -> int:
+    """How many customers' parts the plan cache keeps."""
+    return len((repo / PLAN_CACHE).read_text(encoding="utf-8").splitlines()) - 1
 
 
 def test_a_transfer_source_edited_or_its_device_pinned_elsewhere_is_planned_with_its_receiver(generated, planned):

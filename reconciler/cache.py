@@ -7,9 +7,11 @@ made itself from the same content, so any damage to the cache only costs time:
 - an entry is keyed by the SHA-256 of the content it was made from (`content_key`): a
   changed file is a miss, whatever its name, date or size;
 - a value is JSON text (never pickle: a restored CI cache is data, it cannot run code);
-- one pack file per kind, `<kind>.json`, or for the customer files 256 of them by the last
+- one pack file per kind, `<kind>.json`, or for the customer files' models 256 of them by the last
   two hex digits of the key, `customer/<xx>.json`: a re-plan after one file changed writes
-  one small pack, and `--changed-since` reads only the packs of the files it loads. A
+  one small pack, and `--changed-since` reads only the packs of the files it loads (a file's
+  claims are one pack, `claims.json`, and the parts of a warm plan another, `plan.json`,
+  which keeps only what its last run used: reconciler.warm). A
   pack is a header line (the format and the versions of reconciler, pydantic and the model
   modules that made it, and the SHA-256 of the body), then the entries, each its key, a
   space, the value's length, a space, the value as it is and a newline: a warm run slices

@@ -197,7 +197,7 @@ def read_customer(path: Path, display: str, catalog: set[str] | None = None, cac
         return None, None, diagnostics
     digest = content_hash(raw)
     hit = _cached_customer(cache.get(CLAIMS, digest), display, catalog, partial(_entry, cache, digest),
-                           partial(_reloaded, raw, display))
+                           partial(_reloaded, raw, display, cache, digest))
     if hit is not None:
         return hit, digest, []
     text, diagnostics = decode(raw, display)
@@ -269,13 +269,15 @@ def _entry(cache: Cache, digest: str) -> tuple[str, str] | None:
     return (parts[0], parts[1]) if len(parts) == 2 else None
 
 
-def _reloaded(raw: bytes, display: str) -> tuple[CustomerFile, Positions]:
-    """The model and positions a cold load of these bytes makes (a cached entry that turned out damaged)."""
+def _reloaded(raw: bytes, display: str, cache: Cache, digest: str) -> tuple[CustomerFile, Positions]:
+    """The model and positions a cold load of these bytes makes, for a cached entry that is missing or turned out
+    damaged: kept in the cache again."""
     text, _ = decode(raw, display)
     document, _ = parse(text, display) if text is not None else (None, [])
     customer, _ = bind(document, CustomerFile) if document is not None else (None, [])
     if customer is None:
         raise ValueError(f"{display} is no longer a customer file")
+    cache.put("customer", digest, _cache_value(CustomerSource(display, customer, document.positions))[0])
     return customer, document.positions
 
 

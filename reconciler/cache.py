@@ -7,9 +7,11 @@ made itself from the same content, so any damage to the cache only costs time:
 - an entry is keyed by the SHA-256 of the content it was made from (`content_key`): a
   changed file is a miss, whatever its name, date or size;
 - a value is JSON text (never pickle: a restored CI cache is data, it cannot run code);
-- one pack file per kind, `<kind>.json`, or for the customer files 256 of them by the last
+- one pack file per kind, `<kind>.json`, or for the customer files' models 256 of them by the last
   two hex digits of the key, `customer/<xx>.json`: a re-plan after one file changed writes
-  one small pack, and `--changed-since` reads only the packs of the files it loads. A
+  one small pack, and `--changed-since` reads only the packs of the files it loads (a file's
+  claims are one pack, `claims.json`, and the parts of a warm plan another, `plan.json`,
+  which keeps only what its last run used: reconciler.warm). A
   pack is a header line (the format and the versions of reconciler, pydantic and the model
   modules that made it, and the SHA-256 of the body), then the entries, each its key, a
   space, the value's length, a space, the value as it is and a newline: a warm run slices
@@ -47,15 +49,16 @@ from pathlib import Path
 
 from reconciler import __version__
 
-FORMAT = 2  # 2: entries as key, length and value
+FORMAT = 3  # 2: entries as key, length and value; 3: a customer's claims kept apart from its model
 DIRECTORY = Path(".reconciler") / "cache"
 MAX_ENTRIES = 200_000  # per kind: past it, a save keeps only the entries this run used
 SHARDS = {"customer": 256}  # kinds kept in packs by the key's last two hex digits
+LATEST = frozenset({"plan"})  # kinds whose every entry a run asks for: a save keeps only those this run used
 # what a cached value's shape depends on, and the rules whose verdict on a customer a hit keeps (every rules/ module:
 # the registry may gather a validation rule from any)
-_MODEL_MODULES = ("desired.py", "domain.py", "binding.py", "cache.py", "repo.py", "yamlio.py", "yamlcore.py",
-                  "yamltext.py", "positions.py", "snapshot.py", "current.py", "fingerprint.py", "providers/snapshot.py",
-                  "rules/")
+_MODEL_MODULES = ("desired.py", "domain.py", "binding.py", "cache.py", "repo.py", "source.py", "yamlio.py",
+                  "yamlcore.py", "yamltext.py", "positions.py", "snapshot.py", "current.py", "fingerprint.py",
+                  "providers/snapshot.py", "rules/")
 
 
 def content_key(text: str) -> str:
@@ -132,7 +135,7 @@ class Cache:
             return
         for name in sorted(self._dirty):
             pack = self._packs[name]
-            if len(pack) > MAX_ENTRIES // SHARDS.get(name.split("/")[0], 1):
+            if name in LATEST or len(pack) > MAX_ENTRIES // SHARDS.get(name.split("/")[0], 1):
                 used = self._used.get(name, set())
                 pack = {key: value for key, value in pack.items() if key in used}
             body = "".join(f"{key} {len(value)} {value}\n" for key, value in sorted(pack.items()))

@@ -98,6 +98,13 @@ class PortalState:
             self._pbxes = names
         return self._pbxes
 
+    def cached_text(self) -> tuple[str, tuple[int, int], Mapping[str, tuple[int, int]]] | None:
+        """(the cached snapshot's JSON, where its customers start and end in it, each customer's span), or None
+        when the state was not read from a cache entry (nothing to slice)."""
+        if self._snapshot is not None or self._head is None:
+            return None
+        return self._text, self._head, self._spans
+
     def subset(self, customers: Iterable[str]) -> Snapshot:
         """The state with only these customers (in the snapshot's order); partner, stock and catalog whole."""
         keep = set(customers)

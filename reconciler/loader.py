@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -45,10 +46,15 @@ class Inputs:
     read: tuple[str, ...] = ()  # every file read, valid or not, as named (settings first)
     hashes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # file -> "sha256:..." of its bytes
     names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # file -> its name in the repo
-    loaded: frozenset[Path] = frozenset()  # the files read, resolved
+    resolved: frozenset[str] = frozenset()  # the files read, resolved (`loaded`: as paths)
     diagnostics: tuple[Diagnostic, ...] = ()
     complete: bool = False  # the whole repo: only then may a customer be called absent
     discovered: tuple[Path, ...] = ()  # a repo directory's customer files, read or not (`only` chose among them)
+
+    @cached_property
+    def loaded(self) -> frozenset[Path]:
+        """The files read, resolved: made when first asked for (a plan never asks; a `Path` a file costs)."""
+        return frozenset(map(Path, self.resolved))
 
     @property
     def files(self) -> int:
@@ -74,13 +80,13 @@ class _Reading:
         self.hashes: dict[str, str] = {}
         self.names: dict[str, str] = {}  # relative to the resolved root (fingerprint.relative_name), POSIX
         self.base = os.path.realpath(root if root is not None else ".")
-        self.loaded: set[Path] = set()
+        self.resolved: set[str] = set()
         self.diagnostics: list[Diagnostic] = []
         self.discovered: list[Path] = []
 
     def note(self, display: str, resolved: str, digest: str | None) -> None:
         self.read.append(display)
-        self.loaded.add(Path(resolved))
+        self.resolved.add(resolved)
         self.names[display] = relative_name(resolved, self.base)
         if digest is not None:
             self.hashes[display] = digest
@@ -92,7 +98,7 @@ class _Reading:
             self.read += known.read
             self.hashes.update(known.hashes)
             self.names.update(known.names)
-            self.loaded.update(known.loaded)
+            self.resolved.update(known.resolved)
             self.diagnostics += known.diagnostics
             return
         config_file = root / CONFIG_FILE
@@ -136,7 +142,7 @@ class _Reading:
             self.cache.save()
         return Inputs(self.root, self.config, self.config_path, self.price_book, tuple(self.customers),
                       tuple(self.read), MappingProxyType(self.hashes), MappingProxyType(self.names),
-                      frozenset(self.loaded), tuple(self.diagnostics), complete, tuple(self.discovered))
+                      frozenset(self.resolved), tuple(self.diagnostics), complete, tuple(self.discovered))
 
 
 def load(paths: Sequence[str | Path] | None = None, only: Callable[[Path], bool] | None = None,
@@ -189,7 +195,8 @@ def _load_repo(root: Path, only: Callable[[Path], bool] | None, provider_catalog
                        ids, bar)
     reading.settings(root, settings)
     outside: list[Path] = []
-    found = reading.discovered = discover(root, reading.config, outside)
+    links: set[Path] = set()
+    found = reading.discovered = discover(root, reading.config, outside, links)
     reading.diagnostics += [outside_file(path) for path in outside]
     if not found and not outside:
         where = f"{root}/{CUSTOMERS_DIR}" if (root / CUSTOMERS_DIR).is_dir() else str(root)
@@ -202,7 +209,7 @@ def _load_repo(root: Path, only: Callable[[Path], bool] | None, provider_catalog
     prefix = "" if shown_root == "." else shown_root if shown_root.endswith("/") else shown_root + "/"
 
     def resolved(path: Path) -> str:  # one resolve for the root, not one per file: string work, no `Path`
-        if os.path.islink(path):  # discovery follows only links that stay inside the repo
+        if links and path in links:  # discovery follows only links that stay inside the repo
             return os.path.realpath(path)
         return os.path.join(resolved_root, str(path)[len(prefix):])
 

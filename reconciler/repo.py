@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from operator import itemgetter
 from pathlib import Path, PurePosixPath
-from typing import Protocol
 
 from pydantic import ValidationError
 
@@ -22,53 +21,15 @@ from reconciler.binding import bind
 from reconciler.cache import Cache
 from reconciler.config import CONFIG_FILE, Config, ProviderConfig
 from reconciler.desired import CustomerFile
-from reconciler.diagnostics import Diagnostic, Position, error, quoted
+from reconciler.diagnostics import Diagnostic, error, quoted
 from reconciler.paths import check_setting, outside_allowed, outside_file, within
 from reconciler.rules.validation import check_customer, check_parts
+from reconciler.source import CachedSource, Claims, CustomerSource, pins_of
 from reconciler.yamlio import Document, Positions, is_blank, parse, parse_checked, read_checked, read_file
 from reconciler.yamltext import content_hash, decode, read_bytes
 
 YAML_SUFFIXES = (".yaml", ".yml")
 CUSTOMERS_DIR = "customers"
-
-
-@dataclass(frozen=True)
-class CustomerSource:
-    """One loaded customer file: the model and where its id and its PBXs stand (`read_customer`)."""
-
-    path: str
-    model: CustomerFile
-    positions: Positions
-
-    @property
-    def customer(self) -> str:
-        return self.model.customer
-
-    @property
-    def pbxes(self) -> Collection[str]:
-        return self.model.pbxes.keys()
-
-    def place(self, pbx: str | None = None) -> Position:
-        """Where the customer's id (None) or the name of its PBX `pbx` stands."""
-        return self.positions.value(("customer",)) if pbx is None else self.positions.key(("pbxes", pbx))
-
-
-class Claims(Protocol):
-    """What the uniqueness checks read of a customer file: its id and PBX names and where they stand.
-
-    A `CustomerSource` is one; so is the slimmer record a forked reader sends back (`validate`).
-    """
-
-    @property
-    def path(self) -> str: ...
-
-    @property
-    def customer(self) -> str: ...
-
-    @property
-    def pbxes(self) -> Collection[str]: ...
-
-    def place(self, pbx: str | None = None) -> Position: ...
 
 
 def _display(path: Path) -> str:
@@ -90,7 +51,7 @@ def is_customer_path(relative: PurePosixPath, config: Config, in_customers_dir: 
     return len(parts) == 1 and relative.name not in (CONFIG_FILE, snapshot)
 
 
-def _customer_files(folder: Path, root: Path, outside: list[Path], at: tuple[str, ...] = ()
+def _customer_files(folder: Path, root: Path, outside: list[Path], links: set[Path], at: tuple[str, ...] = ()
                     ) -> Iterator[tuple[tuple[str, ...], Path]]:
     """The YAML files below `folder`, each with its names below the walk's start (the order `Path`s sort in).
 
@@ -103,11 +64,14 @@ def _customer_files(folder: Path, root: Path, outside: list[Path], at: tuple[str
             if entry.name.startswith("."):
                 continue
             path = folder / entry.name
-            if entry.is_symlink() and not _linked_inside(path, root, outside):
+            linked = entry.is_symlink()
+            if linked and not _linked_inside(path, root, outside):
                 continue
             if entry.is_dir():
-                yield from _customer_files(path, root, outside, (*at, entry.name))
+                yield from _customer_files(path, root, outside, links, (*at, entry.name))
             elif entry.name.endswith(YAML_SUFFIXES) and entry.is_file():
+                if linked:
+                    links.add(path)
                 yield (*at, entry.name), path
 
 
@@ -121,20 +85,26 @@ def _linked_inside(path: Path, root: Path, outside: list[Path]) -> bool:
     return not (target.is_dir() and Path(os.path.realpath(path.parent)).is_relative_to(target))
 
 
-def discover(directory: Path, config: Config, outside: list[Path] | None = None) -> list[Path]:
-    """The customer files of the repo at `directory`; those that are links leading out of it go to `outside`."""
+def discover(directory: Path, config: Config, outside: list[Path] | None = None,
+             links: set[Path] | None = None) -> list[Path]:
+    """The customer files of the repo at `directory`; those that are links leading out of it go to `outside`,
+    those that are links (inside it) to `links`."""
     outside = [] if outside is None else outside
+    links = set() if links is None else links
     customers_dir = directory / CUSTOMERS_DIR
     if customers_dir.is_dir():
         if customers_dir.is_symlink() and not _linked_inside(customers_dir, directory, outside):
             return []
         # sorted by the names' tuples, as `Path`s compare, without a `Path` comparison per pair
-        return [path for _, path in sorted(_customer_files(customers_dir, directory, outside), key=itemgetter(0))]
+        return [path for _, path in sorted(_customer_files(customers_dir, directory, outside, links),
+                                           key=itemgetter(0))]
     found = []
     for path in directory.iterdir():
         if is_customer_path(PurePosixPath(path.name), config, in_customers_dir=False) and path.is_file():
-            if path.is_symlink() and not _linked_inside(path, directory, outside):
-                continue
+            if path.is_symlink():
+                if not _linked_inside(path, directory, outside):
+                    continue
+                links.add(path)
             found.append(path)
     return sorted(found, key=_in_order)
 
@@ -226,7 +196,8 @@ def read_customer(path: Path, display: str, catalog: set[str] | None = None, cac
     if raw is None:
         return None, None, diagnostics
     digest = content_hash(raw)
-    hit = _cached_customer(cache.get("customer", digest), display, catalog, partial(_positions_of, raw, display))
+    hit = _cached_customer(cache.get(CLAIMS, digest), display, catalog, partial(_entry, cache, digest),
+                           partial(_reloaded, raw, display, cache, digest))
     if hit is not None:
         return hit, digest, []
     text, diagnostics = decode(raw, display)
@@ -234,62 +205,80 @@ def read_customer(path: Path, display: str, catalog: set[str] | None = None, cac
         return None, digest, diagnostics
     source, problems = parse_checked(text, display, check)
     if source is not None and not problems:  # only what loaded clean is kept: a hit has nothing to say
-        cache.put("customer", digest, _cache_value(source, catalog))
+        entry, claims = _cache_value(source, catalog)
+        cache.put("customer", digest, entry)
+        if claims is not None:
+            cache.put(CLAIMS, digest, claims)
     return source, digest, problems
 
 
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 _JUDGED = ("no-catalog", "a-catalog")  # what the validation rules were run with when the entry was kept
+CLAIMS = "claims"  # the cache's kind of a clean file's claims: what a hit needs at once (the model is `customer`)
+_ID, _SERIAL = "[a-z0-9][a-z0-9-]*", "[A-Za-z0-9][A-Za-z0-9-]*"  # domain.Id and domain.Serial
+_CLAIMS = re.compile(rf"(?:{'|'.join(_JUDGED)}) {_ID} (?:{_ID}(?:,{_ID})*)? (?:{_SERIAL}(?:,{_SERIAL})*)?")
 
 
-def _cache_value(source: CustomerSource, catalog: set[str] | None = None) -> str:
-    """The cached form of a clean customer: its model as pydantic writes JSON, its positions' plain form, and
-    whether the rules that found it clean knew a catalog, apart by tabs.
+def _cache_value(source: CustomerSource, catalog: set[str] | None = None) -> tuple[str, str | None]:
+    """The cached forms of a clean customer: (its model as pydantic writes JSON and its positions' plain form,
+    apart by a tab; its claims: whether the rules that found it clean knew a catalog, its id, its PBX names and
+    its pins, apart by spaces and commas, or None when a name is not one of the ids the models allow).
 
     Written for every file of a cold run: the model's JSON comes from pydantic's own serializer,
     the positions' flat arrays (`Positions.dump`) go to the encoder as they are. Compact JSON
     holds neither a tab nor a newline (a string escapes both), so a hit splits the parts apart
     without decoding either, and the pack keeps the value on its line as it is.
     """
-    model = source.model.model_dump_json(exclude_unset=True)
-    return f"{model}\t{_ENCODE(source.positions.dump())}\t{_JUDGED[bool(catalog)]}"
+    model = source.model
+    claims = f"{_JUDGED[bool(catalog)]} {model.customer} {','.join(model.pbxes)} {','.join(pins_of(model))}"
+    entry = f"{model.model_dump_json(exclude_unset=True)}\t{_ENCODE(source.positions.dump())}"
+    return entry, claims if _CLAIMS.fullmatch(claims) else None
 
 
-def _cached_customer(value: str | None, display: str, catalog: set[str] | None,
-                     reparse: Callable[[], Positions]) -> CustomerSource | None:
+def _cached_customer(claims: str | None, display: str, catalog: set[str] | None,
+                     entry: Callable[[], tuple[str, str] | None],
+                     reload: Callable[[], tuple[CustomerFile, Positions]]) -> CustomerSource | None:
     """The cached customer of a file that loaded clean; None (load it) when it is unusable or a rule speaks now.
 
-    The model is validated from its JSON in one call (pydantic's own parser, strict as the
-    file's load). The positions stay JSON text until something asks where a key stands
-    (`Positions.deferred`); text that is no positions then gives way to `reparse`, the file's
-    own bytes parsed again, so a damaged entry costs time, never a different answer.
+    The customer's claims (its id, PBX names and pins, `_cache_value`) are all a hit reads at once;
+    its model and positions come from `entry()` when something asks for them, or from `reload()`, the
+    file's own bytes parsed again, should the entry be missing or damaged (`CachedSource`).
 
     The validation rules are a function of the model, its positions and the catalog, and
     their source is in the cache's version tag: an entry kept clean without a catalog is clean
     again without one, and is not judged again. With a catalog (a price book, the sandbox's
     for validate) they run on every hit: the catalog may be another one now.
     """
-    if value is None:
+    if claims is None or not _CLAIMS.fullmatch(claims):
         return None
-    parts = value.split("\t")
-    if len(parts) != 3 or parts[2] not in _JUDGED:
-        return None
-    model, dumped, judged = parts
-    try:
-        customer = CustomerFile.model_validate_json(model)
-    except ValidationError:  # not JSON, or not a customer: pydantic says both
-        return None
-    positions = Positions.deferred(display, dumped, reparse)
-    if (catalog or judged != _JUDGED[0]) and check_customer(customer, positions, catalog):  # e.g. another catalog
-        return None
-    return CustomerSource(display, customer, positions)
+    judged, customer, pbxes, pins = claims.split(" ")
+    source = CachedSource(display, (customer, tuple(pbxes.split(",")) if pbxes else (),
+                                    tuple(pins.split(",")) if pins else ()), entry, reload)
+    if catalog or judged != _JUDGED[0]:  # e.g. another catalog: judged again, on the model
+        try:
+            if check_customer(source.model, source.positions, catalog):
+                return None
+        except ValueError:
+            return None
+    return source
 
 
-def _positions_of(raw: bytes, display: str) -> Positions:
-    """The positions a cold load of these bytes makes (a cached entry's positions that turned out damaged)."""
+def _entry(cache: Cache, digest: str) -> tuple[str, str] | None:
+    """The cached model JSON and positions JSON of the content with this digest, or None."""
+    parts = (cache.get("customer", digest) or "").split("\t")
+    return (parts[0], parts[1]) if len(parts) == 2 else None
+
+
+def _reloaded(raw: bytes, display: str, cache: Cache, digest: str) -> tuple[CustomerFile, Positions]:
+    """The model and positions a cold load of these bytes makes, for a cached entry that is missing or turned out
+    damaged: kept in the cache again."""
     text, _ = decode(raw, display)
     document, _ = parse(text, display) if text is not None else (None, [])
-    return document.positions if document is not None else Positions(display)
+    customer, _ = bind(document, CustomerFile) if document is not None else (None, [])
+    if customer is None:
+        raise ValueError(f"{display} is no longer a customer file")
+    cache.put("customer", digest, _cache_value(CustomerSource(display, customer, document.positions))[0])
+    return customer, document.positions
 
 
 def check_unique_ids(customers: Iterable[Claims]) -> list[Diagnostic]:

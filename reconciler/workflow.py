@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,8 +42,13 @@ class PlanRequest:
 class PlanResult:
     document: dict
     has_errors: bool
-    current: Snapshot  # the state the plan was made from (recorded in a saved plan)
+    state: Snapshot | Callable[[], Snapshot]  # the state the plan was made from, or how to bind it (`current`)
     desired_files: list[str] | None = None  # a partial plan's files (None: the whole repo)
+
+    @property
+    def current(self) -> Snapshot:
+        """The state the plan was made from (recorded in a saved plan): bound when first asked for."""
+        return self.state() if callable(self.state) else self.state
 
     @property
     def has_changes(self) -> bool:
@@ -160,6 +166,16 @@ def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
         repo, problems, reached = scope.reach(repo, state.serials, cache)
         _stop_on_errors(problems)
         notes += reached
+    if complete and scope is None and _warm(request, provider, repo):
+        from reconciler.warm import plan_warm
+
+        warm = plan_warm(repo.customers, repo.hashes, state, cache, today, repo.config.policy,
+                         repo.catalog, lambda current: _catalog(repo, current), repo.config.timezone,
+                         repo.price_book, portal_day(today, repo.config.timezone, repo.config.portal_timezone),
+                         locator(repo.customers), {"desired": fingerprint_inputs(repo),
+                                                   "current": state.fingerprint()})
+        if warm is not None:
+            return PlanResult(warm.model_dump(mode="json"), warm.has_errors, state.whole)
     if complete:
         current = state.whole()
     else:  # a partial plan reads, and records, only the customers it needs (plan.saved): only they are bound
@@ -254,14 +270,20 @@ def _catalog(repo: Inputs, current: Snapshot) -> set[str] | None:
     return {product for products in (current.catalog or {}).values() for product in products} or None
 
 
+def _warm(request: PlanRequest, provider, repo: Inputs) -> bool:
+    """Whether the plan may take unchanged customers' parts from the cache (reconciler.warm): a plan whose drift,
+    if asked for, is none without reading the state (a read-only provider, the local backend: drift_for)."""
+    return not request.drift or (getattr(provider, "target", None) is None and repo.config.backend.kind == "local")
+
+
 def locator(sources: list[CustomerSource]):
     """The planner's `locate`: where the desired files write a customer, or one of its PBXs (the loader's positions)."""
-    files = {s.model.customer: s for s in sources}
+    files = {s.customer: s for s in sources}
 
     def locate(customer: str, pbx: str | None) -> Position | None:
         source = files.get(customer)
         if source is None:
             return None
-        return source.positions.key(("pbxes", pbx) if pbx and pbx in source.model.pbxes else ("customer",))
+        return source.positions.key(("pbxes", pbx) if pbx and pbx in source.pbxes else ("customer",))
 
     return locate

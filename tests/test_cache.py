@@ -23,6 +23,8 @@ TODAY = "2026-11-30"
 CACHE = Path(".reconciler") / "cache"
 CUSTOMER_PACKS = CACHE / "customer"  # one pack per last two hex digits of the key
 SNAPSHOT_PACK = CACHE / "snapshot.json"
+CLAIMS_PACK = CACHE / "claims.json"  # each file's id, PBX names and pins
+PLAN_PACK = CACHE / "plan.json"  # each customer's part of a warm plan
 
 
 def customer_pack(repo: Path, file: Path) -> Path:
@@ -33,7 +35,10 @@ def customer_pack(repo: Path, file: Path) -> Path:
 
 
 def damaged(repo: Path, pack: Path, damage) -> None:
-    """`damage` done to the pack, or to every customer pack."""
+    """`damage` done to the pack, or to every customer pack (and then the plan's parts are dropped, so that the
+    plan needs every model)."""
+    if pack == CUSTOMER_PACKS:
+        (repo / PLAN_PACK).unlink(missing_ok=True)
     for each in sorted((repo / pack).glob("*.json")) if pack == CUSTOMER_PACKS else [repo / pack]:
         damage(each)
 
@@ -154,12 +159,15 @@ DAMAGE = {"deleted": lambda pack: pack.unlink(), "emptied": lambda pack: pack.wr
           "whole-folder-deleted": lambda pack: shutil.rmtree(pack.parent, ignore_errors=True)}
 
 
-@pytest.mark.parametrize("pack", [CUSTOMER_PACKS, SNAPSHOT_PACK], ids=lambda p: p.name)
+@pytest.mark.parametrize("pack", [CUSTOMER_PACKS, SNAPSHOT_PACK, CLAIMS_PACK, PLAN_PACK], ids=lambda p: p.name)
 def test_the_cache_damaged_in_any_way_gives_the_same_plan_byte_for_byte(repo, pack):
     cold = plan_bytes(repo)
     assert json.loads(cold)["steps"]
     assert plan_bytes(repo) == cold  # warm
+    assert plan_bytes(repo) == cold  # warm, each customer's part of the plan kept
     for name, damage in DAMAGE.items():
+        if name != "whole-folder-deleted":
+            assert (repo / pack).exists(), name  # the damage before was mended
         damaged(repo, pack, damage)
         assert plan_bytes(repo) == cold, name
         assert plan_bytes(repo) == cold, name  # and the cache the damaged run wrote again

@@ -150,6 +150,11 @@ class PlanContext:
     policy: Policy
     complete: bool
     today: dt.date
+    portal_ids: frozenset[str] | None = None  # the portal's customers (None: the snapshot's, which may hold only some)
+
+    @property
+    def portal_customers(self) -> frozenset[str] | set[str]:
+        return self.portal_ids if self.portal_ids is not None else set(self.snapshot.customers)
 
 
 def info(rule: str, message: str, **where) -> Diagnostic:

@@ -70,7 +70,13 @@ def plan(desired: list[CustomerFile], current: Snapshot, today: dt.date, policy:
     """
     steps, found, costs = _plan(desired, current, today, policy, catalog, timezone, complete, price_book,
                                 portal_today)
-    diagnostics = [*notes, *_placed(_plan_diagnostics(found), locate)]
+    return assemble(steps, [*notes, *placed(in_plan_order(found), locate)], costs, today, timezone, fingerprints,
+                    drift)
+
+
+def assemble(steps: list[Step], diagnostics: list[Diagnostic], costs: CostSummary | None, today: dt.date,
+             timezone: str, fingerprints: dict[str, str] | None = None, drift: list[dict] | None = None) -> Plan:
+    """8. the finished document of numbered steps and the diagnostics in their final order: the summary counted."""
     return Plan(tool_version=__version__, today=today, timezone=timezone,
                 summary=summarize(steps, diagnostics, costs), diagnostics=diagnostics, steps=steps,
                 fingerprints=fingerprints or {}, drift=drift or None)
@@ -82,16 +88,29 @@ def _plan(desired: list[CustomerFile], current: Snapshot, today: dt.date, policy
     files: dict[str, CustomerFile] = {}
     for file in desired:
         files.setdefault(file.customer, file)
+    pruned = set(current.customers) - set(files) if complete and policy.prune else set()
+    steps, diagnostics = derive(files, current, today, policy, catalog, sorted(set(files) | pruned), portal_today)
+    return finish(steps, diagnostics, current, today, policy, complete, price_book, frozenset(files),
+                  frozenset(current.customers))
+
+
+def derive(files: dict[str, CustomerFile], current: Snapshot, today: dt.date, policy: Policy,
+           catalog: set[str] | None, scope: list[str], portal_today: dt.date | None = None,
+           holders: dict[str, tuple[str, ...]] | None = None) -> tuple[list[Step], list[Diagnostic]]:
+    """1-5 for the customers of `scope` (sorted ids): their steps in plan order with provisional ids, statuses,
+    dependencies and the verdicts of every stage but PLAN, and the diagnostics found so far.
+
+    What a customer gets here depends on the others only through transfers (pins, a device's source), the
+    portal's holders of PBX names (`holders`: the whole portal's, when `current` holds only some customers)
+    and serials the portal has twice; `reconciler.warm` relies on it to keep a customer's part between runs.
+    """
     located = locate_devices(current)
     claims, diagnostics = claim_pins(files.values(), located)
-    pruned = set(current.customers) - set(files) if complete and policy.prune else set()
-    scope = sorted(set(files) | pruned)
-
     factory = StepFactory()
     for customer in scope:
         build_customer(factory, customer, files.get(customer), current.customers.get(customer), claims, located)
     world = _World(files, current, today, policy, located, frozenset(catalog) if catalog else None, scope,
-                   portal_today)
+                   portal_today, holders)
 
     found = world.run(Stage.GATE, factory.steps)
     gates = [f for f in found if isinstance(f, Verdict)]
@@ -103,13 +122,26 @@ def _plan(desired: list[CustomerFile], current: Snapshot, today: dt.date, policy
     edges = structural_edges(steps) + [f for f in found if isinstance(f, Edge)]
     tags = [f for f in found if isinstance(f, Verdict)]
     tags += [Verdict(e.step, e.rule) for e in edges if e.rule]
-    steps = sort_steps(apply_verdicts(_deletion_clock_first(steps, current), tags, decide=False), edges)
+    steps = sort_steps(apply_verdicts(deletion_clock_first(steps, current), tags, decide=False), edges)
     steps = propagate_blocked(steps, {v.rule for v in gates if v.status is Status.BLOCKED})
 
     found = world.run(Stage.NOTE, steps)
-    found += list(_run_plan_rules(world, steps, complete))
     steps = apply_verdicts(steps, [f for f in found if isinstance(f, Verdict)], decide=False)
     diagnostics += [f for f in found if isinstance(f, Diagnostic)]
+    return steps, diagnostics
+
+
+def finish(steps: list[Step], diagnostics: list[Diagnostic], current: Snapshot, today: dt.date, policy: Policy,
+           complete: bool, price_book: PriceBook | None, desired_ids: frozenset[str], portal_ids: frozenset[str]
+           ) -> tuple[list[Step], list[Diagnostic], CostSummary | None]:
+    """5-7 on the ordered steps of `derive`: the PLAN rules, numbers, expected counts and prices.
+
+    `current` needs only the customers the steps are on (and the partner, stock and catalog);
+    `portal_ids`: every customer of the portal (an unmanaged one is one of them)."""
+    ctx = PlanContext(tuple(steps), current, desired_ids, policy, complete, today, portal_ids)
+    found = [finding for rule in rules_of(Stage.PLAN) for finding in rule(ctx)]
+    steps = apply_verdicts(steps, [f for f in found if isinstance(f, Verdict)], decide=False)
+    diagnostics = diagnostics + [f for f in found if isinstance(f, Diagnostic)]
 
     steps = with_expected_counts(_numbered(steps), current)
     costs = None
@@ -141,11 +173,11 @@ class _World:
     """The inputs every rule context is made of; builds one context per customer and stage."""
 
     def __init__(self, files, snapshot: Snapshot, today, policy, located: dict[str, Located], catalog, scope,
-                 portal_today: dt.date | None = None):
+                 portal_today: dt.date | None = None, holders: dict[str, tuple[str, ...]] | None = None):
         self.files, self.snapshot, self.today, self.policy = files, snapshot, today, policy
         self.portal_today = portal_today
         self.located, self.catalog, self.scope = located, catalog, scope
-        self.pbx_holders = pbx_holders(snapshot)
+        self.pbx_holders = holders if holders is not None else pbx_holders(snapshot)
         self._names: dict[str, tuple[str, ...]] = {}  # customer -> its PBXs' names, sorted: the same every stage
 
     def context(self, customer: str, steps: list[Step], everyone: PlanSteps | None = None) -> CustomerContext:
@@ -183,13 +215,7 @@ class _World:
         return found
 
 
-def _run_plan_rules(world: _World, steps: list[Step], complete: bool):
-    ctx = PlanContext(tuple(steps), world.snapshot, frozenset(world.files), world.policy, complete, world.today)
-    for rule in rules_of(Stage.PLAN):
-        yield from rule(ctx)
-
-
-def _deletion_clock_first(steps: list[Step], current: Snapshot) -> list[Step]:
+def deletion_clock_first(steps: list[Step], current: Snapshot) -> list[Step]:
     """Steps on a PBX the portal is stopping or deleting come first, before anything else.
 
     A term change interrupted after "remove every license" leaves the PBX on the deletion
@@ -209,14 +235,14 @@ def _numbered(steps: list[Step]) -> list[Step]:
             for step in steps]
 
 
-def _plan_diagnostics(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+def in_plan_order(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     """The rules' diagnostics once each, by customer, PBX, severity, rule and message."""
     unique = list(dict.fromkeys(diagnostics))
     return sorted(unique, key=lambda d: (d.customer or "", d.pbx or "", SEVERITY_ORDER[d.severity.value], d.rule,
                                          d.message))
 
 
-def _placed(diagnostics: list[Diagnostic], locate: Locate | None) -> list[Diagnostic]:
+def placed(diagnostics: list[Diagnostic], locate: Locate | None) -> list[Diagnostic]:
     """Each diagnostic that names a customer but no file gets the position `locate` gives its customer or PBX."""
     if locate is None:
         return diagnostics

@@ -113,7 +113,7 @@ def activation_report_window(ctx: CustomerContext):
 def unmanaged_customer(ctx: PlanContext):
     if not ctx.complete or ctx.policy.prune:
         return
-    for name in sorted(set(ctx.snapshot.customers) - ctx.desired_ids):
+    for name in sorted(ctx.portal_customers - ctx.desired_ids):
         yield info("unmanaged-customer",
                    f"customer {name} is in the portal but not in the repo: left alone (set policy.prune: true "
                    "to decommission customers absent from the repo)", customer=name)

@@ -1,0 +1,222 @@
+"""A warm re-plan: what the planner derived for each customer, kept between runs, so that a re-plan of a big
+repo after one file changed plans that customer again and takes the others' parts from the cache.
+
+An optimisation only: the plan is the one a cold run makes, byte for byte. It rests on what the
+planner's first stages (`planner.derive`) read of a customer: its file, its entry in the portal's
+state, the date, the policy and the catalog, the portal's partner, stock and catalog, and of the
+other customers only
+
+- who holds, in the portal, a PBX name the customer's file names (`pbx-name-taken`): part of the key;
+- devices: a pin names a serial that may sit on another customer's PBX (a transfer: then both
+  customers' steps and rules read each other's), and a serial the portal has twice is found at
+  the first of its holders. A customer that pins a serial of another customer, pins one another
+  customer pins too, or holds one another pins, is planned afresh on every run (with the others
+  it is tangled with), and a portal with any serial twice is planned whole.
+
+So a customer's part (its steps in plan order with provisional ids, its diagnostics, placed) is
+kept under the SHA-256 of all of that: the file's bytes, the text of its entry in the cached
+snapshot, the holders of its PBX names, and the run's context (the date, the portal's date, the
+policy, the catalog, the snapshot without its customers, and the source of the planner and its
+rules). The parts are put back in the build order and sorted once more (`regather`), and the
+planner's last stages (PLAN rules, numbers, expected counts, prices, the summary) run on the whole
+plan as in a cold run (`planner.finish`). Damage to a part costs time: a part that cannot be read
+is planned again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+from reconciler.cache import Cache
+from reconciler.config import Policy
+from reconciler.current import PortalState
+from reconciler.diagnostics import Diagnostic, Position, Severity
+from reconciler.plan.context import Edge
+from reconciler.plan.model import Plan, Step, parse_step
+from reconciler.plan.order import sort_steps
+from reconciler.plan.planner import assemble, deletion_clock_first, derive, finish, in_plan_order, placed
+from reconciler.source import CachedSource, CustomerSource, pins_of
+from reconciler.snapshot import Snapshot
+
+KIND = "plan"
+FORMAT = 1
+# the source a kept part may depend on: the planner and its rules, and everything that reads what they read (the
+# package's own modules, the providers, pricing); not the commands, renderers, apply, backends or the sandbox
+_SOURCES = ("", "plan/", "rules/", "providers/", "pricing/")
+
+Locate = Callable[[str, str | None], Position | None]
+
+
+def plan_warm(sources: Iterable[CustomerSource], hashes: Mapping[str, str], state: PortalState, cache: Cache,
+              today: dt.date, policy: Policy, books: set[str] | None,
+              catalog_of: Callable[[Snapshot], set[str] | None], timezone: str, price_book,
+              portal_today: dt.date | None, locate: Locate, fingerprints: dict[str, str]) -> Plan | None:
+    """The plan of the whole repo (`sources`, each file's `hashes`) against `state`, the unchanged customers'
+    parts taken from `cache`; None when the state is not a cached snapshot's or has a serial twice.
+
+    The catalog is `catalog_of(current)`, made of the price book's products (`books`) or the portal's catalog;
+    no drift (the caller asks for none, or knows it is none without reading the state)."""
+    cached = state.cached_text()
+    if cached is None or cache.directory is None:
+        return None
+    text, (opened, closed), spans = cached
+    if _devices(text) != len(state.serials):  # a serial twice in the portal: planned whole
+        return None
+    files = {source.customer: source for source in sources}
+    portal = frozenset(spans)
+    pruned = portal - files.keys() if policy.prune else set()
+    scope = sorted(files.keys() | pruned)
+    context = _context(text[:opened] + text[closed:], today, portal_today, policy, books)
+
+    dirty = set(pruned) | _tangled(files, state.serials)
+    keys: dict[str, str] = {}
+    parts: dict[str, tuple[list[Step], list[Diagnostic]]] = {}
+    holders = state.pbxes
+    for customer in scope:
+        if customer in dirty:
+            continue
+        source = files[customer]
+        span = spans.get(customer)
+        taken = [f"{name}\0{others}" for name in source.pbxes
+                 if (others := [cid for cid in holders.get(name, ()) if cid != customer])]
+        entry = text[span[0]:span[1]] if span else "-"
+        material = "\0\0".join((source.path, hashes.get(source.path, ""), repr(taken), entry))
+        keys[customer] = key = hashlib.sha256(context + material.encode("utf-8", "surrogatepass")).hexdigest()
+        part = _decoded(cache.get(KIND, key))
+        if part is None:
+            dirty.add(customer)
+        else:
+            parts[customer] = part
+
+    planned = sorted(dirty)
+    busy = {customer for customer, (steps, _) in parts.items() if steps}
+    current = state.subset(set(planned) | busy)
+    catalog = catalog_of(current)
+    desired = {customer: files[customer].model for customer in planned if customer in files}
+    steps, found = derive(desired, current, today, policy, catalog, planned, portal_today, state.pbxes)
+    found = placed(list(dict.fromkeys(found)), locate)
+    fresh = _split(steps, found, planned)
+    for customer in planned if fresh is not None else ():
+        if customer in keys:
+            cache.put(KIND, keys[customer], _encoded(*fresh[customer]))
+    kept = {customer: part[0] for customer, part in parts.items()}
+    steps, last, costs = finish(regather(scope, kept, steps, current), [], current, today, policy, True,
+                                price_book, frozenset(files), portal)
+    diagnostics = [d for customer in scope if customer in parts for d in parts[customer][1]]
+    diagnostics += found + placed(list(dict.fromkeys(last)), locate)
+    cache.save()
+    return assemble(steps, in_plan_order(diagnostics), costs, today, timezone, fingerprints)
+
+
+def regather(scope: list[str], kept: Mapping[str, list[Step]], planned: list[Step], current: Snapshot
+             ) -> list[Step]:
+    """The plan's steps in the order a cold run gives them: the `kept` parts (customer -> its steps) and this
+    run's `planned` steps put back in build order (customers of `scope` in order, each one's steps by their
+    provisional ids) with ids of the whole plan, then sorted as the planner sorts.
+
+    The sort is a stable topological sort over the build order, and a customer's dependencies stay within
+    it (or within its tangled group, planned together this run), so each customer's own order is kept."""
+    fresh: dict[str, list[Step]] = defaultdict(list)
+    for step in planned:
+        fresh[step.customer].append(step)
+    ids: dict[tuple[str | None, int], int] = {}  # (the part a step comes from, None: this run) and its id -> new id
+    listed: list[tuple[str | None, Step]] = []
+    for customer in scope:
+        space = customer if customer in kept else None
+        for step in sorted(kept[customer] if space is not None else fresh.get(customer, ()), key=_id):
+            ids[(space, step.id)] = len(listed) + 1
+            listed.append((space, step))
+    steps = [step.model_copy(update={"id": ids[(space, step.id)],
+                                     "depends_on": [ids[(space, need)] for need in step.depends_on]})
+             for space, step in listed]
+    edges = [Edge(step.id, need) for step in steps for need in step.depends_on]
+    return sort_steps(deletion_clock_first(steps, current), edges)
+
+
+def _devices(text: str) -> int:
+    """How many devices the snapshot's JSON holds, or more: a device is an object in a list, its serial first
+    (`Device`'s first field; a PBX's serial follows its name). More devices than serials: a serial is twice."""
+    return text.count('[{"serial":') + text.count(',{"serial":')
+
+
+def _id(step: Step) -> int:
+    return step.id
+
+
+def _tangled(files: Mapping[str, CustomerSource], holders: Mapping[str, str]) -> set[str]:
+    """The customers whose steps read another customer's: a pin of a serial another holds or pins too."""
+    pinners: dict[str, list[str]] = defaultdict(list)
+    for customer, source in files.items():
+        for serial in source.pins if isinstance(source, CachedSource) else pins_of(source.model):
+            pinners[serial].append(customer)
+    tangled: set[str] = set()
+    for serial, who in pinners.items():
+        holder = holders.get(serial)
+        if len(who) > 1 or (holder is not None and holder != who[0]):
+            tangled.update(who)
+            if holder is not None:
+                tangled.add(holder)
+    return tangled
+
+
+def _split(steps: list[Step], found: list[Diagnostic], planned: list[str]
+           ) -> dict[str, tuple[list[Step], list[Diagnostic]]] | None:
+    """This run's steps and diagnostics by customer; None when a diagnostic names no planned customer (then
+    nothing of this run is kept: a part must hold everything its customer's planning found)."""
+    mine: dict[str, tuple[list[Step], list[Diagnostic]]] = {customer: ([], []) for customer in planned}
+    for step in steps:
+        mine[step.customer][0].append(step)
+    for diagnostic in found:
+        if diagnostic.customer not in mine:
+            return None
+        mine[diagnostic.customer][1].append(diagnostic)
+    return mine
+
+
+_NOTHING = "-"  # the part of a customer with no step and no diagnostic (most of them): not JSON, no decoding
+
+
+def _encoded(steps: list[Step], diagnostics: list[Diagnostic]) -> str:
+    if not steps and not diagnostics:
+        return _NOTHING
+    return json.dumps({"steps": [step.model_dump(mode="json") for step in steps],
+                       "diagnostics": [[d.severity.value, d.rule, d.message, d.file, d.line, d.column, d.customer,
+                                        d.pbx] for d in diagnostics]}, separators=(",", ":"))
+
+
+def _decoded(value: str | None) -> tuple[list[Step], list[Diagnostic]] | None:
+    """A kept part, or None when there is none or it is not one (then its customer is planned again)."""
+    if value is None:
+        return None
+    if value == _NOTHING:
+        return [], []
+    try:
+        data = json.loads(value)
+        steps = [parse_step(step) for step in data["steps"]]
+        diagnostics = [Diagnostic(Severity(s), r, m, f, line, column, c, p)
+                       for s, r, m, f, line, column, c, p in data["diagnostics"]]
+    except (ValueError, TypeError, KeyError):  # pydantic's ValidationError is a ValueError
+        return None
+    return steps, diagnostics
+
+
+def _context(head: str, today: dt.date, portal_today: dt.date | None, policy: Policy,
+             books: set[str] | None) -> bytes:
+    """What every customer's part depends on: the run's dates, policy and catalog, the portal's state without its
+    customers, and the source of the code that plans."""
+    digest = hashlib.sha256(f"warm {FORMAT}\0{today}\0{portal_today}\0{policy.model_dump_json()}\0"
+                            f"{sorted(books) if books is not None else None}\0".encode())
+    digest.update(head.encode("utf-8", "surrogatepass"))
+    here = Path(__file__).parent
+    for name in _SOURCES:
+        try:
+            for file in sorted((here / name).glob("*.py")):
+                digest.update(f"{name}{file.name}".encode() + b"\0" + file.read_bytes())
+        except OSError:
+            digest.update(name.encode())
+    return digest.digest()

@@ -20,6 +20,7 @@ from reconciler.config import CONFIG_FILE
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.gitops import Changes, changes_since, read_at
 from reconciler.loader import Inputs, load, load_settings
+from reconciler.pins import PinIndex, pin_index
 from reconciler.repo import CUSTOMERS_DIR, CustomerSource, is_customer_path, load_customer
 from reconciler.yamlio import parse
 
@@ -47,6 +48,7 @@ class Scope:
         others, customers = list(self.others), list(inputs.customers)
         problems: list[Diagnostic] = []
         reached: list[Path] = []
+        index: PinIndex | None | bool = False  # made when first needed (False: not yet)
         while True:
             planned = {source.model.customer for source in customers}
             pinned = {serial for source in customers for serial in _pins(source)}
@@ -54,9 +56,16 @@ class Scope:
             givers = {owners[serial] for serial in pinned if serial in owners} - planned
             if not serials and not givers:
                 break
+            if index is False:
+                relatives = {path: _relative(self.root, path) for path in others}
+                index = pin_index(self.root, self.changes.commit, [(r, p) for p, r in relatives.items()],
+                                  self.changes.changed, cache)
+                known = index.known if index is not None else frozenset()
             named = _customer_line(givers)
             wanted = {serial.encode("utf-8", "surrogateescape") for serial in serials}
-            found = [path for path in others if _mentions(_text(path, texts), wanted, named)]
+            hits = index.reaching(serials, givers) if index is not None else set()
+            found = [path for path in others if (relative := relatives[path]) in hits
+                     or relative not in known and _mentions(_text(path, texts), wanted, named)]
             added = False
             for path in found:
                 others.remove(path)
@@ -76,6 +85,12 @@ class Scope:
         note = _note(Severity.INFO, "also planned, as the other side of a device transfer: "
                      + ", ".join(f"{names.get(str(path), '?')} ({path})" for path in reached))
         return wider, problems + list(wider.diagnostics), [note]
+
+
+def _relative(root: Path, path: Path) -> str:
+    """A discovered file's path relative to the repo root, as Git names it (discovery joins names onto the root)."""
+    shown = str(root)
+    return str(path)[0 if shown == "." else len(shown) if shown.endswith("/") else len(shown) + 1:]
 
 
 def _pins(source: CustomerSource) -> set[str]:
@@ -127,9 +142,10 @@ def load_changed(root: Path, ref: str, cache: Cache | None = None) -> tuple[Inpu
                                     "the repo's settings reach every customer, so the whole repo is planned")
         return load([root], cache=cache), Scope(changes, True, root, notes=(note,))
 
-    inputs = load([root], only=lambda path: path.relative_to(root).as_posix() in changes.changed, cache=cache)
+    chosen = frozenset(root / relative for relative in changes.changed)
+    inputs = load([root], only=chosen.__contains__, cache=cache)
     candidates, read = inputs.discovered, set(inputs.read)
-    selected = frozenset(path for path in candidates if str(path) in read)
+    selected = frozenset(path for path in chosen if str(path) in read)  # the customer files among them
     note = _note(Severity.INFO, f"planning {len(selected)} of {len(candidates)} customer "
                                 f"file{'s' if len(candidates) != 1 else ''}: those changed since {short}")
     others = tuple(path for path in candidates if path not in selected)

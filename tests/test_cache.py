@@ -352,16 +352,27 @@ def changed_since_bytes(repo: Path) -> bytes:
     return result.stdout
 
 
+PARTS = CACHE / "snapshot-parts.bin"  # the snapshot's entries one by one, for a partial plan (reconciler.snapshotparts)
+PINS_PACK = CACHE / "pins.json"  # who pins what at the merge base (reconciler.pins)
+# what can happen to a file that is not a pack of entries (the parts): every damage that does not rewrite entries
+FILE_DAMAGE = {name: DAMAGE[name] for name in ("deleted", "emptied", "truncated", "corrupted", "binary",
+                                               "another-version", "whole-folder-deleted")}
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
-def test_changed_since_plans_the_same_with_the_cache_cold_warm_and_damaged(transfers):
+@pytest.mark.parametrize("pack", [SNAPSHOT_PACK, PARTS, PINS_PACK], ids=lambda p: p.name)
+def test_changed_since_plans_the_same_with_the_cache_cold_warm_and_damaged(transfers, pack):
     cold = changed_since_bytes(transfers)
     document = json.loads(cold)
     assert {s["customer"] for s in document["steps"]} == {"acme", "globex", "initech"}  # the transfers' other sides
-    assert (transfers / SNAPSHOT_PACK).is_file()
+    assert all((transfers / each).is_file() for each in (SNAPSHOT_PACK, PARTS, PINS_PACK))
     assert changed_since_bytes(transfers) == cold
-    for name, damage in DAMAGE.items():
-        damaged(transfers, SNAPSHOT_PACK, damage)
+    for name, damage in (FILE_DAMAGE if pack == PARTS else DAMAGE).items():
+        shutil.rmtree(transfers / CACHE, ignore_errors=True)
+        assert changed_since_bytes(transfers) == cold  # every file of the cache made again, then one damaged
+        damaged(transfers, pack, damage)
         assert changed_since_bytes(transfers) == cold, name
+        assert changed_since_bytes(transfers) == cold, name  # and what that run left behind
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")

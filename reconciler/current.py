@@ -88,6 +88,11 @@ class PortalState:
                              for pbx in customer.pbxes.values() for device in pbx.devices}
         return self._serials
 
+    def held(self, customers: Iterable[str]) -> set[str]:
+        """The serials of the devices these customers hold."""
+        customers = set(customers)
+        return {serial for serial, owner in self.serials.items() if owner in customers}
+
     @property
     def pbxes(self) -> Mapping[str, list[str]]:
         """PBX name -> the customers holding a PBX of that name."""

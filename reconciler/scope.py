@@ -11,9 +11,10 @@ A deleted customer file is reported, with what becomes of its customer.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 from reconciler.cache import Cache
 from reconciler.config import CONFIG_FILE
@@ -23,6 +24,15 @@ from reconciler.loader import Inputs, load, load_settings
 from reconciler.pins import PinIndex, pin_index
 from reconciler.repo import CUSTOMERS_DIR, CustomerSource, is_customer_path, load_customer
 from reconciler.yamlio import parse
+
+
+class Holders(Protocol):
+    """Who holds what in the current state: each device serial's customer, and the serials of some customers."""
+
+    @property
+    def serials(self) -> Mapping[str, str]: ...
+
+    def held(self, customers: Iterable[str]) -> set[str]: ...
 
 
 @dataclass(frozen=True)
@@ -36,11 +46,11 @@ class Scope:
     others: tuple[Path, ...] = ()  # the customer files not planned (yet)
     notes: tuple[Diagnostic, ...] = ()  # what the plan covers; deleted files
 
-    def reach(self, inputs: Inputs, owners: Mapping[str, str], cache: Cache | None = None
+    def reach(self, inputs: Inputs, state: Holders, cache: Cache | None = None
               ) -> tuple[Inputs, list[Diagnostic], list[Diagnostic]]:
         """The inputs with the other sides of the planned customers' device transfers; (inputs, problems, notes).
 
-        `owners`: each device serial of the current state -> the customer that holds it.
+        `state`: who holds what in the current state (reconciler.current, reconciler.snapshotparts).
         """
         if self.complete:
             return inputs, [], []
@@ -52,12 +62,14 @@ class Scope:
         while True:
             planned = {source.model.customer for source in customers}
             pinned = {serial for source in customers for serial in _pins(source)}
-            serials = pinned | {serial for serial, owner in owners.items() if owner in planned}
+            owners = state.serials
+            serials = pinned | state.held(planned)
             givers = {owners[serial] for serial in pinned if serial in owners} - planned
             if not serials and not givers:
                 break
             if index is False:
-                relatives = {path: _relative(self.root, path) for path in others}
+                depth = len(self.root.parts)  # discovery joins each file's names onto the root's
+                relatives = {path: "/".join(path.parts[depth:]) for path in others}
                 index = pin_index(self.root, self.changes.commit, [(r, p) for p, r in relatives.items()],
                                   self.changes.changed, cache)
                 known = index.known if index is not None else frozenset()
@@ -85,12 +97,6 @@ class Scope:
         note = _note(Severity.INFO, "also planned, as the other side of a device transfer: "
                      + ", ".join(f"{names.get(str(path), '?')} ({path})" for path in reached))
         return wider, problems + list(wider.diagnostics), [note]
-
-
-def _relative(root: Path, path: Path) -> str:
-    """A discovered file's path relative to the repo root, as Git names it (discovery joins names onto the root)."""
-    shown = str(root)
-    return str(path)[0 if shown == "." else len(shown) if shown.endswith("/") else len(shown) + 1:]
 
 
 def _pins(source: CustomerSource) -> set[str]:

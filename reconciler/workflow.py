@@ -158,7 +158,7 @@ def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
     cache.save()
     notes: list[Diagnostic] = list(scope.notes) if scope is not None else []
     if scope is not None:
-        repo, problems, reached = scope.reach(repo, state.serials, cache)
+        repo, problems, reached = scope.reach(repo, state, cache)
         _stop_on_errors(problems)
         notes += reached
     if complete:

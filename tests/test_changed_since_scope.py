@@ -249,3 +249,27 @@ def test_a_file_git_does_not_track_is_read_as_before(tmp_path):
     globex.write_text(globex.read_text().replace("essential: 8", "essential: 9"))
     for _ in range(2):  # cold, then with the index
         assert "customers/initech.yaml" in changed_since(repo)[2]
+
+
+def test_a_changed_configuration_with_the_parts_warm_plans_the_whole_repo(tmp_path):
+    repo = as_repo(tmp_path, EXAMPLES / "capex-conversion-and-transfer")
+    globex = repo / "customers" / "globex.yaml"
+    globex.write_text(globex.read_text().replace("essential: 8", "essential: 9"))
+    changed_since(repo)  # leaves the snapshot's parts behind
+    (repo / "reconciler.yaml").write_text((repo / "reconciler.yaml").read_text() + "timezone: Europe/Rome\n")
+    code, document = reconciler(repo, "plan", ".", "--changed-since", "HEAD", "--today", TODAY, "--format", "json")
+    whole_code, whole = reconciler(repo, "plan", ".", "--today", TODAY, "--format", "json")
+    assert code == whole_code
+    assert without_scope_notes(json.loads(document)) == without_scope_notes(json.loads(whole))
+
+
+def test_parts_of_another_snapshot_are_not_used(tmp_path):
+    repo = as_repo(tmp_path, EXAMPLES / "capex-conversion-and-transfer")
+    globex = repo / "customers" / "globex.yaml"
+    globex.write_text(globex.read_text().replace("essential: 8", "essential: 9"))
+    changed_since(repo)
+    state = repo / "state.yaml"
+    state.write_text(state.read_text().replace("essential: 8", "essential: 6"))  # the portal moved
+    _, document, files = changed_since(repo)
+    assert {"licenses.essential": [6, 9]} in [s["changes"] for s in document["steps"] if s["customer"] == "globex"]
+    assert without_scope_notes(document) == without_scope_notes(exactly(repo, files)[1])

@@ -32,6 +32,7 @@ from reconciler.cache import Cache
 from reconciler.fingerprint import fingerprint_state
 from reconciler import forked
 from reconciler.snapshot import CurrentCustomer, Snapshot
+from reconciler.snapshotparts import open_parts, store_parts
 
 KIND = "snapshot"
 
@@ -86,6 +87,11 @@ class PortalState:
             self._serials = {device.serial: cid for cid, customer in self.whole().customers.items()
                              for pbx in customer.pbxes.values() for device in pbx.devices}
         return self._serials
+
+    def held(self, customers: Iterable[str]) -> set[str]:
+        """The serials of the devices these customers hold."""
+        customers = set(customers)
+        return {serial for serial, owner in self.serials.items() if owner in customers}
 
     @property
     def pbxes(self) -> Mapping[str, list[str]]:
@@ -161,19 +167,24 @@ class Reading:
     from a cache hit. When the child gives nothing (it failed, the snapshot has an error, no
     fork), the snapshot is read here as without a child, so diagnostics are the full reader's:
     the child is an optimisation only. Leaving the `with` block stops a child not asked for.
+    `partial`: the run binds only some customers (reconciler.snapshotparts): their entries are read
+    from the snapshot's parts, and a run that had to read the whole entry leaves the parts behind.
     """
 
-    def __init__(self, provider, cache: Cache | None, workers: int = 1):
+    def __init__(self, provider, cache: Cache | None, workers: int = 1, partial: bool = False):
         from reconciler.providers.snapshot import SnapshotProvider  # the snapshot's reader: only a run with one
 
-        self.provider, self.cache = provider, cache
+        self.provider, self.cache, self.partial = provider, cache, partial
         self._key = self._hit = self._child = None
         if not isinstance(provider, SnapshotProvider):
             return
         if cache is not None and cache.directory is not None:
             self._key = _key(provider.path)
-            if self._key is not None:
+            if self._key is not None and partial:
+                self._hit = open_parts(cache, self._key, self._whole_entry)
+            if self._key is not None and self._hit is None:
                 self._hit = PortalState.cached(cache.get(KIND, self._key) or "", self._reread)
+                self._keep_parts(self._hit is not None and cache.get(KIND, self._key))
         if self._hit is None and workers > 1 and forked.file_size(provider.path) >= CHILD_BYTES:
             self._start(provider)
 
@@ -184,6 +195,14 @@ class Reading:
 
     def _reread(self) -> Snapshot:
         return self.provider.read(None)
+
+    def _whole_entry(self) -> PortalState:
+        """The state as a run without the snapshot's parts reads it (a part that was damaged, or the whole asked for)."""
+        return PortalState.cached(self.cache.get(KIND, self._key) or "", self._reread) or PortalState(self._reread())
+
+    def _keep_parts(self, value: str | None) -> None:
+        if self.partial and value:
+            store_parts(self.cache, self._key, value)
 
     def state(self, provider, today=None) -> PortalState:
         """The state `provider` reads: this reading's when it was made for the same snapshot file, else read now."""
@@ -197,13 +216,16 @@ class Reading:
         if state is not None:
             if self._key is not None:
                 self.cache.replace(KIND, self._key, text)
+                self._keep_parts(text)
             return state
         state = PortalState(provider.read(today))
         if self._key is not None and _key(provider.path) == self._key:  # the file did not change while it was read
             try:
-                self.cache.replace(KIND, self._key, value_of(state.whole(), state))
+                value = value_of(state.whole(), state)
             except (ValueError, ValidationError):
-                pass
+                return state
+            self.cache.replace(KIND, self._key, value)
+            self._keep_parts(value)
         return state
 
     def _from_child(self) -> str | None:

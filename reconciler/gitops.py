@@ -88,3 +88,23 @@ def read_at(root: Path, commit: str, relative: str) -> str | None:
     if shown.returncode != 0:
         return None
     return shown.stdout.decode("utf-8", "replace")
+
+
+def tree_at(root: Path, commit: str) -> str | None:
+    """The id of the tree of `root`'s directory at `commit` (a hash of everything in it), or None."""
+    shown = _git(root, "rev-parse", "--verify", "--quiet", f"{commit}:./")
+    return shown.stdout.decode().strip() or None if shown.returncode == 0 else None
+
+
+def tracked_at(root: Path, commit: str) -> dict[str, str] | None:
+    """The regular files under `root` at `commit` (relative to it) -> their blob ids; None when Git cannot say."""
+    listed = _git(root, "ls-tree", "-r", "-z", commit, "--", ".")
+    if listed.returncode != 0:
+        return None
+    files = {}
+    for line in _lines(listed.stdout):
+        meta, _, path = line.partition("\t")
+        mode, kind, blob = (meta.split(" ") + ["", "", ""])[:3]
+        if kind == "blob" and mode in ("100644", "100755"):  # not a symbolic link, not a submodule
+            files[path] = blob
+    return files

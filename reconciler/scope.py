@@ -11,17 +11,28 @@ A deleted customer file is reported, with what becomes of its customer.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 from reconciler.cache import Cache
 from reconciler.config import CONFIG_FILE
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.gitops import Changes, changes_since, read_at
 from reconciler.loader import Inputs, load, load_settings
+from reconciler.pins import PinIndex, pin_index
 from reconciler.repo import CUSTOMERS_DIR, CustomerSource, is_customer_path, load_customer
 from reconciler.yamlio import parse
+
+
+class Holders(Protocol):
+    """Who holds what in the current state: each device serial's customer, and the serials of some customers."""
+
+    @property
+    def serials(self) -> Mapping[str, str]: ...
+
+    def held(self, customers: Iterable[str]) -> set[str]: ...
 
 
 @dataclass(frozen=True)
@@ -35,11 +46,11 @@ class Scope:
     others: tuple[Path, ...] = ()  # the customer files not planned (yet)
     notes: tuple[Diagnostic, ...] = ()  # what the plan covers; deleted files
 
-    def reach(self, inputs: Inputs, owners: Mapping[str, str], cache: Cache | None = None
+    def reach(self, inputs: Inputs, state: Holders, cache: Cache | None = None
               ) -> tuple[Inputs, list[Diagnostic], list[Diagnostic]]:
         """The inputs with the other sides of the planned customers' device transfers; (inputs, problems, notes).
 
-        `owners`: each device serial of the current state -> the customer that holds it.
+        `state`: who holds what in the current state (reconciler.current, reconciler.snapshotparts).
         """
         if self.complete:
             return inputs, [], []
@@ -47,16 +58,26 @@ class Scope:
         others, customers = list(self.others), list(inputs.customers)
         problems: list[Diagnostic] = []
         reached: list[Path] = []
+        index: PinIndex | None | bool = False  # made when first needed (False: not yet)
         while True:
             planned = {source.model.customer for source in customers}
             pinned = {serial for source in customers for serial in _pins(source)}
-            serials = pinned | {serial for serial, owner in owners.items() if owner in planned}
+            owners = state.serials
+            serials = pinned | state.held(planned)
             givers = {owners[serial] for serial in pinned if serial in owners} - planned
             if not serials and not givers:
                 break
+            if index is False:
+                depth = len(self.root.parts)  # discovery joins each file's names onto the root's
+                relatives = {path: "/".join(path.parts[depth:]) for path in others}
+                index = pin_index(self.root, self.changes.commit, [(r, p) for p, r in relatives.items()],
+                                  self.changes.changed, cache)
+                known = index.known if index is not None else frozenset()
             named = _customer_line(givers)
             wanted = {serial.encode("utf-8", "surrogateescape") for serial in serials}
-            found = [path for path in others if _mentions(_text(path, texts), wanted, named)]
+            hits = index.reaching(serials, givers) if index is not None else set()
+            found = [path for path in others if (relative := relatives[path]) in hits
+                     or relative not in known and _mentions(_text(path, texts), wanted, named)]
             added = False
             for path in found:
                 others.remove(path)
@@ -127,9 +148,10 @@ def load_changed(root: Path, ref: str, cache: Cache | None = None) -> tuple[Inpu
                                     "the repo's settings reach every customer, so the whole repo is planned")
         return load([root], cache=cache), Scope(changes, True, root, notes=(note,))
 
-    inputs = load([root], only=lambda path: path.relative_to(root).as_posix() in changes.changed, cache=cache)
+    chosen = frozenset(root / relative for relative in changes.changed)
+    inputs = load([root], only=chosen.__contains__, cache=cache)
     candidates, read = inputs.discovered, set(inputs.read)
-    selected = frozenset(path for path in candidates if str(path) in read)
+    selected = frozenset(path for path in chosen if str(path) in read)  # the customer files among them
     note = _note(Severity.INFO, f"planning {len(selected)} of {len(candidates)} customer "
                                 f"file{'s' if len(candidates) != 1 else ''}: those changed since {short}")
     others = tuple(path for path in candidates if path not in selected)

@@ -141,7 +141,8 @@ def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
     """make_plan's work; `known` collects the timezone and the date as soon as they are known."""
     cache = _cache_of(request.paths)
     settings = None if provider is not None or request.state else settings_for(request)
-    with Reading(_snapshot_file(request, provider, settings), cache, request.workers) as reading:
+    with Reading(_snapshot_file(request, provider, settings), cache, request.workers,
+                 partial=bool(request.changed_since)) as reading:
         from reconciler.plan.planner import plan  # imported while a child, if any, reads the snapshot
 
         if request.changed_since:
@@ -163,7 +164,7 @@ def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
     cache.save()
     notes: list[Diagnostic] = list(scope.notes) if scope is not None else []
     if scope is not None:
-        repo, problems, reached = scope.reach(repo, state.serials, cache)
+        repo, problems, reached = scope.reach(repo, state, cache)
         _stop_on_errors(problems)
         notes += reached
     if complete and scope is None and _warm(request, provider, repo):

@@ -384,16 +384,53 @@ def changed_since_bytes(repo: Path) -> bytes:
     return result.stdout
 
 
+PARTS = CACHE / "snapshot-parts.bin"  # the snapshot's entries one by one, for a partial plan (reconciler.snapshotparts)
+PINS_PACK = CACHE / "pins.json"  # who pins what at the merge base (reconciler.pins)
+
+
+def _parts_header(change):
+    """A damage that rewrites the parts file's header line (JSON) by `change(header)`, the rest as it was."""
+
+    def damage(pack: Path) -> None:
+        header, rest = pack.read_bytes().split(b"\n", 1)
+        pack.write_bytes(json.dumps(change(json.loads(header))).encode() + b"\n" + rest)
+
+    return damage
+
+
+def _flip_at(fraction: float):
+    def damage(pack: Path) -> None:
+        data = bytearray(pack.read_bytes())
+        data[int(len(data) * fraction)] ^= 0x01
+        pack.write_bytes(bytes(data))
+
+    return damage
+
+
+# what can happen to the parts (not a pack of entries): every damage that does not rewrite entries, and its own
+FILE_DAMAGE = {**{name: DAMAGE[name] for name in ("deleted", "emptied", "truncated", "corrupted", "binary",
+                                                  "whole-folder-deleted")},
+               "another-version": _parts_header(lambda header: {**header, "version": "reconciler 0.0.1"}),
+               "another-snapshot": _parts_header(lambda header: {**header, "key": "sha256:" + "0" * 64}),
+               "sections-moved": _parts_header(lambda header: {**header, "layout": {
+                   name: [start + 1, length] for name, (start, length) in header["layout"].items()}}),
+               **{f"flipped-at-{fraction}": _flip_at(fraction) for fraction in (0.05, 0.2, 0.6, 0.9, 0.99)}}
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
-def test_changed_since_plans_the_same_with_the_cache_cold_warm_and_damaged(transfers):
+@pytest.mark.parametrize("pack", [SNAPSHOT_PACK, PARTS, PINS_PACK], ids=lambda p: p.name)
+def test_changed_since_plans_the_same_with_the_cache_cold_warm_and_damaged(transfers, pack):
     cold = changed_since_bytes(transfers)
     document = json.loads(cold)
     assert {s["customer"] for s in document["steps"]} == {"acme", "globex", "initech"}  # the transfers' other sides
-    assert (transfers / SNAPSHOT_PACK).is_file()
+    assert all((transfers / each).is_file() for each in (SNAPSHOT_PACK, PARTS, PINS_PACK))
     assert changed_since_bytes(transfers) == cold
-    for name, damage in DAMAGE.items():
-        damaged(transfers, SNAPSHOT_PACK, damage)
+    for name, damage in (FILE_DAMAGE if pack == PARTS else DAMAGE).items():
+        shutil.rmtree(transfers / CACHE, ignore_errors=True)
+        assert changed_since_bytes(transfers) == cold  # every file of the cache made again, then one damaged
+        damaged(transfers, pack, damage)
         assert changed_since_bytes(transfers) == cold, name
+        assert changed_since_bytes(transfers) == cold, name  # and what that run left behind
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")

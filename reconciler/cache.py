@@ -150,6 +150,7 @@ class Cache:
                 os.replace(temporary, path)
             except OSError:
                 continue
+            del self._packs[name]  # on disk now: a later `get` reads it back; a big run keeps no megabytes it wrote
         self._dirty.clear()
 
     def _pack(self, kind: str) -> dict[str, str]:

@@ -38,26 +38,30 @@ KIND = "snapshot"
 
 
 class PortalState:
-    """The current state: `whole()`, or `subset(ids)` with only some customers, and who holds what in it."""
+    """The current state: `whole()`, or `subset(ids)` with only some customers, and who holds what in it.
+
+    From a cache value, the index of who holds what (`index`, JSON text) is decoded only when a
+    partial plan asks it (a whole plan binds the snapshot and never does), and the snapshot's
+    text is let go once the whole snapshot is bound from it.
+    """
 
     def __init__(self, snapshot: Snapshot | None = None, *, text: str = "", head: tuple[int, int] | None = None,
-                 spans: Mapping | None = None, serials: Mapping[str, str] | None = None,
-                 pbxes: Mapping[str, list[str]] | None = None, fingerprint: str | None = None,
+                 index: str | None = None, fingerprint: str | None = None,
                  reread: Callable[[], Snapshot] | None = None):
-        self._snapshot, self._text, self._head, self._spans = snapshot, text, head, spans or {}
-        self._serials, self._pbxes, self._fingerprint = serials, pbxes, fingerprint
-        self._reread = reread
+        self._snapshot, self._text, self._head, self._index = snapshot, text, head, index
+        self._spans: Mapping | None = None
+        self._serials: Mapping[str, str] | None = None
+        self._pbxes: Mapping[str, list[str]] | None = None
+        self._fingerprint, self._reread = fingerprint, reread
 
     @classmethod
     def cached(cls, value: str, reread: Callable[[], Snapshot]) -> PortalState | None:
         """The state a cache value holds, or None when the value is not one (then the file is read)."""
         try:
-            index, text = value.split("\n", 1)
-            head = json.loads(index)
-            spans = {cid: (int(start), int(end)) for cid, start, end in head["spans"]}
+            first, index, text = value.split("\n", 2)
+            head = json.loads(first)
             cut = (int(head["head"][0]), int(head["head"][1])) if head["head"] else None
-            state = cls(text=text, head=cut, spans=spans, serials=dict(head["serials"]), pbxes=dict(head["pbxes"]),
-                        fingerprint=str(head["fingerprint"]), reread=reread)
+            state = cls(text=text, head=cut, index=index, fingerprint=str(head["fingerprint"]), reread=reread)
         except (ValueError, TypeError, KeyError):
             return None
         return state
@@ -68,11 +72,28 @@ class PortalState:
                 self._snapshot = Snapshot.model_validate_json(self._text)
             except ValueError:  # a cached value that is not a snapshot: the file is read after all
                 self._read_again()
+            self._text = self._index = None  # what is left to know, the snapshot knows
         return self._snapshot
 
     def _read_again(self) -> None:
-        self._snapshot, self._head = self._reread(), None
-        self._serials = self._pbxes = self._fingerprint = None
+        self._snapshot, self._head, self._text, self._index = self._reread(), None, None, None
+        self._spans = self._serials = self._pbxes = self._fingerprint = None
+
+    def _decode_index(self) -> bool:
+        """Whether the cache value's index is at hand (decoded now if need be); False: ask the whole snapshot."""
+        if self._spans is not None:
+            return True
+        if self._index is None:
+            return False
+        index, self._index = self._index, None
+        try:
+            found = json.loads(index)
+            spans = {cid: (int(start), int(end)) for cid, start, end in found["spans"]}
+            serials, pbxes = dict(found["serials"]), dict(found["pbxes"])
+        except (ValueError, TypeError, KeyError):
+            return False
+        self._spans, self._serials, self._pbxes = spans, serials, pbxes
+        return True
 
     def fingerprint(self) -> str:
         """The fingerprint of the whole state (reconciler.fingerprint), computed once per snapshot file."""
@@ -83,7 +104,7 @@ class PortalState:
     @property
     def serials(self) -> Mapping[str, str]:
         """Device serial -> the customer whose PBX holds it."""
-        if self._serials is None:
+        if self._serials is None and not self._decode_index():
             self._serials = {device.serial: cid for cid, customer in self.whole().customers.items()
                              for pbx in customer.pbxes.values() for device in pbx.devices}
         return self._serials
@@ -96,7 +117,7 @@ class PortalState:
     @property
     def pbxes(self) -> Mapping[str, list[str]]:
         """PBX name -> the customers holding a PBX of that name."""
-        if self._pbxes is None:
+        if self._pbxes is None and not self._decode_index():
             names: dict[str, list[str]] = {}
             for cid, customer in self.whole().customers.items():
                 for name in customer.pbxes:
@@ -114,7 +135,7 @@ class PortalState:
     def subset(self, customers: Iterable[str]) -> Snapshot:
         """The state with only these customers (in the snapshot's order); partner, stock and catalog whole."""
         keep = set(customers)
-        if self._snapshot is not None or self._head is None:
+        if self._snapshot is not None or self._head is None or not self._decode_index():
             whole = self.whole()
             return whole.model_copy(update={"customers": {cid: c for cid, c in whole.customers.items()
                                                           if cid in keep}})
@@ -130,7 +151,8 @@ class PortalState:
 
 
 def value_of(snapshot: Snapshot, state: PortalState) -> str:
-    """The cache value of a valid snapshot: an index line, then the snapshot as JSON (customers' spans in the index)."""
+    """The cache value of a valid snapshot: a line with its fingerprint and where its customers are in the text, a
+    line with the index (who holds each serial and PBX name, each customer's span), then the snapshot as JSON."""
     customers = snapshot.customers
     head = snapshot.model_dump_json(exclude_unset=True, exclude={"customers"})
     if "customers" not in snapshot.model_fields_set:
@@ -146,9 +168,13 @@ def value_of(snapshot: Snapshot, state: PortalState) -> str:
             at += len(prefix) + len(entry)
         parts.append("}}")
         text, cut = "".join(parts), [len(parts[0]), at]
-    index = {"fingerprint": state.fingerprint(), "serials": state.serials, "pbxes": state.pbxes, "head": cut,
-             "spans": spans}
-    return json.dumps(index, separators=(",", ":")) + "\n" + text
+    first = {"fingerprint": state.fingerprint(), "head": cut}
+    index = {"serials": state.serials, "pbxes": state.pbxes, "spans": spans}
+    return f"{_compact(first)}\n{_compact(index)}\n{text}"
+
+
+def _compact(data) -> str:
+    return json.dumps(data, separators=(",", ":"))
 
 
 # A snapshot file at least this big is read by a forked child while the parent reads the customer files (a run

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from reconciler.domain import (CLOUD_OPTIONS, Count, Id, Licenses, PbxModel, Product, Serial, Strict, Term,
                                no_items)
+from reconciler.fieldsets import SharedFieldSets
 
 EXAMPLE_PBX = {
     "model": "cloud",
@@ -18,7 +19,7 @@ EXAMPLE_PBX = {
 }
 
 
-class Contact(Strict):
+class Contact(Strict, SharedFieldSets):
     name: str = Field(min_length=1, description="The contact's full name.", examples=["Jane Doe"])
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="The contact's e-mail address.",
                        examples=["jane@acme.example"])
@@ -44,7 +45,7 @@ PBX_CONDITIONS = [
 ]
 
 
-class DesiredPbx(Strict):
+class DesiredPbx(Strict, SharedFieldSets):
     """One PBX; its key in `pbxes` is its name (the domain: NAME.wildixin.com)."""
 
     model_config = Strict.model_config | {"json_schema_extra": {"allOf": PBX_CONDITIONS}}
@@ -91,7 +92,7 @@ def _customer_schema(schema: dict) -> None:
     schema["required"].append("contacts")  # contact-required: an absent list is as wrong as an empty one
 
 
-class CustomerFile(Strict):
+class CustomerFile(Strict, SharedFieldSets):
     """The desired state of one customer: its company, contacts and PBXs."""
 
     model_config = Strict.model_config | {"title": "reconciler customer file", "json_schema_extra": _customer_schema}

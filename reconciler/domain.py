@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from reconciler.fieldsets import SharedFieldSets
+
 MAX_COUNT = 100_000  # far above any real PBX; catches typos such as 30000000
 
 Term = Literal["1m", "1y", "5y", "lifetime"]
@@ -50,7 +52,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class Licenses(Strict):
+class Licenses(Strict, SharedFieldSets):
     """Per-user licenses by profile; a missing profile means 0."""
 
     basic: Count = Field(0, description="PBX-BASIC users: unattended phones, fax machines, door phones.")

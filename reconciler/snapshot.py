@@ -10,9 +10,10 @@ from pydantic import Field
 from reconciler.domain import (Billing, Count, Id, Licenses, PbxModel, Product, Serial, Strict, Term,
                                no_items)
 from reconciler.desired import Contact
+from reconciler.fieldsets import SharedFieldSets
 
 
-class Device(Strict):
+class Device(Strict, SharedFieldSets):
     serial: Serial = Field(description="The device's serial number (its MAC address for phones).")
     product: Product = Field(description="The product, as in the catalog (WorkForce, MonoLED, ...).")
     billing: Billing = Field(description="hwaas (rented, billed with the PBX) or capex (bought).")
@@ -21,7 +22,7 @@ class Device(Strict):
                                                 "returned through Customer Care.")
 
 
-class CurrentPbx(Strict):
+class CurrentPbx(Strict, SharedFieldSets):
     serial: str = Field(min_length=1, description="The PBX's serial in the portal.")
     model: PbxModel = Field(description="cloud, virtual or hardware.")
     region: str | None = Field(None, description="Cloud: the datacenter region; else null.")
@@ -38,7 +39,7 @@ class CurrentPbx(Strict):
     devices: list[Device] = Field(default_factory=no_items, description="The devices on the PBX, HWaaS and CAPEX.")
 
 
-class CurrentCustomer(Strict):
+class CurrentCustomer(Strict, SharedFieldSets):
     company: str = Field(description="The customer's company name.")
     contacts: list[Contact] = Field(default_factory=no_items, description="The customer's contacts.")
     pbxes: dict[Id, CurrentPbx] = Field(default_factory=dict, description="The customer's PBXs by name.")

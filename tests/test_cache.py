@@ -118,8 +118,19 @@ def _not_a_model(pack: Path) -> None:
 
 
 def _not_a_snapshot(pack: Path) -> None:
-    """Values with the shape of a cached snapshot (an index line, then JSON) whose text is no snapshot."""
-    _rewrite(pack, lambda entries: {key: value.split("\n", 1)[0] + '\n{"as_of": 7}' for key, value in entries.items()})
+    """Values with the shape of a cached snapshot (two index lines, then JSON) whose text is no snapshot."""
+    _rewrite(pack, lambda entries: {key: "\n".join(value.split("\n", 2)[:2]) + '\n{"as_of": 7}'
+                                    for key, value in entries.items()})
+
+
+def _snapshot_index(index: str):
+    """A damage that replaces a cached snapshot's index line (who holds what, each customer's span) by `index`."""
+
+    def entries(old: dict) -> dict:
+        return {key: "\n".join((value.split("\n", 2)[0], index, value.split("\n", 2)[2])) if value.count("\n") >= 2
+                else value for key, value in old.items()}
+
+    return lambda pack: _rewrite(pack, entries)
 
 
 def _cut_in_a_line(pack: Path) -> None:
@@ -152,6 +163,7 @@ DAMAGE = {"deleted": lambda pack: pack.unlink(), "emptied": lambda pack: pack.wr
           "truncated": _truncate, "corrupted": _flip_a_byte, "binary": lambda pack: pack.write_bytes(b"\xff\x00" * 99),
           "another-version": _other_version, "not-a-model": _not_a_model, "not-a-snapshot": _not_a_snapshot,
           "cut-in-a-line": _cut_in_a_line,
+          "index-not-json": _snapshot_index('{"serials": {'), "index-of-nothing": _snapshot_index("{}"),
           "a-model-of-the-wrong-type": _customer_values(lambda model, positions: ('{"customer": 7}', positions)),
           "model-not-json": _customer_values(lambda model, positions: (model[: len(model) // 2], positions)),
           **{f"positions-{name}": _customer_values(lambda model, positions, bad=bad: (model, bad))
@@ -171,6 +183,19 @@ def test_the_cache_damaged_in_any_way_gives_the_same_plan_byte_for_byte(repo, pa
         damaged(repo, pack, damage)
         assert plan_bytes(repo) == cold, name
         assert plan_bytes(repo) == cold, name  # and the cache the damaged run wrote again
+
+
+def test_a_cache_lets_go_of_what_it_saved_and_still_answers_and_keeps_it(tmp_path):
+    cache = Cache(tmp_path)
+    cache.put("customer", "sha256:01", "one")
+    cache.replace("snapshot", "sha256:02", "state")
+    cache.save()
+    assert not cache._packs  # written: nothing of a big run's megabytes is held any more
+    assert cache.get("customer", "sha256:01") == "one" and cache.get("snapshot", "sha256:02") == "state"
+    cache.put("customer", "sha256:f01", "two")  # the same pack as 01: read back, then added to
+    cache.save()
+    again = Cache(tmp_path)
+    assert (again.get("customer", "sha256:01"), again.get("customer", "sha256:f01")) == ("one", "two")
 
 
 def test_a_pack_keeps_any_value_as_it_is_and_one_not_as_it_wrote_reads_as_empty(tmp_path):

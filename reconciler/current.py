@@ -128,7 +128,7 @@ class PortalState:
     def cached_text(self) -> tuple[str, tuple[int, int], Mapping[str, tuple[int, int]]] | None:
         """(the cached snapshot's JSON, where its customers start and end in it, each customer's span), or None
         when the state was not read from a cache entry (nothing to slice)."""
-        if self._snapshot is not None or self._head is None:
+        if self._snapshot is not None or self._head is None or not self._decode_index():
             return None
         return self._text, self._head, self._spans
 

@@ -204,13 +204,13 @@ def store_parts(cache: Cache | None, key: str, value: str) -> None:
     if path is None or not cache.trusted():
         return
     try:
-        line, text = value.split("\n", 1)
-        index = json.loads(line)
-        cut = index["head"]
+        first, line, text = value.split("\n", 2)
+        top, index = json.loads(first), json.loads(line)
+        cut = top["head"]
         head = text[:cut[0]] + text[cut[1]:] if cut else text
         spans = [(str(cid), int(start), int(end)) for cid, start, end in index["spans"]]
         serials, pbxes = dict(index["serials"]), dict(index["pbxes"])
-        meta = {"fingerprint": str(index["fingerprint"]), "head": head}
+        meta = {"fingerprint": str(top["fingerprint"]), "head": head}
     except (ValueError, TypeError, KeyError, IndexError, AttributeError):
         return
     entries, body, at = [], [], 0

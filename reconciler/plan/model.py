@@ -14,7 +14,7 @@ from functools import cache
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler, PlainSerializer,
-                      SerializeAsAny, TypeAdapter, WithJsonSchema, create_model, model_serializer)
+                      SerializeAsAny, TypeAdapter, ValidationError, WithJsonSchema, create_model, model_serializer)
 
 from reconciler.diagnostics import Diagnostic
 from reconciler.domain import Term, no_items
@@ -187,8 +187,19 @@ def _step_adapter() -> TypeAdapter:
 
 
 def parse_step(data: dict) -> Step:
-    """A step from its JSON document (a saved plan, the portal's API); ValidationError names the field."""
-    return _step_adapter().validate_python(data)
+    """A step from its JSON document (a saved plan, the portal's API); ValidationError names the field.
+
+    The step class of the document's action when it names one, so that reading a plan defines the
+    classes of its own actions only; anything else (and a step that does not validate) goes through
+    the union of every action's step, whose errors are the ones a reader sees."""
+    try:
+        kind = step_type(Action(data["action"]))
+    except (TypeError, KeyError, ValueError):
+        return _step_adapter().validate_python(data)
+    try:
+        return kind.model_validate(data)
+    except ValidationError:
+        return _step_adapter().validate_python(data)
 
 
 def _parsed(item: Any) -> Any:

@@ -24,11 +24,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from reconciler.cache import Cache
+from reconciler.diagnostics import Diagnostic, ReconcilerError, Severity
 from reconciler.fingerprint import fingerprint_state
 from reconciler import forked
 from reconciler.snapshot import CurrentCustomer, Snapshot
@@ -190,9 +192,11 @@ class Reading:
     above 1, a snapshot file the cache does not hold for its bytes and big enough is read by a
     child (reconciler.forked), which returns the text a cache entry holds (`value_of`); the
     parent takes it in `state()`, stores it in the cache when there is one and goes on from it as
-    from a cache hit. When the child gives nothing (it failed, the snapshot has an error, no
-    fork), the snapshot is read here as without a child, so diagnostics are the full reader's:
-    the child is an optimisation only. Leaving the `with` block stops a child not asked for.
+    from a cache hit. A snapshot with an error comes back as the reader's error, its message and
+    diagnostics (`_failed_text`), and is raised here as reading it here would raise it: the file
+    is read once. When the child gives nothing (it failed, the file changed, no fork), the
+    snapshot is read here as without a child: the child is an optimisation only. Leaving the
+    `with` block stops a child not asked for.
     `partial`: the run binds only some customers (reconciler.snapshotparts): their entries are read
     from the snapshot's parts, and a run that had to read the whole entry leaves the parts behind.
     """
@@ -238,6 +242,8 @@ class Reading:
         if self._hit is not None:
             return self._hit
         text = self._from_child()
+        if text is not None and text.startswith(FAILED):
+            raise _failure(text)
         state = PortalState.cached(text, self._reread) if text is not None else None
         if state is not None:
             if self._key is not None:
@@ -281,11 +287,34 @@ def read_state(provider, cache: Cache | None, today=None) -> PortalState:
 
 
 def _read_for_cache(provider, key: str) -> bytes:
-    """A child's work: the snapshot read and bound as a plan reads it, as the text of its cache entry."""
-    snapshot = provider.read(None)
+    """A child's work: the snapshot read and bound as a plan reads it, as the text of its cache entry (or its error)."""
+    try:
+        snapshot = provider.read(None)
+    except ReconcilerError as failed:
+        if type(failed) is not ReconcilerError:  # a kind of error this text does not carry: the parent reads it
+            raise
+        text = _failed_text(failed)
+    else:
+        text = value_of(snapshot, PortalState(snapshot))
     if _key(provider.path) != key:  # changed while it was read: the parent reads it itself
         raise ValueError("the snapshot file changed while it was read")
-    return value_of(snapshot, PortalState(snapshot)).encode("utf-8")
+    return text.encode("utf-8")
+
+
+# A child's text for a snapshot the reader refused: this mark, then its message and diagnostics as JSON. A cache
+# value starts with "{" (its first line), so the two never meet.
+FAILED = "!failed\n"
+
+
+def _failed_text(failed: ReconcilerError) -> str:
+    return FAILED + json.dumps({"message": str(failed), "diagnostics": [asdict(d) for d in failed.diagnostics]})
+
+
+def _failure(text: str) -> ReconcilerError:
+    """The error `_failed_text` carries, equal to the one the reader raised."""
+    data = json.loads(text[len(FAILED):])
+    return ReconcilerError(data["message"], [Diagnostic(**{**fields, "severity": Severity(fields["severity"])})
+                                             for fields in data["diagnostics"]])
 
 
 def _same_file(one, other) -> bool:

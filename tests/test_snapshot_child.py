@@ -159,6 +159,25 @@ def test_a_snapshot_with_an_error_gives_the_diagnostics_of_a_plan_alone(tmp_path
     assert len(children[0]) == 1 and no_child_left()
 
 
+@pytest.mark.parametrize("mistake", [("status: active", "stauts: active"), ("model:", "model: [")],
+                         ids=["typo", "syntax"])
+def test_a_snapshot_with_an_error_is_read_once_by_the_child(generated, tmp_path, children, mistake):
+    """The child's error comes back whole (message, diagnostics): this process does not read the file again."""
+    repo = copied(generated, tmp_path / "repo")
+    state = repo / "state.yaml"
+    state.write_text(state.read_text(encoding="utf-8").replace(*mistake, 1), encoding="utf-8")
+    started, reads = children
+    failures = []
+    for workers in (1, 2):
+        reads.clear()
+        with pytest.raises(PlanFailed) as failed:
+            make_plan(PlanRequest(paths=[str(repo)], state=str(state), today=TODAY, workers=workers))
+        failures.append((str(failed.value), failed.value.document))
+    assert failures[0] == failures[1]
+    assert failures[0][1]["diagnostics"][0]["file"].endswith("state.yaml")
+    assert len(started) == 1 and reads == [] and no_child_left()
+
+
 def test_no_child_is_left_after_an_error_or_ctrl_c(generated, tmp_path, children, monkeypatch):
     import reconciler.workflow as workflow
 

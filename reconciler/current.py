@@ -24,13 +24,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from reconciler.cache import Cache
-from reconciler.diagnostics import Diagnostic, ReconcilerError, Severity
+from reconciler.diagnostics import Diagnostic, ReconcilerError
 from reconciler.fingerprint import fingerprint_state
 from reconciler import forked
 from reconciler.snapshot import CurrentCustomer, Snapshot
@@ -307,14 +306,13 @@ FAILED = "!failed\n"
 
 
 def _failed_text(failed: ReconcilerError) -> str:
-    return FAILED + json.dumps({"message": str(failed), "diagnostics": [asdict(d) for d in failed.diagnostics]})
+    return FAILED + json.dumps([str(failed), [d.row() for d in failed.diagnostics]])
 
 
 def _failure(text: str) -> ReconcilerError:
     """The error `_failed_text` carries, equal to the one the reader raised."""
-    data = json.loads(text[len(FAILED):])
-    return ReconcilerError(data["message"], [Diagnostic(**{**fields, "severity": Severity(fields["severity"])})
-                                             for fields in data["diagnostics"]])
+    message, diagnostics = json.loads(text[len(FAILED):])
+    return ReconcilerError(message, [Diagnostic.from_row(row) for row in diagnostics])
 
 
 def _same_file(one, other) -> bool:

@@ -65,6 +65,17 @@ class Diagnostic:
             place += ": "
         return f"{place}{self.severity.value}[{self.rule}]: {visible(self.message)}"
 
+    def row(self) -> tuple:
+        """Plain data for another process or the cache (JSON, marshal): the severity's value, then each field."""
+        return (self.severity.value, self.rule, self.message, self.file, self.line, self.column, self.customer,
+                self.pbx)
+
+    @classmethod
+    def from_row(cls, row) -> Diagnostic:
+        """The diagnostic `row()` gave; ValueError (or TypeError) for anything else."""
+        severity, rule, message, file, line, column, customer, pbx = row
+        return cls(Severity(severity), rule, message, file, line, column, customer, pbx)
+
     def to_dict(self) -> dict:
         data = asdict(self)
         data["severity"] = self.severity.value

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from reconciler.diagnostics import Diagnostic, Position, Severity, error, sorted_diagnostics
+from reconciler.diagnostics import Diagnostic, Position, error, sorted_diagnostics
 from reconciler.forked import Child, file_size
 from reconciler.loader import Inputs, load
 from reconciler.repo import Claims, CustomerSource, check_unique_ids
@@ -132,8 +132,7 @@ def _check_part(target: Path, files: list[Path]) -> bytes:
     wanted = set(files)
     inputs = load([target], only=wanted.__contains__, settings_root=None, provider_catalog=True, ids=False, bar=False)
     names = {str(path) for path in files}
-    diagnostics = [(d.severity.value, d.rule, d.message, d.file, d.line, d.column, d.customer, d.pbx)
-                   for d in inputs.diagnostics if d.file in names]
+    diagnostics = [d.row() for d in inputs.diagnostics if d.file in names]
     claims = [(source.path, source.customer, tuple(source.pbxes), _places(source)) for source in inputs.customers]
     read = sum(1 for name in inputs.read if name in names)
     return marshal.dumps((read, [str(path) for path in inputs.loaded], diagnostics, claims))
@@ -174,5 +173,5 @@ class _Part:
     def decode(cls, data: bytes) -> _Part:
         read, loaded, diagnostics, claims = marshal.loads(data)
         return cls(read, tuple(loaded),
-                   tuple(Diagnostic(Severity(severity), *rest) for severity, *rest in diagnostics),
+                   tuple(map(Diagnostic.from_row, diagnostics)),
                    tuple(_Sent(*claim) for claim in claims))

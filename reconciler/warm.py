@@ -35,7 +35,7 @@ from pathlib import Path
 from reconciler.cache import Cache
 from reconciler.config import Policy
 from reconciler.current import PortalState
-from reconciler.diagnostics import Diagnostic, Position, Severity
+from reconciler.diagnostics import Diagnostic, Position
 from reconciler.plan.context import Edge
 from reconciler.plan.model import Plan, Step, parse_step
 from reconciler.plan.order import sort_steps
@@ -185,8 +185,7 @@ def _encoded(steps: list[Step], diagnostics: list[Diagnostic]) -> str:
     if not steps and not diagnostics:
         return _NOTHING
     return json.dumps({"steps": [step.model_dump(mode="json") for step in steps],
-                       "diagnostics": [[d.severity.value, d.rule, d.message, d.file, d.line, d.column, d.customer,
-                                        d.pbx] for d in diagnostics]}, separators=(",", ":"))
+                       "diagnostics": [d.row() for d in diagnostics]}, separators=(",", ":"))
 
 
 def _decoded(value: str | None) -> tuple[list[Step], list[Diagnostic]] | None:
@@ -198,8 +197,7 @@ def _decoded(value: str | None) -> tuple[list[Step], list[Diagnostic]] | None:
     try:
         data = json.loads(value)
         steps = [parse_step(step) for step in data["steps"]]
-        diagnostics = [Diagnostic(Severity(s), r, m, f, line, column, c, p)
-                       for s, r, m, f, line, column, c, p in data["diagnostics"]]
+        diagnostics = [Diagnostic.from_row(row) for row in data["diagnostics"]]
     except (ValueError, TypeError, KeyError):  # pydantic's ValidationError is a ValueError
         return None
     return steps, diagnostics

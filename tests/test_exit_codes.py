@@ -49,3 +49,35 @@ def test_a_closed_pipe_exits_quietly(argv):
         child.kill()
     assert err.decode() == ""
     assert child.returncode == 1
+
+
+def _console(program: str) -> subprocess.CompletedProcess:
+    """`program`, then the console script's `run()` with `argv`: what a user's `reconciler ...` does."""
+    return subprocess.run([sys.executable, "-c", f"{program}\nfrom reconciler.cli import run\nrun()"],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+PLAN = ["plan", str(EXAMPLES / "costs"), "--today", "2021-05-10", "--format", "json", "--detailed-exitcode"]
+
+
+def test_the_console_script_ends_without_tearing_down_and_loses_no_output(capsys):
+    """Nothing waits for the exit: the process ends at once (no object's finalizer runs), every byte written."""
+    assert main(PLAN) == 2
+    expected = capsys.readouterr().out
+    ended = _console(f"import sys\nclass Torn:\n    def __del__(self): print('torn down', file=sys.stderr)\n"
+                     f"kept = Torn()\nsys.argv = ['reconciler', *{PLAN!r}]")
+    assert ended.returncode == 2
+    assert ended.stdout == expected and len(expected) > 1000
+    assert "torn down" not in ended.stderr
+
+
+@pytest.mark.parametrize("waiting", [
+    "import atexit\natexit.register(lambda: print('at exit', file=sys.stderr))",
+    "import threading\nthreading.Thread(target=lambda: (time.sleep(0.5), print('at exit', file=sys.stderr))).start()",
+])
+def test_the_console_script_exits_as_usual_when_something_waits(waiting):
+    """An atexit function or another thread still runs: then the interpreter's own exit, which waits for them."""
+    ended = _console(f"import sys, time\n{waiting}\nsys.argv = ['reconciler', *{PLAN!r}]")
+    assert ended.returncode == 2
+    assert ended.stderr.endswith("at exit\n")
+    assert ended.stdout.startswith("{")

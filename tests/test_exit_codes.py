@@ -81,3 +81,11 @@ def test_the_console_script_exits_as_usual_when_something_waits(waiting):
     assert ended.returncode == 2
     assert ended.stderr.endswith("at exit\n")
     assert ended.stdout.startswith("{")
+
+
+def test_a_profiled_run_ends_as_usual_and_the_profiler_writes_its_numbers(tmp_path):
+    numbers = tmp_path / "plan.prof"
+    ended = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(numbers), "-m", "reconciler", *PLAN],
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert ended.stdout.startswith("{")  # the exit code is cProfile's
+    assert numbers.stat().st_size > 1000

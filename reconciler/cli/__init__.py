@@ -76,7 +76,8 @@ def run() -> NoReturn:
     """The console script and `python -m reconciler`: `main()`, then out of the process.
 
     Once the output is flushed, the process ends with `os._exit` when nothing waits for the interpreter's
-    exit: no function registered with atexit (logging's, a `weakref.finalize`'s) and no other thread.
+    exit: no function registered with atexit (logging's, a `weakref.finalize`'s), no other thread, no
+    profiler or tracer (`python -m cProfile -m reconciler`: it reports once the program is done).
     Tearing the interpreter down frees a big run's objects one by one (a 10,000-customer plan holds
     millions): a tenth of a second or more that gives the user nothing, since the system takes the
     memory back at once. Otherwise it exits as usual.
@@ -93,7 +94,9 @@ def run() -> NoReturn:
 
 
 def _nothing_waits() -> bool:
-    """Whether the interpreter's exit would run no code of anyone's: no atexit function, no other thread."""
+    """Whether the interpreter's exit would run no code of anyone's: no atexit function, no other thread, no
+    profiler or tracer."""
     callbacks = getattr(atexit, "_ncallbacks", None)  # CPython's; elsewhere the usual exit, to be safe
     threads = sys.modules.get("threading")
-    return callbacks is not None and callbacks() == 0 and (threads is None or threads.active_count() == 1)
+    return (callbacks is not None and callbacks() == 0 and (threads is None or threads.active_count() == 1)
+            and sys.getprofile() is None and sys.gettrace() is None)

@@ -119,6 +119,8 @@ def bench_warm(n: int, work: Path, cmd: list[str], repeats: int = 3) -> dict:
     """Re-plans of the N-customer repo (a Git repo) after one customer file changed, the cache warm."""
     repo = work / f"n{n}"
     git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid"]
+    drop_cache(repo)  # the cold runs' cache: never committed (a committed cache is not used, and a warning says so)
+    (repo / ".gitignore").write_text(".reconciler/\n", encoding="utf-8")  # as the README tells a repo to
     subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
     subprocess.run([*git, "add", "-A"], cwd=repo, check=True)
     subprocess.run([*git, "commit", "-q", "-m", "bench"], cwd=repo, check=True)

@@ -10,8 +10,9 @@ made itself from the same content, so any damage to the cache only costs time:
 - one pack file per kind, `<kind>.json`, or for the customer files' models 256 of them by the last
   two hex digits of the key, `customer/<xx>.json`: a re-plan after one file changed writes
   one small pack, and `--changed-since` reads only the packs of the files it loads (a file's
-  claims are one pack, `claims.json`, and the parts of a warm plan another, `plan.json`,
-  which keeps only what its last run used: reconciler.warm). A
+  claims are one pack, `claims.json`, the parts of a warm plan another, `plan.json`,
+  which keeps only what its last run used: reconciler.warm, and the customer files' stat
+  signatures a third, `stat.json`: reconciler.unchanged). A
   pack is a header line (the format and the versions of reconciler, pydantic and the model
   modules that made it, and the SHA-256 of the body), then the entries, each its key, a
   space, the value's length, a space, the value as it is and a newline: a warm run slices
@@ -56,9 +57,9 @@ SHARDS = {"customer": 256}  # kinds kept in packs by the key's last two hex digi
 LATEST = frozenset({"plan"})  # kinds whose every entry a run asks for: a save keeps only those this run used
 # what a cached value's shape depends on, and the rules whose verdict on a customer a hit keeps (every rules/ module:
 # the registry may gather a validation rule from any)
-_MODEL_MODULES = ("desired.py", "domain.py", "binding.py", "cache.py", "repo.py", "source.py", "yamlio.py",
-                  "yamlcore.py", "yamltext.py", "positions.py", "snapshot.py", "current.py", "fingerprint.py",
-                  "providers/snapshot.py", "rules/")
+_MODEL_MODULES = ("desired.py", "domain.py", "binding.py", "cache.py", "repo.py", "source.py", "unchanged.py",
+                  "yamlio.py", "yamlcore.py", "yamltext.py", "positions.py", "snapshot.py", "current.py",
+                  "fingerprint.py", "providers/snapshot.py", "rules/")
 
 
 def content_key(text: str) -> str:

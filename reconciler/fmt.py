@@ -141,5 +141,5 @@ def files_to_format(paths: list[str]) -> list[Path]:
         if config_path.is_file():
             found.append(config_path)
             config = load_config(config_path)[0]
-        found += discover(target, config)
+        found += map(Path, discover(target, config))
     return list(dict.fromkeys(found))

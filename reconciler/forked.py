@@ -32,7 +32,7 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def file_size(path: Path) -> int:
+def file_size(path: str | Path) -> int:
     """A file's bytes, the measure of the work of reading it (0 when it cannot be read: its reader says why)."""
     try:
         return os.stat(path).st_size

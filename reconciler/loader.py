@@ -25,13 +25,13 @@ from reconciler.diagnostics import Diagnostic, Position, error
 from reconciler.fingerprint import relative_name
 from reconciler.paths import outside_allowed, outside_file, within
 from reconciler.progress import progress
-from reconciler.repo import CUSTOMERS_DIR, CustomerSource, check_unique_ids, discover, read_config, read_customer
+from reconciler.repo import CUSTOMERS_DIR, CustomerSource, below, check_unique_ids, discover, read_config, read_customer
 from reconciler.rules.validation import loader_catalog
 
 if TYPE_CHECKING:
     from reconciler.pricing.book import PriceBook
 
-Share = Callable[[list[Path]], list[Path]]  # a repo's customer files -> those this process reads (`load`)
+Share = Callable[[list[str]], list[str]]  # a repo's customer files -> those this process reads (`load`)
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Inputs:
     resolved: frozenset[str] = frozenset()  # the files read, resolved (`loaded`: as paths)
     diagnostics: tuple[Diagnostic, ...] = ()
     complete: bool = False  # the whole repo: only then may a customer be called absent
-    discovered: tuple[Path, ...] = ()  # a repo directory's customer files, read or not (`only` chose among them)
+    discovered: tuple[str, ...] = ()  # a repo directory's customer files (`repo.discover`), read or not (`only` chose)
 
     @cached_property
     def loaded(self) -> frozenset[Path]:
@@ -82,7 +82,7 @@ class _Reading:
         self.base = os.path.realpath(root if root is not None else ".")
         self.resolved: set[str] = set()
         self.diagnostics: list[Diagnostic] = []
-        self.discovered: list[Path] = []
+        self.discovered: list[str] = []
 
     def note(self, display: str, resolved: str, digest: str | None) -> None:
         self.read.append(display)
@@ -122,14 +122,15 @@ class _Reading:
             self.note(str(book), os.path.realpath(book), None)
             self.diagnostics += problems
 
-    def customer_files(self, paths: list[Path], resolved: Callable[[Path], str]) -> None:
+    def customer_files(self, paths: Sequence[str | Path], resolved: Callable[[str], str]) -> None:
         catalog = self.price_book.products() if self.price_book is not None else None
         if self.provider_catalog:  # validate: also the catalog the provider is known to have without asking it
             catalog = loader_catalog(catalog, self.config.provider.kind)
         with progress(len(paths), "loading customer files", self.run if self.bar else 0) as advance:
             for path in paths:
-                source, digest, problems = read_customer(path, str(path), catalog, self.cache)
-                self.note(str(path), resolved(path), digest)
+                shown = str(path)
+                source, digest, problems = read_customer(path, shown, catalog, self.cache)
+                self.note(shown, resolved(shown), digest)
                 self.diagnostics += problems
                 if source:
                     self.customers.append(source)
@@ -145,11 +146,12 @@ class _Reading:
                       frozenset(self.resolved), tuple(self.diagnostics), complete, tuple(self.discovered))
 
 
-def load(paths: Sequence[str | Path] | None = None, only: Callable[[Path], bool] | None = None,
+def load(paths: Sequence[str | Path] | None = None, only: Callable[[str], bool] | None = None,
          settings_root: str | Path | None = ".", provider_catalog: bool = False,
          cache: bool | Cache | None = False, settings: Inputs | None = None, share: Share | None = None,
          ids: bool = True, bar: bool = True) -> Inputs:
-    """Load one repo directory (`only`: which of its customer files; all by default) or customer files.
+    """Load one repo directory (`only`: which of its customer files, as `repo.discover` names them; all by default)
+    or customer files.
 
     Customer files are read with the settings of `settings_root` (None: none; a single
     reconciler.yaml given is then read as the settings of its own directory). `provider_catalog`: with no
@@ -188,14 +190,14 @@ def load_settings(root: Path) -> Inputs:
     return reading.inputs(complete=False)
 
 
-def _load_repo(root: Path, only: Callable[[Path], bool] | None, provider_catalog: bool = False,
+def _load_repo(root: Path, only: Callable[[str], bool] | None, provider_catalog: bool = False,
                cache: bool | Cache | None = False, settings: Inputs | None = None, share: Share | None = None,
                ids: bool = True, bar: bool = True) -> Inputs:
     reading = _Reading(root, provider_catalog, cache if isinstance(cache, Cache) else Cache(root) if cache else None,
                        ids, bar)
     reading.settings(root, settings)
     outside: list[Path] = []
-    links: set[Path] = set()
+    links: set[str] = set()
     found = reading.discovered = discover(root, reading.config, outside, links)
     reading.diagnostics += [outside_file(path) for path in outside]
     if not found and not outside:
@@ -205,13 +207,12 @@ def _load_repo(root: Path, only: Callable[[Path], bool] | None, provider_catalog
     selected = found if only is None else [path for path in found if only(path)]
     if share is not None:
         reading.run, selected = len(selected), share(selected)
-    resolved_root, shown_root = os.path.realpath(root), str(root)
-    prefix = "" if shown_root == "." else shown_root if shown_root.endswith("/") else shown_root + "/"
+    resolved_root, names = os.path.realpath(root), below(root)
 
-    def resolved(path: Path) -> str:  # one resolve for the root, not one per file: string work, no `Path`
+    def resolved(path: str) -> str:  # one resolve for the root, not one per file: string work, no `Path`
         if links and path in links:  # discovery follows only links that stay inside the repo
             return os.path.realpath(path)
-        return os.path.join(resolved_root, str(path)[len(prefix):])
+        return os.path.join(resolved_root, path[names:])
 
     reading.customer_files(selected, resolved)
     return reading.inputs(complete=only is None)

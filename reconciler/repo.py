@@ -21,10 +21,11 @@ from reconciler.binding import bind
 from reconciler.cache import Cache
 from reconciler.config import CONFIG_FILE, Config, ProviderConfig
 from reconciler.desired import CustomerFile
-from reconciler.diagnostics import Diagnostic, error, quoted
+from reconciler.diagnostics import Diagnostic, ReconcilerError, error, quoted
 from reconciler.paths import check_setting, outside_allowed, outside_file, within
 from reconciler.rules.validation import check_customer, check_parts
 from reconciler.source import CachedSource, Claims, CustomerSource, pins_of
+from reconciler.unchanged import known, remember, signature
 from reconciler.yamlio import Document, Positions, is_blank, parse, parse_checked, read_checked, read_file
 from reconciler.yamltext import content_hash, decode, read_bytes
 
@@ -32,7 +33,7 @@ YAML_SUFFIXES = (".yaml", ".yml")
 CUSTOMERS_DIR = "customers"
 
 
-def _display(path: Path) -> str:
+def _display(path: str | Path) -> str:
     return str(path)
 
 
@@ -51,28 +52,30 @@ def is_customer_path(relative: PurePosixPath, config: Config, in_customers_dir: 
     return len(parts) == 1 and relative.name not in (CONFIG_FILE, snapshot)
 
 
-def _customer_files(folder: Path, root: Path, outside: list[Path], links: set[Path], at: tuple[str, ...] = ()
-                    ) -> Iterator[tuple[tuple[str, ...], Path]]:
+def _customer_files(folder: str, root: Path, outside: list[Path], links: set[str], at: tuple[str, ...] = ()
+                    ) -> Iterator[tuple[tuple[str, ...], str]]:
     """The YAML files below `folder`, each with its names below the walk's start (the order `Path`s sort in).
 
     Hidden files and folders are left out (os.scandir: no stat per file). A symbolic link is
     followed only when it stays inside the repo at `root` (else it goes to `outside`), and a
-    linked folder only when it is not one the walk is already in (no loop).
+    linked folder only when it is not one the walk is already in (no loop). Paths are strings,
+    `folder` and a name joined as `Path` joins them (`folder` is a `Path`'s string): no `Path` a file.
     """
     with os.scandir(folder) as entries:
         for entry in entries:
-            if entry.name.startswith("."):
+            name = entry.name
+            if name.startswith("."):
                 continue
-            path = folder / entry.name
+            path = os.path.join(folder, name)
             linked = entry.is_symlink()
-            if linked and not _linked_inside(path, root, outside):
+            if linked and not _linked_inside(Path(path), root, outside):
                 continue
             if entry.is_dir():
-                yield from _customer_files(path, root, outside, links, (*at, entry.name))
-            elif entry.name.endswith(YAML_SUFFIXES) and entry.is_file():
+                yield from _customer_files(path, root, outside, links, (*at, name))
+            elif name.endswith(YAML_SUFFIXES) and entry.is_file():
                 if linked:
                     links.add(path)
-                yield (*at, entry.name), path
+                yield (*at, name), path
 
 
 def _linked_inside(path: Path, root: Path, outside: list[Path]) -> bool:
@@ -86,9 +89,13 @@ def _linked_inside(path: Path, root: Path, outside: list[Path]) -> bool:
 
 
 def discover(directory: Path, config: Config, outside: list[Path] | None = None,
-             links: set[Path] | None = None) -> list[Path]:
-    """The customer files of the repo at `directory`; those that are links leading out of it go to `outside`,
-    those that are links (inside it) to `links`."""
+             links: set[str] | None = None) -> list[str]:
+    """The customer files of the repo at `directory`, each `str(directory / its names)`, in the order their
+    `Path`s sort in; those that are links leading out of it go to `outside`, those that are links (inside it) to
+    `links`.
+
+    Strings, not `Path`s: a big repo's run compares and hashes its files' paths by the thousand.
+    """
     outside = [] if outside is None else outside
     links = set() if links is None else links
     customers_dir = directory / CUSTOMERS_DIR
@@ -96,7 +103,7 @@ def discover(directory: Path, config: Config, outside: list[Path] | None = None,
         if customers_dir.is_symlink() and not _linked_inside(customers_dir, directory, outside):
             return []
         # sorted by the names' tuples, as `Path`s compare, without a `Path` comparison per pair
-        return [path for _, path in sorted(_customer_files(customers_dir, directory, outside, links),
+        return [path for _, path in sorted(_customer_files(str(customers_dir), directory, outside, links),
                                            key=itemgetter(0))]
     found = []
     for path in directory.iterdir():
@@ -104,9 +111,16 @@ def discover(directory: Path, config: Config, outside: list[Path] | None = None,
             if path.is_symlink():
                 if not _linked_inside(path, directory, outside):
                     continue
-                links.add(path)
+                links.add(str(path))
             found.append(path)
-    return sorted(found, key=_in_order)
+    return [str(path) for path in sorted(found, key=_in_order)]
+
+
+def below(root: Path) -> int:
+    """How many leading characters of a path `discover` found under `root` name the root (with its slash): the
+    rest is the path's names below the root, POSIX."""
+    shown = str(root)
+    return 0 if shown == "." else len(shown) if shown.endswith("/") else len(shown) + 1
 
 
 def _in_order(path: Path) -> tuple[str, ...]:
@@ -169,17 +183,18 @@ def _check_timezone(config: Config, positions: Positions) -> list[Diagnostic]:
     return found
 
 
-def load_customer(path: Path, catalog: set[str] | None = None) -> tuple[CustomerSource | None, list[Diagnostic]]:
+def load_customer(path: str | Path, catalog: set[str] | None = None) -> tuple[CustomerSource | None, list[Diagnostic]]:
     source, _, diagnostics = read_customer(path, _display(path), catalog)
     return source, diagnostics
 
 
-def read_customer(path: Path, display: str, catalog: set[str] | None = None, cache: Cache | None = None
+def read_customer(path: str | Path, display: str, catalog: set[str] | None = None, cache: Cache | None = None
                   ) -> tuple[CustomerSource | None, str | None, list[Diagnostic]]:
     """(the customer or None, the content hash of the bytes read, the file's problems), checked against `catalog`.
 
     With a `cache` (reconciler.cache), a file whose content loaded clean before is rebuilt from
-    what it made then (its model and its positions) instead of being parsed and bound again.
+    what it made then (its model and its positions) instead of being parsed and bound again, and a
+    file whose stat is the one it had then is not even read (reconciler.unchanged).
     """
 
     def check(document: Document) -> tuple[CustomerSource | None, list[Diagnostic]]:
@@ -192,13 +207,22 @@ def read_customer(path: Path, display: str, catalog: set[str] | None = None, cac
     if cache is None:
         source, digest, problems = read_checked(path, display, check)
         return source, digest, problems
+    seen = signature(path)
+    if (kept := known(cache, display, seen)) is not None:  # the same stat as when it loaded clean: not read
+        digest, claims = kept
+        hit = _cached_customer(claims, display, catalog, partial(_entry, cache, digest),
+                               partial(_read_again, path, display, cache, digest))
+        if hit is not None:
+            return hit, digest, []
     raw, diagnostics = read_bytes(path, display)
     if raw is None:
         return None, None, diagnostics
     digest = content_hash(raw)
-    hit = _cached_customer(cache.get(CLAIMS, digest), display, catalog, partial(_entry, cache, digest),
+    claims = cache.get(CLAIMS, digest)
+    hit = _cached_customer(claims, display, catalog, partial(_entry, cache, digest),
                            partial(_reloaded, raw, display, cache, digest))
     if hit is not None:
+        remember(cache, display, seen, digest, claims)
         return hit, digest, []
     text, diagnostics = decode(raw, display)
     if text is None:
@@ -209,6 +233,7 @@ def read_customer(path: Path, display: str, catalog: set[str] | None = None, cac
         cache.put("customer", digest, entry)
         if claims is not None:
             cache.put(CLAIMS, digest, claims)
+            remember(cache, display, seen, digest, claims)
     return source, digest, problems
 
 
@@ -279,6 +304,14 @@ def _reloaded(raw: bytes, display: str, cache: Cache, digest: str) -> tuple[Cust
         raise ValueError(f"{display} is no longer a customer file")
     cache.put("customer", digest, _cache_value(CustomerSource(display, customer, document.positions))[0])
     return customer, document.positions
+
+
+def _read_again(path: str | Path, display: str, cache: Cache, digest: str) -> tuple[CustomerFile, Positions]:
+    """`_reloaded` for a file its stat said unchanged (not read): its bytes now, which must be those of `digest`."""
+    raw, _ = read_bytes(path, display)
+    if raw is None or content_hash(raw) != digest:
+        raise ReconcilerError(f"{display} changed while reconciler read the repo: run it again")
+    return _reloaded(raw, display, cache, digest)
 
 
 def check_unique_ids(customers: Iterable[Claims]) -> list[Diagnostic]:

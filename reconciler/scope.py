@@ -22,7 +22,7 @@ from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.gitops import Changes, changes_since, read_at
 from reconciler.loader import Inputs, load, load_settings
 from reconciler.pins import PinIndex, pin_index
-from reconciler.repo import CUSTOMERS_DIR, CustomerSource, is_customer_path, load_customer
+from reconciler.repo import CUSTOMERS_DIR, CustomerSource, below, is_customer_path, load_customer
 from reconciler.yamlio import parse
 
 
@@ -42,8 +42,8 @@ class Scope:
     changes: Changes
     complete: bool
     root: Path
-    selected: frozenset[Path] = frozenset()  # the customer files planned (unless complete)
-    others: tuple[Path, ...] = ()  # the customer files not planned (yet)
+    selected: frozenset[str] = frozenset()  # the customer files planned (unless complete), as `discover` names them
+    others: tuple[str, ...] = ()  # the customer files not planned (yet)
     notes: tuple[Diagnostic, ...] = ()  # what the plan covers; deleted files
 
     def reach(self, inputs: Inputs, state: Holders, cache: Cache | None = None
@@ -54,10 +54,10 @@ class Scope:
         """
         if self.complete:
             return inputs, [], []
-        texts: dict[Path, bytes] = {}  # each other file is read once, however many rounds the reach takes
+        texts: dict[str, bytes] = {}  # each other file is read once, however many rounds the reach takes
         others, customers = list(self.others), list(inputs.customers)
         problems: list[Diagnostic] = []
-        reached: list[Path] = []
+        reached: list[str] = []
         index: PinIndex | None | bool = False  # made when first needed (False: not yet)
         while True:
             planned = {source.model.customer for source in customers}
@@ -68,8 +68,8 @@ class Scope:
             if not serials and not givers:
                 break
             if index is False:
-                depth = len(self.root.parts)  # discovery joins each file's names onto the root's
-                relatives = {path: "/".join(path.parts[depth:]) for path in others}
+                names = below(self.root)  # discovery joins each file's names onto the root's
+                relatives = {path: path[names:] for path in others}
                 index = pin_index(self.root, self.changes.commit, [(r, p) for p, r in relatives.items()],
                                   self.changes.changed, cache)
                 known = index.known if index is not None else frozenset()
@@ -95,7 +95,7 @@ class Scope:
         wider = load([self.root], only=(self.selected | set(reached)).__contains__, cache=cache)
         names = {source.path: source.model.customer for source in wider.customers}
         note = _note(Severity.INFO, "also planned, as the other side of a device transfer: "
-                     + ", ".join(f"{names.get(str(path), '?')} ({path})" for path in reached))
+                     + ", ".join(f"{names.get(path, '?')} ({path})" for path in reached))
         return wider, problems + list(wider.diagnostics), [note]
 
 
@@ -103,7 +103,7 @@ def _pins(source: CustomerSource) -> set[str]:
     return {serial for pbx in source.model.pbxes.values() for serial in pbx.pinned}
 
 
-def _text(path: Path, texts: dict[Path, bytes]) -> bytes:
+def _text(path: str, texts: dict[str, bytes]) -> bytes:
     """The file's bytes: the serials and ids looked for are ASCII, so a test on the bytes needs no decoding."""
     if path not in texts:
         try:
@@ -148,10 +148,10 @@ def load_changed(root: Path, ref: str, cache: Cache | None = None) -> tuple[Inpu
                                     "the repo's settings reach every customer, so the whole repo is planned")
         return load([root], cache=cache), Scope(changes, True, root, notes=(note,))
 
-    chosen = frozenset(root / relative for relative in changes.changed)
+    chosen = frozenset(str(root / relative) for relative in changes.changed)  # as `discover` names them
     inputs = load([root], only=chosen.__contains__, cache=cache)
     candidates, read = inputs.discovered, set(inputs.read)
-    selected = frozenset(path for path in chosen if str(path) in read)  # the customer files among them
+    selected = frozenset(path for path in chosen if path in read)  # the customer files among them
     note = _note(Severity.INFO, f"planning {len(selected)} of {len(candidates)} customer "
                                 f"file{'s' if len(candidates) != 1 else ''}: those changed since {short}")
     others = tuple(path for path in candidates if path not in selected)

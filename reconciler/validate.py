@@ -61,7 +61,7 @@ def validate_paths(paths: list[str], workers: int = 1) -> ValidationResult:
             continue
         if target.is_file() and target.resolve() in seen:
             continue
-        only = (lambda path: path.resolve() not in seen) if seen else None
+        only = (lambda path: Path(path).resolve() not in seen) if seen else None
         if target.is_dir():
             inputs, part = _load_repo(target, only, workers)
         else:
@@ -89,12 +89,12 @@ def _unseen(inputs: Inputs, seen: set[Path]) -> tuple[int, list[Diagnostic]]:
     return inputs.files - len(settings), [d for d in inputs.diagnostics if d.file not in settings]
 
 
-def _load_repo(target: Path, only: Callable[[Path], bool] | None, workers: int) -> tuple[Inputs, _Part]:
+def _load_repo(target: Path, only: Callable[[str], bool] | None, workers: int) -> tuple[Inputs, _Part]:
     """The repo at `target` loaded, ids unchecked: this process's part, and the part a child loaded (if any)."""
-    theirs: list[Path] = []
+    theirs: list[str] = []
     child: Child | None = None
 
-    def share(found: list[Path]) -> list[Path]:  # the loader has found the files: the child starts on its part
+    def share(found: list[str]) -> list[str]:  # the loader has found the files: the child starts on its part
         nonlocal theirs, child
         if workers < 2 or len(found) < SPLIT_FROM:
             return found
@@ -113,7 +113,7 @@ def _load_repo(target: Path, only: Callable[[Path], bool] | None, workers: int) 
     return inputs, _Part.decode(sent if sent is not None else _check_part(target, theirs))
 
 
-def split(files: list[Path]) -> tuple[list[Path], list[Path]]:
+def split(files: list[str]) -> tuple[list[str], list[str]]:
     """(the first files, holding about CHILD_SHARE of the bytes; the rest), each part at least one file."""
     sizes = [file_size(path) for path in files]
     goal, total, cut = sum(sizes) * CHILD_SHARE, 0, 1
@@ -124,14 +124,14 @@ def split(files: list[Path]) -> tuple[list[Path], list[Path]]:
     return files[:cut], files[cut:]
 
 
-def _check_part(target: Path, files: list[Path]) -> bytes:
+def _check_part(target: Path, files: list[str]) -> bytes:
     """What validate reports of `files`, of the repo at `target`, as plain data: the child's work (or the fallback).
 
     The one loader loads them (the repo's settings too, whose problems the other part reports).
     """
     wanted = set(files)
     inputs = load([target], only=wanted.__contains__, settings_root=None, provider_catalog=True, ids=False, bar=False)
-    names = {str(path) for path in files}
+    names = set(files)
     diagnostics = [d.row() for d in inputs.diagnostics if d.file in names]
     claims = [(source.path, source.customer, tuple(source.pbxes), _places(source)) for source in inputs.customers]
     read = sum(1 for name in inputs.read if name in names)

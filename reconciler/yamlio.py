@@ -92,7 +92,7 @@ def load_checked(path: Path, display: str, check: Callable[[Document], tuple[R |
     return result, diagnostics
 
 
-def read_checked(path: Path, display: str, check: Callable[[Document], tuple[R | None, list[Diagnostic]]],
+def read_checked(path: str | Path, display: str, check: Callable[[Document], tuple[R | None, list[Diagnostic]]],
                  max_bytes: int = MAX_FILE_BYTES, max_nodes: int | None = MAX_NODES
                  ) -> tuple[R | None, str | None, list[Diagnostic]]:
     """`load_checked`, with the content hash of the bytes read (None when the file could not be read)."""

@@ -30,7 +30,7 @@ def read_text(path: Path, display: str, max_bytes: int = MAX_FILE_BYTES) -> tupl
     return text, diagnostics
 
 
-def read_file(path: Path, display: str, max_bytes: int = MAX_FILE_BYTES
+def read_file(path: str | Path, display: str, max_bytes: int = MAX_FILE_BYTES
               ) -> tuple[str | None, str | None, list[Diagnostic]]:
     """(the file's text or None, the content hash of the bytes read or None, the diagnostics of reading it).
 
@@ -48,7 +48,7 @@ def content_hash(raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-def read_bytes(path: Path, display: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[bytes | None, list[Diagnostic]]:
+def read_bytes(path: str | Path, display: str, max_bytes: int = MAX_FILE_BYTES) -> tuple[bytes | None, list[Diagnostic]]:
     """The bytes of a regular file under the size limit, or the diagnostics that say why they are not read.
 
     One open, one fstat and, for a file that did not grow since, one read of its size and a byte
@@ -101,7 +101,7 @@ def decode(raw: bytes, display: str) -> tuple[str | None, list[Diagnostic]]:
         ]
 
 
-def _unopened(path: Path, display: str, exc: OSError) -> Diagnostic:
+def _unopened(path: str | Path, display: str, exc: OSError) -> Diagnostic:
     """Why a file did not open: a special file that refuses it (a socket) is said as such."""
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):

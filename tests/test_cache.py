@@ -25,6 +25,7 @@ CUSTOMER_PACKS = CACHE / "customer"  # one pack per last two hex digits of the k
 SNAPSHOT_PACK = CACHE / "snapshot.json"
 CLAIMS_PACK = CACHE / "claims.json"  # each file's id, PBX names and pins
 PLAN_PACK = CACHE / "plan.json"  # each customer's part of a warm plan
+STAT_PACK = CACHE / "stat.json"  # each customer file's stat, hash and claims (reconciler.unchanged)
 
 
 def customer_pack(repo: Path, file: Path) -> Path:
@@ -36,9 +37,12 @@ def customer_pack(repo: Path, file: Path) -> Path:
 
 def damaged(repo: Path, pack: Path, damage) -> None:
     """`damage` done to the pack, or to every customer pack (and then the plan's parts are dropped, so that the
-    plan needs every model)."""
+    plan needs every model); to the claims pack, and the stat pack (which holds the claims of the files it
+    vouches for) is dropped, so that the plan needs every file's claims."""
     if pack == CUSTOMER_PACKS:
         (repo / PLAN_PACK).unlink(missing_ok=True)
+    if pack == CLAIMS_PACK:
+        (repo / STAT_PACK).unlink(missing_ok=True)
     for each in sorted((repo / pack).glob("*.json")) if pack == CUSTOMER_PACKS else [repo / pack]:
         damage(each)
 

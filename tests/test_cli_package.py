@@ -21,9 +21,9 @@ PACKAGE = ROOT / "reconciler" / "cli"
 MODULES = sorted(PACKAGE.glob("*.py"))
 
 
-def test_the_console_script_is_reconciler_cli_main():
+def test_the_console_script_is_reconciler_cli_run():
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert pyproject["project"]["scripts"] == {"reconciler": "reconciler.cli:main"}
+    assert pyproject["project"]["scripts"] == {"reconciler": "reconciler.cli:run"}
     assert not (ROOT / "reconciler" / "cli.py").exists()  # the package, not a module beside it
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from pathlib import Path
 
 import pytest
 
@@ -48,7 +49,7 @@ def test_inputs_are_frozen_and_hash_the_bytes_read(repo):
 
 
 def test_only_reads_the_files_it_names_and_the_plan_is_partial(repo):
-    inputs = load(["."], only=lambda path: path.name == "beta.yaml")
+    inputs = load(["."], only=lambda path: Path(path).name == "beta.yaml")
     assert not inputs.complete and [s.model.customer for s in inputs.customers] == ["beta"]
     assert inputs.read == ("reconciler.yaml", "book.csv", "customers/beta.yaml")
     assert inputs.loaded == {(repo / name).resolve() for name in ("reconciler.yaml", "book.csv", "customers/beta.yaml")}

@@ -144,7 +144,7 @@ def test_errors_in_both_parts_and_names_held_across_them_read_the_same_on_two_co
     plant(repo, "c00290", "customer: c00290", "customer: C 290")  # second part: a bad id
     found = discover(repo, Config())
     first, rest = split(found)
-    names = {path.stem for path in first}
+    names = {Path(path).stem for path in first}
     assert {"c00010", "c00020", "c00030", "c00040", "c00041"} <= names
     assert not {"c00260", "c00270", "c00280", "c00290"} & names
     monkeypatch.chdir(repo)

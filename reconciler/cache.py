@@ -193,8 +193,13 @@ class Cache:
         return self._trusted
 
 
+def is_key(key: str) -> bool:
+    """Whether `key` can key an entry: one word, as a pack's line holds it (no space, no newline)."""
+    return bool(key) and " " not in key and "\n" not in key
+
+
 def _check_key(key: str) -> None:
-    if not key or " " in key or "\n" in key:
+    if not is_key(key):
         raise ValueError(f"a cache key is one word: {key!r}")
 
 

@@ -27,7 +27,7 @@ import stat
 import time
 from pathlib import Path
 
-from reconciler.cache import Cache
+from reconciler.cache import Cache, is_key
 
 STAT = "stat"  # the cache's kind
 RACY_NS = 2_000_000_000
@@ -48,7 +48,7 @@ def signature(path: str | Path) -> tuple[str, bool] | None:
 
 def known(cache: Cache, name: str, seen: tuple[str, bool] | None) -> tuple[str, str] | None:
     """(the content hash, the claims) kept for the file `name` when its signature is still `seen`, or None."""
-    if seen is None or not _keyable(name):
+    if seen is None or not is_key(name):
         return None
     parts = (cache.get(STAT, name) or "").split("\t")
     return (parts[1], parts[2]) if len(parts) == 3 and parts[0] == seen[0] and _DIGEST.fullmatch(parts[1]) else None
@@ -56,9 +56,6 @@ def known(cache: Cache, name: str, seen: tuple[str, bool] | None) -> tuple[str, 
 
 def remember(cache: Cache, name: str, seen: tuple[str, bool] | None, digest: str, claims: str) -> None:
     """Keep the signature `seen` of the file `name`, taken before its bytes of `digest` were read, and its claims."""
-    if seen is not None and seen[1] and _keyable(name):
+    if seen is not None and seen[1] and is_key(name):
         cache.put(STAT, name, f"{seen[0]}\t{digest}\t{claims}")
 
-
-def _keyable(name: str) -> bool:
-    return bool(name) and " " not in name and "\n" not in name and "\t" not in name

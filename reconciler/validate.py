@@ -129,9 +129,8 @@ def _check_part(target: Path, files: list[str]) -> bytes:
 
     The one loader loads them (the repo's settings too, whose problems the other part reports).
     """
-    wanted = set(files)
-    inputs = load([target], only=wanted.__contains__, settings_root=None, provider_catalog=True, ids=False, bar=False)
     names = set(files)
+    inputs = load([target], only=names.__contains__, settings_root=None, provider_catalog=True, ids=False, bar=False)
     diagnostics = [d.row() for d in inputs.diagnostics if d.file in names]
     claims = [(source.path, source.customer, tuple(source.pbxes), _places(source)) for source in inputs.customers]
     read = sum(1 for name in inputs.read if name in names)

@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import orjson
+
 if TYPE_CHECKING:
     from reconciler.loader import Inputs
     from reconciler.snapshot import Snapshot
@@ -45,7 +47,21 @@ def document_checksum(data: dict, without: str) -> str:
 
 def state_fingerprint(state: dict) -> str:
     """The fingerprint of a portal state as JSON (a snapshot's `model_dump(mode="json")`)."""
-    return digest(canonical(state))
+    return digest(canonical_bytes(state))
+
+
+def canonical_bytes(data) -> bytes:
+    """`canonical(data)` as UTF-8, written by orjson (a big snapshot's text in a fifth of json's time).
+
+    For JSON data without floats the two write the same bytes: keys sorted by code point (UTF-8's
+    byte order is the same), the same escapes, UTF-8 characters kept; tests/test_fingerprint.py holds
+    them equal. A snapshot has no float (no model field is one: the same test). What orjson refuses
+    (an integer past 64 bits, a lone surrogate, a key that is not a string) goes to json, as before.
+    """
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError
+        return canonical(data).encode("utf-8")
 
 
 def fingerprint_state(snapshot: Snapshot) -> str:

@@ -30,8 +30,10 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from pathlib import Path
 
+from reconciler import forked
 from reconciler.cache import Cache
 from reconciler.config import Policy
 from reconciler.current import PortalState
@@ -50,17 +52,20 @@ FORMAT = 1
 _SOURCES = ("", "plan/", "rules/", "providers/", "pricing/")
 
 Locate = Callable[[str, str | None], Position | None]
+Make = Callable[[list[str]], "dict[str, tuple[list[Step], list[Diagnostic]]] | None"]  # customers -> their parts
 
 
 def plan_warm(sources: Iterable[CustomerSource], hashes: Mapping[str, str], state: PortalState, cache: Cache,
               today: dt.date, policy: Policy, books: set[str] | None,
               catalog_of: Callable[[Snapshot], set[str] | None], timezone: str, price_book,
-              portal_today: dt.date | None, locate: Locate, fingerprints: dict[str, str]) -> Plan | None:
+              portal_today: dt.date | None, locate: Locate, fingerprints: dict[str, str], workers: int = 1
+              ) -> Plan | None:
     """The plan of the whole repo (`sources`, each file's `hashes`) against `state`, the unchanged customers'
     parts taken from `cache`; None when the state is not a cached snapshot's or has a serial twice.
 
     The catalog is `catalog_of(current)`, made of the price book's products (`books`) or the portal's catalog;
-    no drift (the caller asks for none, or knows it is none without reading the state)."""
+    no drift (the caller asks for none, or knows it is none without reading the state). `workers` above 1: when
+    many customers are planned afresh, a forked helper plans some of them (`_Helper`)."""
     cached = state.cached_text()
     if cached is None or cache.directory is None:
         return None
@@ -73,7 +78,7 @@ def plan_warm(sources: Iterable[CustomerSource], hashes: Mapping[str, str], stat
     scope = sorted(files.keys() | pruned)
     context = _context(text[:opened] + text[closed:], today, portal_today, policy, books)
 
-    dirty = set(pruned) | _tangled(files, state.serials)
+    dirty = set(pruned) | _tangled(files, state.serials)  # planned together, here: never by the helper
     keys: dict[str, str] = {}
     parts: dict[str, tuple[list[Step], list[Diagnostic]]] = {}
     holders = state.pbxes
@@ -95,15 +100,32 @@ def plan_warm(sources: Iterable[CustomerSource], hashes: Mapping[str, str], stat
 
     planned = sorted(dirty)
     busy = {customer for customer, (steps, _) in parts.items() if steps}
-    current = state.subset(set(planned) | busy)
-    catalog = catalog_of(current)
-    desired = {customer: files[customer].model for customer in planned if customer in files}
-    steps, found = derive(desired, current, today, policy, catalog, planned, portal_today, state.pbxes)
-    found = placed(list(dict.fromkeys(found)), locate)
-    fresh = _split(steps, found, planned)
-    for customer in planned if fresh is not None else ():
-        if customer in keys:
-            cache.put(KIND, keys[customer], _encoded(*fresh[customer]))
+
+    plan = partial(_planned, files=files, state=state, today=today, policy=policy, catalog_of=catalog_of,
+                   portal_today=portal_today, locate=locate)
+
+    def here(customers: list[str]) -> tuple[Snapshot, list[Step], list[Diagnostic]]:
+        """Plan these customers in this process, keeping each one's part: (the state they read, steps, found)."""
+        current, steps, found, fresh = plan(customers, busy)
+        for customer in customers if fresh is not None else ():
+            if customer in keys:
+                cache.put(KIND, keys[customer], _encoded(*fresh[customer]))
+        return current, steps, found
+
+    helper = _Helper.start([customer for customer in planned if customer in keys], workers,
+                           lambda customers: plan(customers, set())[3])
+    try:
+        current, steps, found = here([customer for customer in planned if customer not in helper.customers])
+        shared = helper.parts()
+    finally:
+        helper.stop()
+    if shared is None:  # the helper's customers cannot be planned apart: all of them here, as without a helper
+        current, steps, found = here(planned)
+        shared = {}
+    for customer, (part, value) in shared.items():
+        parts[customer] = part
+        cache.put(KIND, keys[customer], value)
+    current = _joined(current, state, {customer for customer, (part, _) in shared.items() if part[0]}, spans)
     kept = {customer: part[0] for customer, part in parts.items()}
     steps, last, costs = finish(regather(scope, kept, steps, current), [], current, today, policy, True,
                                 price_book, frozenset(files), portal)
@@ -111,6 +133,95 @@ def plan_warm(sources: Iterable[CustomerSource], hashes: Mapping[str, str], stat
     diagnostics += found + placed(list(dict.fromkeys(last)), locate)
     cache.save()
     return assemble(steps, in_plan_order(diagnostics), costs, today, timezone, fingerprints)
+
+
+# A cold plan of a big repo plans every customer afresh: past this many parts to make, a forked helper makes every
+# second one while this process makes the others. Measured on 2 cores (cold plans, median wall, paired): 1.01x the
+# time without a helper at 1,000 customers (the fork and the parts' JSON eat the gain), 0.95x at 3,000, 0.92x at
+# 10,000, where this process's peak memory also falls from 168 to 151 MiB (it binds half the portal's customers).
+HELPER_MIN = 2000
+
+
+class _Helper:
+    """Parts made by a forked copy of this process (reconciler.forked) while this one plans the other customers.
+
+    A part is what the cache keeps of a customer (its steps, provisional ids, and diagnostics), and a
+    customer's part depends only on what its key covers (see the module's docstring), so a part the
+    helper made from a subset of the state is the one this process would make, as a kept part is. The
+    helper takes only customers that have a key (not pruned, not tangled with another); when it gives
+    nothing usable, this process makes those parts itself, as if there were no helper.
+    """
+
+    def __init__(self, customers: list[str], make: Make | None = None):
+        self.customers = frozenset(customers)
+        self._list, self._make, self._child = customers, make, None
+
+    @classmethod
+    def start(cls, eligible: list[str], workers: int, make: Make) -> _Helper:
+        """A helper making every second part of `eligible` with `make` (customers -> their parts, or None), when
+        the run may use two processes and there are enough of them; else one that makes none."""
+        if workers < 2 or len(eligible) < HELPER_MIN:
+            return cls([])
+        helper = cls(eligible[1::2], make)
+        helper._child = forked.Child(helper._work)
+        return helper
+
+    def _work(self) -> bytes:
+        made = self._make(self._list)
+        texts = {customer: _encoded(*made[customer]) for customer in self._list} if made is not None else None
+        return json.dumps(texts).encode("utf-8")
+
+    def parts(self) -> dict[str, tuple[tuple[list[Step], list[Diagnostic]], str]] | None:
+        """Each helper customer's part and its cache text: the helper's, else made here now; None when they cannot
+        be planned apart from the others (a diagnostic that names none of them: `_split`)."""
+        if not self.customers:
+            return {}
+        child, self._child = self._child, None
+        data = child.result() if child is not None else None
+        if data is not None:
+            try:
+                texts = json.loads(data)
+                if texts is None:
+                    return None
+                found = {customer: (_decoded(texts[customer]), texts[customer]) for customer in self._list}
+                if all(part is not None for part, _ in found.values()):
+                    return found
+            except (ValueError, TypeError, KeyError):  # not the parts: as if the helper had failed
+                pass
+        made = self._make(self._list)  # the helper failed (or there was none): made here
+        if made is None:
+            return None
+        return {customer: (made[customer], _encoded(*made[customer])) for customer in self._list}
+
+    def stop(self) -> None:
+        """End a helper whose parts are no longer wanted (an error while this process planned)."""
+        child, self._child = self._child, None
+        if child is not None:
+            child.stop()
+
+
+def _planned(customers: list[str], busy: set[str], files: Mapping[str, CustomerSource], state: PortalState,
+             today: dt.date, policy: Policy, catalog_of: Callable[[Snapshot], set[str] | None],
+             portal_today: dt.date | None, locate: Locate
+             ) -> tuple[Snapshot, list[Step], list[Diagnostic], dict[str, tuple[list[Step], list[Diagnostic]]] | None]:
+    """These customers planned (`busy`: customers bound beside them, whose kept steps the plan holds): the state
+    they read, their steps, what was found (placed), and each one's part, or None (`_split`)."""
+    current = state.subset(set(customers) | busy)
+    desired = {customer: files[customer].model for customer in customers if customer in files}
+    steps, found = derive(desired, current, today, policy, catalog_of(current), customers, portal_today, state.pbxes)
+    found = placed(list(dict.fromkeys(found)), locate)
+    return current, steps, found, _split(steps, found, customers)
+
+
+def _joined(current: Snapshot, state: PortalState, more: set[str], order: Iterable[str]) -> Snapshot:
+    """`current` with the customers of `more` it lacks bound from `state`, in the snapshot's order (`order`)."""
+    more = more - current.customers.keys()
+    if not more:
+        return current
+    bound = state.subset(more).customers
+    customers = current.customers
+    return current.model_copy(update={"customers": {cid: customers[cid] if cid in customers else bound[cid]
+                                                    for cid in order if cid in customers or cid in bound}})
 
 
 def regather(scope: list[str], kept: Mapping[str, list[Step]], planned: list[Step], current: Snapshot

@@ -174,7 +174,7 @@ def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
                          repo.catalog, lambda current: _catalog(repo, current), repo.config.timezone,
                          repo.price_book, portal_day(today, repo.config.timezone, repo.config.portal_timezone),
                          locator(repo.customers), {"desired": fingerprint_inputs(repo),
-                                                   "current": state.fingerprint()})
+                                                   "current": state.fingerprint()}, request.workers)
         if warm is not None:
             return PlanResult(warm.model_dump(mode="json"), warm.has_errors, state.whole)
     if complete:

@@ -27,9 +27,10 @@ from generate import TODAY, generate  # noqa: E402
 PLAN_CACHE = Path(".reconciler") / "cache" / "plan.json"
 
 
-def _plan(repo: Path, today: str, state: bool) -> str:
-    """The plan of the whole repo as JSON and as text, the two forms a user reads."""
-    request = PlanRequest(paths=[str(repo)], state=str(repo / "state.yaml") if state else None, today=today)
+def _plan(repo: Path, today: str, state: bool, workers: int = 1) -> str:
+    """The plan of the whole repo as JSON and as text, the two forms a user reads (`workers`: processes it may use)."""
+    request = PlanRequest(paths=[str(repo)], state=str(repo / "state.yaml") if state else None, today=today,
+                          workers=workers)
     try:
         result = make_plan(request)
     except PlanFailed as failed:  # e.g. no customer file left: the same failure warm and cold
@@ -44,8 +45,8 @@ class Repo:
     def __init__(self, root: Path, today: str = TODAY, state: bool = True):
         self.root, self.today, self.state = root, today, state
 
-    def warm(self) -> str:
-        return _plan(self.root, self.today, self.state)
+    def warm(self, workers: int = 1) -> str:
+        return _plan(self.root, self.today, self.state, workers)
 
     def cold(self) -> str:
         cache = self.root / ".reconciler"
@@ -275,3 +276,41 @@ def test_the_plan_command_takes_the_warm_path(generated, planned, capsys):
     shutil.rmtree(repo / ".reconciler")
     main(arguments)
     assert capsys.readouterr().out == warm
+
+
+
+@pytest.fixture
+def shared(generated, monkeypatch) -> Repo:
+    """The generated repo with a transfer, the snapshot in the cache and no part kept: the next plan makes them all,
+    sharing them with a helper (every plan of two customers or more takes one here)."""
+    _transfer(generated.root)
+    _on_the_clock(generated.root, "c00031")  # with c00030: one of the two is the helper's
+    generated.prime()
+    (generated.root / PLAN_CACHE).unlink()
+    monkeypatch.setattr(reconciler.warm, "HELPER_MIN", 2)
+    return generated
+
+
+def test_a_plan_shared_with_a_helper_is_the_plan_made_alone_and_keeps_every_part(shared, planned):
+    alone = shared.cold()
+    planned.clear()
+    assert shared.warm(workers=2) == alone
+    assert 2 < len(planned) <= 40 // 2 + 2  # the transfer's two, and every second other customer: the helper the rest
+    assert {"c00030", "c00031"} - set(planned)  # a PBX on the deletion clock was the helper's: its steps come first
+    shared.same(planned)
+    assert len(planned) == 2  # only the transfer: the helper's parts were kept like this process's own
+
+
+@pytest.mark.parametrize("failure", ["fails", "not parts", "cannot be planned apart"])
+def test_a_helper_that_gives_nothing_usable_costs_time_only(shared, planned, monkeypatch, failure):
+    alone = shared.cold()
+
+    def work(self) -> bytes:
+        if failure == "fails":
+            raise RuntimeError("the helper died")
+        return b'{"c00001": "{not a part"}' if failure == "not parts" else b"null"
+
+    monkeypatch.setattr(reconciler.warm._Helper, "_work", work)
+    planned.clear()
+    assert shared.warm(workers=2) == alone
+    assert len(set(planned)) == 40  # every customer planned here: the helper's parts did not come

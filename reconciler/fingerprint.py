@@ -65,8 +65,27 @@ def canonical_bytes(data) -> bytes:
 
 
 def fingerprint_state(snapshot: Snapshot) -> str:
-    """The fingerprint of a portal snapshot: what a saved plan records as `fingerprints.current`."""
-    return state_fingerprint(snapshot.model_dump(mode="json"))
+    """The fingerprint of a portal snapshot: what a saved plan records as `fingerprints.current`.
+
+    `state_fingerprint(snapshot.model_dump(mode="json"))`, hashed as it is written: the canonical JSON of
+    each customer in turn (keys sorted, so the customers in the order of their ids), never the whole
+    portal's values at once (a big snapshot's dump is as big as the models themselves).
+    """
+    head = snapshot.model_dump(mode="json", exclude={"customers"})
+    customers = snapshot.customers
+    hashed = hashlib.sha256(b"{")
+    for number, key in enumerate(sorted([*head, "customers"])):
+        hashed.update((b"," if number else b"") + canonical_bytes(key) + b":")
+        if key != "customers":
+            hashed.update(canonical_bytes(head[key]))
+            continue
+        hashed.update(b"{")
+        for count, cid in enumerate(sorted(customers)):
+            hashed.update((b"," if count else b"") + canonical_bytes(cid) + b":"
+                          + canonical_bytes(customers[cid].model_dump(mode="json")))
+        hashed.update(b"}")
+    hashed.update(b"}")
+    return "sha256:" + hashed.hexdigest()
 
 
 def repo_relative(path: str, root: Path | None) -> str:

@@ -63,5 +63,5 @@ def test_a_snapshot_over_the_size_limit_is_refused_without_reading_it(tmp_path):
         SnapshotProvider(path).read()
     assert time.perf_counter() - started < 1.0
     assert str(refused.value) == (f"state file {path} is 64 MiB: a snapshot may have at most 64 MiB (reading one "
-                                  "takes about 20 times its size in memory); read the portal through its provider "
+                                  "takes about 11 times its size in memory); read the portal through its provider "
                                   "instead")

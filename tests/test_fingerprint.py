@@ -60,3 +60,10 @@ def test_every_example_states_fingerprint_is_that_of_its_canonical_json(example_
     snapshot = SnapshotProvider(EXAMPLES / example_dir / "state.yaml").read()
     text = json.dumps(snapshot.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert fingerprint_state(snapshot) == "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_a_snapshots_fingerprint_is_hashed_as_written_and_equals_that_of_its_whole_dump():
+    snapshot = SnapshotProvider(EXAMPLES / "new-cloud-customer" / "state.yaml").read()
+    assert fingerprint_state(snapshot) == state_fingerprint(snapshot.model_dump(mode="json"))
+    empty = Snapshot.model_validate_json('{"as_of": "2026-11-30"}')
+    assert fingerprint_state(empty) == state_fingerprint(empty.model_dump(mode="json"))

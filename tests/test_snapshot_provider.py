@@ -87,3 +87,46 @@ def test_hwaas_device_needs_its_since_date(tmp_path):
     text = GOOD.replace(", since: 2026-06-01", "")
     assert _errors(tmp_path, text) == [
         "state.yaml:24:13: error[schema]: HWaaS device 9C7514000001 needs 'since' (its order or conversion date)"]
+
+
+def _portal(customers: int, mistakes: dict[int, str] | None = None, partner: str = "{overdue_since: null}") -> str:
+    """A portal of that many customers like acme, customer number N written with `mistakes[N]` in its PBX."""
+    lines = ["as_of: 2026-11-22", f"partner: {partner}", "customers:"]
+    for number in range(customers):
+        extra = (mistakes or {}).get(number, "")
+        lines += [f"  c{number:03d}:", f"    company: Customer {number}", "    pbxes:", f"      c{number:03d}:",
+                  f"        serial: SW-{number:08d}", "        model: cloud", "        region: eu-central", "        term: 1y",
+                  "        expires_on: 2027-05-14", "        licenses: {basic: 10}", "        devices:",
+                  f"          - {{serial: 9C75{number:08d}, product: WorkForce, billing: capex}}"]
+        lines += [f"        {extra}"] if extra else []
+    return "\n".join(lines) + "\n"
+
+
+def _bound_whole(tmp_path, text, monkeypatch):
+    import reconciler.providers.snapshot as provider
+
+    monkeypatch.setattr(provider, "CHUNK", 10**9)
+    try:
+        return _read(tmp_path, text), []
+    except ReconcilerError as failed:
+        return None, [d.format() for d in failed.diagnostics]
+    finally:
+        monkeypatch.undo()
+
+
+def test_a_big_snapshot_bound_a_few_customers_at_a_time_is_the_snapshot_bound_whole(tmp_path, monkeypatch):
+    text = _portal(23)
+    whole, _ = _bound_whole(tmp_path, text, monkeypatch)
+    monkeypatch.setattr("reconciler.providers.snapshot.CHUNK", 4)
+    chunked = _read(tmp_path, text)
+    assert chunked == whole and list(chunked.customers) == list(whole.customers)
+    assert chunked.model_dump_json(exclude_unset=True) == whole.model_dump_json(exclude_unset=True)
+
+
+@pytest.mark.parametrize("partner", ["{overdue_since: null}", "{overdue_since: soon, colour: red}"])
+def test_a_big_snapshots_errors_in_many_chunks_are_those_of_the_snapshot_bound_whole(tmp_path, monkeypatch, partner):
+    text = _portal(23, {1: "storage_gb: lots", 9: "termz: 1y", 10: "status: sleeping", 22: "ssh: maybe"}, partner)
+    whole, expected = _bound_whole(tmp_path, text, monkeypatch)
+    monkeypatch.setattr("reconciler.providers.snapshot.CHUNK", 4)
+    assert whole is None and len(expected) >= 4 + (partner != "{overdue_since: null}")
+    assert _errors(tmp_path, text) == expected

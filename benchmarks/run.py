@@ -63,23 +63,22 @@ def run_once(command: list[str], env: dict | None = None, cwd: Path | None = Non
 
 def measure(command: list[str], repeats: int, prepare=None, **kwargs) -> tuple[float, float]:
     """(median wall seconds, highest peak RSS in MB) over `repeats` runs; `prepare()` runs before each, untimed."""
-    return measure_pair(command, None, repeats, prepare, **kwargs)[0]
+    return measure_turns([command], repeats, prepare, **kwargs)[0]
 
 
-def measure_pair(command: list[str], other: list[str] | None, repeats: int, prepare=None,
-                 **kwargs) -> tuple[tuple[float, float], tuple[float, float] | None]:
-    """`measure` of `command`, and of `other` (if given) run in turn with it: A B A B ..., so both see one machine."""
-    runs: dict[int, list] = {0: [], 1: []}
+def measure_turns(commands: list[list[str] | None], repeats: int, prepare=None,
+                  **kwargs) -> list[tuple[float, float] | None]:
+    """`measure` of each command (None: not run), the commands run in turn: A B C A B C ..., so that each ratio
+    between them is of runs that saw the machine alike (a shared machine's speed drifts within a run)."""
+    runs: list[list] = [[] for _ in commands]
     for _ in range(repeats):
-        for side, what in enumerate((command, other)):
+        for side, what in enumerate(commands):
             if what is None:
                 continue
             if prepare:
                 prepare()
             runs[side].append(run_once(what, **kwargs))
-    summary = [(statistics.median(r[0] for r in got), max(r[1] for r in got)) if got else None
-               for got in (runs[0], runs[1])]
-    return summary[0], summary[1]
+    return [(statistics.median(r[0] for r in got), max(r[1] for r in got)) if got else None for got in runs]
 
 
 def input_mb(repo: Path) -> float:
@@ -103,15 +102,15 @@ def bench_size(n: int, repeats: int, work: Path, cmd: list[str], baseline: list[
         return command and [*command, "validate", str(repo)]
 
     floor = [sys.executable, "-c", YAML_FLOOR, str(repo)]
-    validated = measure_pair(validate(cmd), validate(baseline), min(repeats, 5), lambda: drop_cache(repo))
-    planned = measure_pair(plan(cmd), plan(baseline), repeats, lambda: drop_cache(repo))
-    row = {"n": n, "repeats": repeats, "input_mb": input_mb(repo), "validate": validated[0], "plan": planned[0],
-           "baseline": baseline and {"validate": validated[1], "plan": planned[1]},
-           "floor": measure([*floor, "1", "gc-off"], repeats),
-           "floor2": measure([*floor, "2", "gc-off"], repeats),
-           "floor_gc": measure([*floor, "1", "gc-on"], repeats)}
+    validated = measure_turns([validate(cmd), validate(baseline)], min(repeats, 5), lambda: drop_cache(repo))
+    planned, theirs, *floors = measure_turns([plan(cmd), plan(baseline), [*floor, "1", "gc-off"],
+                                              [*floor, "2", "gc-off"], [*floor, "1", "gc-on"]],
+                                             repeats, lambda: drop_cache(repo))
+    row = {"n": n, "repeats": repeats, "input_mb": input_mb(repo), "validate": validated[0], "plan": planned,
+           "baseline": baseline and {"validate": validated[1], "plan": theirs},
+           "floor": floors[0], "floor2": floors[1], "floor_gc": floors[2]}
     print(f"  N={n}: plan {row['plan'][0]:.3f} s, floor {row['floor'][0]:.3f} s, 2 processes "
-          f"{row['floor2'][0]:.3f} s" + (f", baseline plan {planned[1][0]:.3f} s" if baseline else ""), flush=True)
+          f"{row['floor2'][0]:.3f} s" + (f", baseline plan {theirs[0]:.3f} s" if baseline else ""), flush=True)
     return row
 
 

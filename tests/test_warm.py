@@ -42,11 +42,11 @@ def _plan(repo: Path, today: str, state: bool, workers: int = 1) -> str:
 class Repo:
     """A repo planned warm (its cache kept from the runs before) and cold (no cache) in the same place."""
 
-    def __init__(self, root: Path, today: str = TODAY, state: bool = True):
-        self.root, self.today, self.state = root, today, state
+    def __init__(self, root: Path, today: str = TODAY, state: bool = True, workers: int = 1):
+        self.root, self.today, self.state, self.workers = root, today, state, workers
 
-    def warm(self, workers: int = 1) -> str:
-        return _plan(self.root, self.today, self.state, workers)
+    def warm(self, workers: int | None = None) -> str:
+        return _plan(self.root, self.today, self.state, workers or self.workers)
 
     def cold(self) -> str:
         cache = self.root / ".reconciler"
@@ -228,12 +228,14 @@ def test_a_damaged_plan_cache_costs_time_only(generated, planned, damage):
     assert len(planned) == 2
 
 
+@pytest.mark.parametrize("workers", [1, 2], ids=["alone", "with a helper"])
 @pytest.mark.parametrize("example", example_dirs(), ids=lambda path: path.name)
-def test_a_warm_plan_of_every_example_is_the_cold_plan(tmp_path, example, planned):
+def test_a_warm_plan_of_every_example_is_the_cold_plan(tmp_path, example, planned, workers, monkeypatch):
+    monkeypatch.setattr(reconciler.warm, "HELPER_MIN", 2)  # with two workers, any two parts to make share a helper
     repo = tmp_path / example.name
     shutil.copytree(example, repo)
     as_of = str(yaml.safe_load((repo / "state.yaml").read_text(encoding="utf-8"))["as_of"])
-    warm = Repo(repo, as_of, state=False)
+    warm = Repo(repo, as_of, state=False, workers=workers)
     warm.prime()
     warm.same(planned)
     files = sorted((repo / "customers").glob("*.yaml"))

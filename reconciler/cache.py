@@ -20,7 +20,9 @@ made itself from the same content, so any damage to the cache only costs time:
   missing, truncated, edited, unreadable or written by another version reads as empty and
   is replaced at the next save;
 - it is written only inside the repo's own `.reconciler/` folder (never through a link
-  that leads out of the repo), atomically (a temporary file moved into place).
+  that leads out of the repo), atomically (a temporary file moved into place); a run that puts
+  megabytes of values (a cold run of a big repo) keeps them until `save` in an unlinked file of
+  the cache folder, not in memory (`SPILL_CHARACTERS`).
 
 Trust. A key is the hash of a file's content, so a pack can be forged: a pull request that
 commits `.reconciler/cache/customer.json` with an honest file's hash and a made-up model
@@ -55,6 +57,10 @@ DIRECTORY = Path(".reconciler") / "cache"
 MAX_ENTRIES = 200_000  # per kind: past it, a save keeps only the entries this run used
 SHARDS = {"customer": 256}  # kinds kept in packs by the key's last two hex digits
 LATEST = frozenset({"plan"})  # kinds whose every entry a run asks for: a save keeps only those this run used
+# Past this much text put in one run (a cold run of a big repo puts a model for every customer file), each value
+# waits for `save` in an unlinked temporary file of the cache folder instead of in memory: a value is short
+# text the allocator seldom gives back, and a cold run of 10,000 customers held 16 MB of them to its end.
+SPILL_CHARACTERS = 2 * 1024 * 1024
 # what a cached value's shape depends on, and the rules whose verdict on a customer a hit keeps (every rules/ module:
 # the registry may gather a validation rule from any)
 _MODEL_MODULES = ("desired.py", "domain.py", "binding.py", "cache.py", "repo.py", "source.py", "unchanged.py",
@@ -93,6 +99,8 @@ class Cache:
         self._dirty: set[str] = set()
         self._tag: str | None = None
         self._trusted: bool | None = None
+        self._held = 0  # characters put this run, spilled or not
+        self._spill = None  # the file of the values that wait for `save` on disk (`_kept`)
 
     @property
     def tag(self) -> str:
@@ -105,7 +113,7 @@ class Cache:
         value = self._pack(name).get(key)
         if value is not None:
             self._used.setdefault(name, set()).add(key)
-        return value
+        return self._value(value)
 
     def put(self, kind: str, key: str, value: str) -> None:
         if self.directory is None:
@@ -114,8 +122,8 @@ class Cache:
         name = _pack_name(kind, key)
         pack = self._pack(name)
         self._used.setdefault(name, set()).add(key)
-        if pack.get(key) != value:
-            pack[key] = value
+        if self._value(pack.get(key)) != value:
+            pack[key] = self._kept(value)
             self._dirty.add(name)
 
     def replace(self, kind: str, key: str, value: str) -> None:
@@ -139,7 +147,8 @@ class Cache:
             if name in LATEST or len(pack) > MAX_ENTRIES // SHARDS.get(name.split("/")[0], 1):
                 used = self._used.get(name, set())
                 pack = {key: value for key, value in pack.items() if key in used}
-            body = "".join(f"{key} {len(value)} {value}\n" for key, value in sorted(pack.items()))
+            body = "".join(f"{key} {len(value)} {value}\n"
+                           for key, value in ((key, self._value(kept)) for key, kept in sorted(pack.items())))
             header = json.dumps({"version": self.tag, "sha256": hashlib.sha256(body.encode()).hexdigest()})
             path = self.directory / f"{name}.json"
             try:
@@ -153,6 +162,37 @@ class Cache:
                 continue
             del self._packs[name]  # on disk now: a later `get` reads it back; a big run keeps no megabytes it wrote
         self._dirty.clear()
+        if self._spill is not None and not any(type(value) is _Spilled for pack in self._packs.values()
+                                               for value in pack.values()):
+            self._spill.close()  # every value it held is in its pack now
+            self._spill, self._held = None, 0
+
+    def _kept(self, value: str) -> str | _Spilled:
+        """How `put` keeps a value until `save`: itself, or past SPILL_CHARACTERS its place in the spill file."""
+        self._held += len(value)
+        if self._held <= SPILL_CHARACTERS or not hasattr(os, "pread") or not self.trusted():
+            return value
+        try:
+            if self._spill is None:
+                import tempfile  # only a run that spills pays for it (start-up)
+
+                self.directory.mkdir(parents=True, exist_ok=True)
+                if _inside(self.directory.parent.parent) != self.directory:
+                    return value  # made meanwhile as a link out
+                self._spill = tempfile.TemporaryFile(dir=self.directory)
+            data = value.encode("utf-8", "surrogatepass")
+            offset = self._spill.seek(0, os.SEEK_END)
+            self._spill.write(data)
+        except OSError:
+            return value
+        return _Spilled(offset, len(data))
+
+    def _value(self, kept: str | _Spilled | None) -> str | None:
+        """A value as `put` kept it, read back from the spill file when it waits there."""
+        if type(kept) is not _Spilled:
+            return kept
+        self._spill.flush()
+        return os.pread(self._spill.fileno(), kept.length, kept.offset).decode("utf-8", "surrogatepass")
 
     def _pack(self, kind: str) -> dict[str, str]:
         if kind not in self._packs:
@@ -191,6 +231,15 @@ class Cache:
                       "and ignore the folder (.gitignore: .reconciler/)", file=sys.stderr)
             self._trusted = not why
         return self._trusted
+
+
+class _Spilled:
+    """Where a value put this run waits in the spill file: its offset and length in bytes."""
+
+    __slots__ = ("offset", "length")
+
+    def __init__(self, offset: int, length: int):
+        self.offset, self.length = offset, length
 
 
 def is_key(key: str) -> bool:

@@ -477,3 +477,49 @@ def test_changed_since_with_a_warm_cache_binds_only_the_customers_it_reaches(tra
     monkeypatch.setattr(CurrentCustomer, "model_validate_json", lambda text: bound.append(text) or real(text))
     assert make_plan(request).document == cold
     assert len(bound) == 3  # globex, and acme and initech on the other sides of its transfers: not umbrella
+
+
+def _packs(repo: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(repo)): p.read_bytes() for p in sorted((repo / CACHE).rglob("*")) if p.is_file()}
+
+
+def test_values_that_wait_for_the_save_on_disk_are_saved_as_those_kept_in_memory(repo, monkeypatch):
+    from reconciler.workflow import PlanRequest, make_plan
+
+    def plan() -> dict:
+        return make_plan(PlanRequest(paths=[str(repo)], state=str(repo / "state.yaml"), today=TODAY)).document
+
+    kept = plan()
+    in_memory = _packs(repo)
+    shutil.rmtree(repo / CACHE)
+    opened = []
+    real = __import__("tempfile").TemporaryFile
+    monkeypatch.setattr("tempfile.TemporaryFile", lambda **kw: opened.append(kw) or real(**kw))
+    monkeypatch.setattr("reconciler.cache.SPILL_CHARACTERS", 0)  # every value waits on disk
+    assert plan() == kept
+    assert opened and all(Path(kw["dir"]) == repo / CACHE for kw in opened)  # in the cache folder, nowhere else
+    assert _packs(repo) == in_memory  # the same packs, byte for byte, and no spill file left behind
+    assert parses(monkeypatch, repo) == 0  # and a warm plan reads every model from them
+
+
+def test_a_spilled_value_is_read_back_before_the_save_and_a_cache_that_cannot_spill_keeps_it(tmp_path, monkeypatch):
+    monkeypatch.setattr("reconciler.cache.SPILL_CHARACTERS", 3)
+    cache = Cache(tmp_path)
+    cache.put("customer", "sha256:01", "one")  # 3 characters: kept in memory
+    cache.put("customer", "sha256:02", "two é\n")  # past the limit: waits in the spill file
+    assert type(cache._packs["customer/02"]["sha256:02"]).__name__ == "_Spilled"
+    assert cache.get("customer", "sha256:02") == "two é\n"
+    cache.put("customer", "sha256:02", "two é\n")  # the same value again: nothing to write
+    cache.save()
+    assert cache._spill is None  # closed once every value is in its pack
+    assert Cache(tmp_path).get("customer", "sha256:02") == "two é\n"
+
+    def refused(**kw):
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr("tempfile.TemporaryFile", refused)
+    cache = Cache(tmp_path)
+    cache.put("customer", "sha256:03", "three")
+    assert cache._packs["customer/03"]["sha256:03"] == "three"  # kept in memory instead
+    cache.save()
+    assert Cache(tmp_path).get("customer", "sha256:03") == "three"

@@ -101,6 +101,7 @@ class Cache:
         self._trusted: bool | None = None
         self._held = 0  # characters put this run, spilled or not
         self._spill = None  # the file of the values that wait for `save` on disk (`_kept`)
+        self._spilled = 0  # its length
 
     @property
     def tag(self) -> str:
@@ -165,12 +166,12 @@ class Cache:
         if self._spill is not None and not any(type(value) is _Spilled for pack in self._packs.values()
                                                for value in pack.values()):
             self._spill.close()  # every value it held is in its pack now
-            self._spill, self._held = None, 0
+            self._spill, self._spilled, self._held = None, 0, 0
 
     def _kept(self, value: str) -> str | _Spilled:
         """How `put` keeps a value until `save`: itself, or past SPILL_CHARACTERS its place in the spill file."""
         self._held += len(value)
-        if self._held <= SPILL_CHARACTERS or not hasattr(os, "pread") or not self.trusted():
+        if self._held <= SPILL_CHARACTERS or not hasattr(os, "pwrite") or not self.trusted():
             return value
         try:
             if self._spill is None:
@@ -179,19 +180,20 @@ class Cache:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 if _inside(self.directory.parent.parent) != self.directory:
                     return value  # made meanwhile as a link out
-                self._spill = tempfile.TemporaryFile(dir=self.directory)
-            data = value.encode("utf-8", "surrogatepass")
-            offset = self._spill.seek(0, os.SEEK_END)
-            self._spill.write(data)
+                self._spill, self._spilled = tempfile.TemporaryFile(dir=self.directory, buffering=0), 0
+            data, offset = memoryview(value.encode("utf-8", "surrogatepass")), self._spilled
+            while data:  # at offsets of its own: nothing buffered, no file position shared with a forked copy
+                written = os.pwrite(self._spill.fileno(), data, self._spilled)
+                self._spilled, data = self._spilled + written, data[written:]
         except OSError:
             return value
-        return _Spilled(offset, len(data))
+        return _Spilled(offset, self._spilled - offset)
 
     def _value(self, kept: str | _Spilled | None) -> str | None:
-        """A value as `put` kept it, read back from the spill file when it waits there."""
+        """A value as `put` kept it, read back from the spill file when it waits there (a forked copy of the process
+        reads it there too: nothing is buffered, and a read names its offset)."""
         if type(kept) is not _Spilled:
             return kept
-        self._spill.flush()
         return os.pread(self._spill.fileno(), kept.length, kept.offset).decode("utf-8", "surrogatepass")
 
     def _pack(self, kind: str) -> dict[str, str]:

@@ -523,3 +523,17 @@ def test_a_spilled_value_is_read_back_before_the_save_and_a_cache_that_cannot_sp
     assert cache._packs["customer/03"]["sha256:03"] == "three"  # kept in memory instead
     cache.save()
     assert Cache(tmp_path).get("customer", "sha256:03") == "three"
+
+
+def test_a_forked_copy_reads_spilled_values_without_disturbing_the_ones_still_to_come(tmp_path, monkeypatch):
+    from reconciler import forked
+
+    monkeypatch.setattr("reconciler.cache.SPILL_CHARACTERS", 0)
+    cache = Cache(tmp_path)
+    cache.put("customer", "sha256:01", "one")
+    child = forked.Child(lambda: cache.get("customer", "sha256:01").encode())  # a helper reading a model
+    cache.put("customer", "sha256:02", "two")
+    assert child.result() == b"one"
+    cache.put("customer", "sha256:03", "three")
+    cache.save()
+    assert [Cache(tmp_path).get("customer", f"sha256:0{n}") for n in (1, 2, 3)] == ["one", "two", "three"]

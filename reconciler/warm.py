@@ -52,7 +52,7 @@ FORMAT = 1
 _SOURCES = ("", "plan/", "rules/", "providers/", "pricing/")
 
 Locate = Callable[[str, str | None], Position | None]
-Make = Callable[[list[str]], "dict[str, tuple[list[Step], list[Diagnostic]]] | None"]  # customers -> their parts
+Make = Callable[[list[str]], dict[str, tuple[list[Step], list[Diagnostic]]] | None]  # customers -> their parts
 
 
 def plan_warm(sources: Iterable[CustomerSource], hashes: Mapping[str, str], state: PortalState, cache: Cache,

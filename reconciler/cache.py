@@ -153,9 +153,8 @@ class Cache:
             header = json.dumps({"version": self.tag, "sha256": hashlib.sha256(body.encode()).hexdigest()})
             path = self.directory / f"{name}.json"
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                if _inside(self.directory.parent.parent) != self.directory or not self._within(path):
-                    return  # made meanwhile as a link out
+                if not self._ready(path):
+                    return
                 temporary = path.parent / f".{path.name}.{os.getpid()}.tmp"
                 temporary.write_text(f"{header}\n{body}", encoding="utf-8")
                 os.replace(temporary, path)
@@ -177,9 +176,8 @@ class Cache:
             if self._spill is None:
                 import tempfile  # only a run that spills pays for it (start-up)
 
-                self.directory.mkdir(parents=True, exist_ok=True)
-                if _inside(self.directory.parent.parent) != self.directory:
-                    return value  # made meanwhile as a link out
+                if not self._ready(self.directory / "spill"):
+                    return value
                 self._spill, self._spilled = tempfile.TemporaryFile(dir=self.directory, buffering=0), 0
             data, offset = memoryview(value.encode("utf-8", "surrogatepass")), self._spilled
             while data:  # at offsets of its own: nothing buffered, no file position shared with a forked copy
@@ -215,6 +213,12 @@ class Cache:
             return _entries(body)
         except (OSError, ValueError, AttributeError, RecursionError):  # missing, truncated, not UTF-8, no header
             return {}
+
+    def _ready(self, file: Path) -> bool:
+        """Make the folder `file` is written in; whether it is still the repo's cache (not made meanwhile as a link
+        that leads out of the repo)."""
+        file.parent.mkdir(parents=True, exist_ok=True)
+        return _inside(self.directory.parent.parent) == self.directory and self._within(file)
 
     def _within(self, pack: Path) -> bool:
         """A pack in a folder of the cache is read and written there only, never through a link out of it."""

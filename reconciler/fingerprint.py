@@ -67,12 +67,17 @@ def canonical_bytes(data) -> bytes:
 def fingerprint_state(snapshot: Snapshot) -> str:
     """The fingerprint of a portal snapshot: what a saved plan records as `fingerprints.current`.
 
-    `state_fingerprint(snapshot.model_dump(mode="json"))`, hashed as it is written: the canonical JSON of
-    each customer in turn (keys sorted, so the customers in the order of their ids), never the whole
-    portal's values at once (a big snapshot's dump is as big as the models themselves).
+    `state_fingerprint(snapshot.model_dump(mode="json"))`, made from its pieces (`pieced_fingerprint`): never
+    the whole portal's values at once (a big snapshot's dump is as big as the models themselves).
     """
-    head = snapshot.model_dump(mode="json", exclude={"customers"})
     customers = snapshot.customers
+    pieces = ((cid, canonical_bytes(customers[cid].model_dump(mode="json"))) for cid in sorted(customers))
+    return pieced_fingerprint(snapshot.model_dump(mode="json", exclude={"customers"}), pieces)
+
+
+def pieced_fingerprint(head: dict, customers: Iterable[tuple[str, str | bytes]]) -> str:
+    """`state_fingerprint` of a state given in pieces, hashed as its canonical JSON is written: the state without
+    its customers (JSON data), and each customer's id and canonical JSON, in the order of their ids."""
     hashed = hashlib.sha256(b"{")
     for number, key in enumerate(sorted([*head, "customers"])):
         hashed.update((b"," if number else b"") + canonical_bytes(key) + b":")
@@ -80,9 +85,9 @@ def fingerprint_state(snapshot: Snapshot) -> str:
             hashed.update(canonical_bytes(head[key]))
             continue
         hashed.update(b"{")
-        for count, cid in enumerate(sorted(customers)):
+        for count, (cid, text) in enumerate(customers):
             hashed.update((b"," if count else b"") + canonical_bytes(cid) + b":"
-                          + canonical_bytes(customers[cid].model_dump(mode="json")))
+                          + (text if isinstance(text, bytes) else text.encode("utf-8")))
         hashed.update(b"}")
     hashed.update(b"}")
     return "sha256:" + hashed.hexdigest()

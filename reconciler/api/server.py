@@ -30,7 +30,7 @@ from reconciler.api.contract import (IDEMPOTENCY_HEADER, PAGE_DEFAULT, PAGE_MAX,
                                      StepRequest, StepResult, problem_type)
 from reconciler.api.leases import LeaseConflict, LeaseGone, Records
 from reconciler.diagnostics import ReconcilerError
-from reconciler.fingerprint import canonical, digest as state_digest
+from reconciler.fingerprint import canonical, pieced_fingerprint
 from reconciler.providers import StepRefused
 from reconciler.providers.sandbox import SandboxProvider
 from reconciler.sandbox.portal import received
@@ -89,12 +89,9 @@ class States:
             everyone = head.pop("customers")
             ids = sorted(everyone)
             customers = {i: _compact(everyone[i]) for i in ids}
-            # The version is the state's fingerprint (reconciler.fingerprint.fingerprint_state), built from the
-            # pieces: the canonical JSON of the whole state, its keys in order, without a second serialization.
-            parts = {key: _compact(value) for key, value in head.items()}
-            parts["customers"] = "{" + ",".join(f"{canonical(i)}:{customers[i]}" for i in ids) + "}"
-            text = "{" + ",".join(f"{canonical(key)}:{parts[key]}" for key in sorted(parts)) + "}"
-            view = View(self._stamp(), head, customers, state_digest(text),
+            # The version is the state's fingerprint (reconciler.fingerprint.fingerprint_state), made from the
+            # pieces the pages are cut from: no second serialization of the state.
+            view = View(self._stamp(), head, customers, pieced_fingerprint(head, ((i, customers[i]) for i in ids)),
                         ids)
             self._views = {today: view}
             return view

@@ -316,3 +316,31 @@ def test_a_helper_that_gives_nothing_usable_costs_time_only(shared, planned, mon
     planned.clear()
     assert shared.warm(workers=2) == alone
     assert len(set(planned)) == 40  # every customer planned here: the helper's parts did not come
+
+
+def test_the_stock_a_plan_shared_with_a_helper_orders_from_goes_negative_across_both_halves(generated, planned,
+                                                                                           monkeypatch):
+    """negative-stock (RULES.md) judges the orders of the whole plan in order: those the helper planned too."""
+    repo = generated.root
+    bumped = []
+    for number in range(40):
+        data = _customer(repo, f"c{number:05d}")
+        first = next(iter(data["pbxes"].values()))
+        if "hwaas" in first:
+            first["hwaas"] = {**first["hwaas"], "WorkForce": first["hwaas"].get("WorkForce", 0) + 1}
+            _write(repo, f"c{number:05d}", data)
+            bumped.append(f"c{number:05d}")
+    state = repo / "state.yaml"
+    portal = yaml.safe_load(state.read_text(encoding="utf-8"))
+    portal["stock"] = {**portal.get("stock", {}), "WorkForce": 3}
+    state.write_text(yaml.safe_dump(portal, sort_keys=False), encoding="utf-8")
+    monkeypatch.setattr(reconciler.warm, "HELPER_MIN", 2)
+    alone = generated.cold()
+    generated.warm()  # the snapshot's cache entry: the next plan takes the warm path and makes every part
+    planned.clear()
+    shared = generated.warm(workers=2)
+    assert shared == alone
+    document, _ = json.JSONDecoder().raw_decode(shared)  # the JSON plan, then the text one
+    backordered = {d["customer"] for d in document["diagnostics"] if d["rule"] == "negative-stock"}
+    assert len(bumped) > 3 and backordered <= set(bumped) and len(backordered) == len(bumped) - 3
+    assert backordered - set(planned) and backordered & set(planned)  # orders of both processes, judged in turn

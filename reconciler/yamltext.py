@@ -165,7 +165,10 @@ def _control_character(text: str, display: str) -> Diagnostic | None:
                  f"invalid YAML: control character U+{ord(found.group()):04X} is not allowed in YAML text")
 
 
-FLOW_SPECIAL = re.compile(r"['\"#\[\]{}]")
+HIDDEN_START = re.compile(r"['\"#]")
+FLOW = re.compile(r"[\[\]{}]")
+NOT_FLOW = bytes(range(256)).translate(None, b"[]{}")  # every byte but the flow indicators, to delete
+CLOSE_AS_OPEN = bytes.maketrans(b"{}", b"[]")
 
 
 def _flow_nesting_problem(text: str, display: str) -> Diagnostic | None:
@@ -182,37 +185,65 @@ def _flow_nesting_problem(text: str, display: str) -> Diagnostic | None:
 def _too_deep_at(text: str) -> int | None:
     """Where flow nesting first goes past MAX_DEPTH, outside quotes and comments; None if it never does.
 
-    The scan jumps from one special character to the next: a quote opens a string only after
-    a space, a line start or a flow indicator, and `#` a comment only after a space or a line start.
+    A bound first, in C-speed string operations (`_depth_bound`): a big snapshot has tens of
+    thousands of brackets and is never near the limit. Only a text the bound cannot clear is
+    walked bracket by bracket, for the place to name.
     """
+    segments = _visible(text)
+    if _depth_bound(segments) <= MAX_DEPTH:
+        return None
     depth = 0
-    search, position = FLOW_SPECIAL.search, 0
-    while True:
-        found = search(text, position)
-        if found is None:
-            return None
+    for offset, segment in segments:
+        for found in FLOW.finditer(segment):
+            if found.group() in "[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return offset + found.start()
+            else:
+                depth = max(0, depth - 1)
+    return None
+
+
+def _visible(text: str) -> list[tuple[int, str]]:
+    """The text outside its quoted strings and comments, as (offset, segment) pairs.
+
+    A quote opens a string only after a space, a line start or a flow indicator, and `#` a
+    comment only after a space or a line start; a string or comment left open runs to the end.
+    """
+    if "'" not in text and '"' not in text and "#" not in text:
+        return [(0, text)]
+    segments, search, start, position = [], HIDDEN_START.search, 0, 0
+    while (found := search(text, position)) is not None:
         index = found.start()
-        char = text[index]
-        previous = text[index - 1] if index else "\n"
-        position = index + 1
-        if char in "'\"":
-            if previous in " \t\n[{,:":
-                end = text.find(char, position)
-                if end < 0:
-                    return None
-                position = end + 1
-        elif char == "#":
-            if previous in " \t\n":
-                end = text.find("\n", position)
-                if end < 0:
-                    return None
-                position = end + 1
-        elif char in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return index
-        else:
-            depth = max(0, depth - 1)
+        char, previous = text[index], text[index - 1] if index else "\n"
+        if previous not in (" \t\n" if char == "#" else " \t\n[{,:"):
+            position = index + 1
+            continue
+        segments.append((start, text[start:index]))
+        end = text.find("\n" if char == "#" else char, index + 1)
+        if end < 0:
+            return segments
+        start = position = end + 1
+    segments.append((start, text[start:]))
+    return segments
+
+
+def _depth_bound(segments: list[tuple[int, str]]) -> int:
+    """At least the deepest flow nesting of these segments read in turn (a closer at depth 0 does nothing).
+
+    Only the brackets are kept (`]` and `}` alike close, as `[` and `{` open); each pass takes
+    out every `[]` next to each other, the innermost level, until none is left. The depth is at
+    most the passes made plus the openers never closed.
+    """
+    brackets = b"".join(segment.encode("utf-8", "surrogatepass").translate(CLOSE_AS_OPEN, NOT_FLOW)
+                        for _, segment in segments)
+    passes = 0
+    while passes <= MAX_DEPTH:
+        shorter = brackets.replace(b"[]", b"")
+        if len(shorter) == len(brackets):
+            break
+        brackets, passes = shorter, passes + 1
+    return passes + brackets.count(b"[")
 
 
 def precheck(text: str, display: str, max_nodes: int | None) -> Diagnostic | None:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from reconciler.cache import Cache
+from reconciler.cache import Cache, compact
 from reconciler.diagnostics import Diagnostic, ReconcilerError
 from reconciler.fingerprint import fingerprint_state
 from reconciler import forked
@@ -171,11 +171,7 @@ def value_of(snapshot: Snapshot, state: PortalState) -> str:
         text, cut = "".join(parts), [len(parts[0]), at]
     first = {"fingerprint": state.fingerprint(), "head": cut}
     index = {"serials": state.serials, "pbxes": state.pbxes, "spans": spans}
-    return f"{_compact(first)}\n{_compact(index)}\n{text}"
-
-
-def _compact(data) -> str:
-    return json.dumps(data, separators=(",", ":"))
+    return f"{compact(first)}\n{compact(index)}\n{text}"
 
 
 # A snapshot file at least this big is read by a forked child while the parent reads the customer files (a run

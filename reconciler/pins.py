@@ -25,7 +25,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from reconciler.cache import Cache
+from reconciler.cache import Cache, compact
 from reconciler.gitops import tracked_at, tree_at
 from reconciler.repo import read_customer
 
@@ -81,8 +81,7 @@ def pin_index(root: Path, commit: str, candidates: list[tuple[str, Path]], chang
                 {serial for pbx in source.model.pbxes.values() for serial in pbx.pinned})]]
         kept[relative] = record
     index = _inverted(tree, kept)
-    cache.replace(KIND, KEY, json.dumps(index, separators=(",", ":")) + "\n"
-                  + json.dumps(kept, separators=(",", ":")))
+    cache.replace(KIND, KEY, compact(index) + "\n" + compact(kept))
     cache.save()
     return PinIndex(index["known"], index["pins"], index["customers"])
 

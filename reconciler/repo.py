@@ -7,7 +7,6 @@ are unique within a repo. Putting the files together into the inputs of a run is
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -18,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from pydantic import ValidationError
 
 from reconciler.binding import bind
-from reconciler.cache import Cache
+from reconciler.cache import Cache, compact
 from reconciler.config import CONFIG_FILE, Config, ProviderConfig
 from reconciler.desired import CustomerFile
 from reconciler.diagnostics import Diagnostic, ReconcilerError, error, quoted
@@ -237,7 +236,6 @@ def read_customer(path: str | Path, display: str, catalog: set[str] | None = Non
     return source, digest, problems
 
 
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 _JUDGED = ("no-catalog", "a-catalog")  # what the validation rules were run with when the entry was kept
 CLAIMS = "claims"  # the cache's kind of a clean file's claims: what a hit needs at once (the model is `customer`)
 _ID, _SERIAL = "[a-z0-9][a-z0-9-]*", "[A-Za-z0-9][A-Za-z0-9-]*"  # domain.Id and domain.Serial
@@ -256,7 +254,7 @@ def _cache_value(source: CustomerSource, catalog: set[str] | None = None) -> tup
     """
     model = source.model
     claims = f"{_JUDGED[bool(catalog)]} {model.customer} {','.join(model.pbxes)} {','.join(pins_of(model))}"
-    entry = f"{model.model_dump_json(exclude_unset=True)}\t{_ENCODE(source.positions.dump())}"
+    entry = f"{model.model_dump_json(exclude_unset=True)}\t{compact(source.positions.dump())}"
     return entry, claims if _CLAIMS.fullmatch(claims) else None
 
 

@@ -33,7 +33,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from reconciler.cache import Cache
+from reconciler.cache import Cache, compact
 from reconciler.snapshot import CurrentCustomer, Snapshot
 
 NAME = "snapshot-parts.bin"
@@ -47,7 +47,7 @@ def _digest(data: bytes) -> str:
 
 
 def _encoded(value) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
+    return compact(value).encode()
 
 
 class Damaged(ValueError):

@@ -34,7 +34,7 @@ from functools import partial
 from pathlib import Path
 
 from reconciler import forked
-from reconciler.cache import Cache
+from reconciler.cache import Cache, compact
 from reconciler.config import Policy
 from reconciler.current import PortalState
 from reconciler.diagnostics import Diagnostic, Position
@@ -169,7 +169,7 @@ class _Helper:
     def _work(self) -> bytes:
         made = self._make(self._list)
         texts = {customer: _encoded(*made[customer]) for customer in self._list} if made is not None else None
-        return json.dumps(texts).encode("utf-8")
+        return compact(texts).encode("utf-8")
 
     def parts(self) -> dict[str, tuple[tuple[list[Step], list[Diagnostic]], str]] | None:
         """Each helper customer's part and its cache text: the helper's, else made here now; None when they cannot
@@ -295,8 +295,8 @@ _NOTHING = "-"  # the part of a customer with no step and no diagnostic (most of
 def _encoded(steps: list[Step], diagnostics: list[Diagnostic]) -> str:
     if not steps and not diagnostics:
         return _NOTHING
-    return json.dumps({"steps": [step.model_dump(mode="json") for step in steps],
-                       "diagnostics": [d.row() for d in diagnostics]}, separators=(",", ":"))
+    return compact({"steps": [step.model_dump(mode="json") for step in steps],
+                    "diagnostics": [d.row() for d in diagnostics]})
 
 
 def _decoded(value: str | None) -> tuple[list[Step], list[Diagnostic]] | None:

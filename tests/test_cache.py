@@ -14,9 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, strategies as st
 
 import reconciler.repo
-from reconciler.cache import Cache
+from reconciler.cache import Cache, compact
 from tests.conftest import example_dirs
 
 TODAY = "2026-11-30"
@@ -537,3 +538,21 @@ def test_a_forked_copy_reads_spilled_values_without_disturbing_the_ones_still_to
     cache.put("customer", "sha256:03", "three")
     cache.save()
     assert [Cache(tmp_path).get("customer", f"sha256:0{n}") for n in (1, 2, 3)] == ["one", "two", "three"]
+
+
+_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+_values = st.recursive(st.none() | st.booleans() | st.integers(-2**63, 2**64 - 1) | _text,
+                       lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
+                       max_leaves=30)
+
+
+@given(_values)
+@example({"names": [None, "pbxes", "é"], "marks": [0, 2**40], "sizes": [3, 1, 1]})
+def test_a_value_written_compactly_reads_back_as_it_was(data):
+    text = compact(data)
+    assert json.loads(text) == data and "\n" not in text and "\t" not in text  # one line of a pack, tab-split
+
+
+@pytest.mark.parametrize("data", [{"big": 2**64}, ["\ud800"], {1: "a key that is not a string"}])
+def test_what_orjson_refuses_is_written_as_json_writes_it(data):
+    assert compact(data) == json.dumps(data, separators=(",", ":"))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from hypothesis import example, given, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from reconciler.yamltext import MAX_DEPTH, _too_deep_at
+from tests.conftest import examples
 
 
 def walked(text: str) -> int | None:
@@ -33,6 +34,7 @@ _runs = st.builds(lambda char, count: char * count, st.sampled_from("[{]}"), st.
 _texts = st.lists(_pieces | _runs, max_size=60).map("".join)
 
 
+@settings(max_examples=examples(300))
 @given(_texts)
 @example("[" * (MAX_DEPTH + 1))
 @example("[]" * 100 + "[" * MAX_DEPTH)  # many brackets, never too deep

@@ -229,7 +229,7 @@ def _visible(text: str) -> list[tuple[int, str]]:
 
 
 def _depth_bound(segments: list[tuple[int, str]]) -> int:
-    """At least the deepest flow nesting of these segments read in turn (a closer at depth 0 does nothing).
+    """A depth the flow nesting of these segments, read in turn, never goes past (a closer at depth 0 does nothing).
 
     Only the brackets are kept (`]` and `}` alike close, as `[` and `{` open); each pass takes
     out every `[]` next to each other, the innermost level, until none is left. The depth is at

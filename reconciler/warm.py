@@ -65,7 +65,8 @@ def plan_warm(sources: Iterable[CustomerSource], hashes: Mapping[str, str], stat
 
     The catalog is `catalog_of(current)`, made of the price book's products (`books`) or the portal's catalog;
     no drift (the caller asks for none, or knows it is none without reading the state). `workers` above 1: when
-    many customers are planned afresh, a forked helper plans some of them (`_Helper`)."""
+    many customers are planned afresh, a forked helper plans some of them (`_Helper`). Customers planned apart
+    are planned CHUNK at a time, so a cold plan of a big repo never binds the whole portal at once."""
     cached = state.cached_text()
     if cached is None or cache.directory is None:
         return None
@@ -112,27 +113,53 @@ def plan_warm(sources: Iterable[CustomerSource], hashes: Mapping[str, str], stat
                 cache.put(KIND, keys[customer], _encoded(*fresh[customer]))
         return current, steps, found
 
-    helper = _Helper.start([customer for customer in planned if customer in keys], workers,
-                           lambda customers: plan(customers, set())[3])
+    make = partial(_in_chunks, plan=lambda customers: plan(customers, set())[3])
+    helper = _Helper.start([customer for customer in planned if customer in keys], workers, make)
     try:
-        current, steps, found = here([customer for customer in planned if customer not in helper.customers])
+        mine = [customer for customer in planned if customer not in helper.customers]
+        alone = [customer for customer in mine if customer in keys]
+        made = make(alone)
+        if made is None:  # they cannot be planned apart from each other: together, as before
+            current, steps, found = here(mine)
+            made = {}
+        else:
+            current, steps, found = here([customer for customer in mine if customer not in keys])
         shared = helper.parts()
     finally:
         helper.stop()
     if shared is None:  # the helper's customers cannot be planned apart: all of them here, as without a helper
         current, steps, found = here(planned)
-        shared = {}
+        made = shared = {}
+    shared = {**shared, **{customer: (part, _encoded(*part)) for customer, part in made.items()}}
     for customer, (part, value) in shared.items():
         parts[customer] = part
         cache.put(KIND, keys[customer], value)
     current = _joined(current, state, {customer for customer, (part, _) in shared.items() if part[0]}, spans)
-    kept = {customer: part[0] for customer, part in parts.items()}
-    steps, last, costs = finish(regather(scope, kept, steps, current), [], current, today, policy, True,
-                                price_book, frozenset(files), portal)
+    cache.save()  # every part is put: the pack's values leave memory before the plan is finished
     diagnostics = [d for customer in scope if customer in parts for d in parts[customer][1]]
+    kept = {customer: part[0] for customer, part in parts.items()}
+    del shared, made, parts  # the parts' steps are only `kept`'s now: regather's copies take their place
+    steps = regather(scope, kept, steps, current)
+    del kept
+    steps, last, costs = finish(steps, [], current, today, policy, True, price_book, frozenset(files), portal)
     diagnostics += found + placed(list(dict.fromkeys(last)), locate)
-    cache.save()
     return assemble(steps, in_plan_order(diagnostics), costs, today, timezone, fingerprints)
+
+
+# Customers planned apart (each with a key) are planned this many at a time: only their portal entries are bound, and
+# only while they are planned (a part keeps its steps; the customers with steps are bound again to finish the plan).
+CHUNK = 500
+
+
+def _in_chunks(customers: list[str], plan: Make) -> dict[str, tuple[list[Step], list[Diagnostic]]] | None:
+    """Each customer's part, `plan` made CHUNK customers at a time; None when a chunk cannot be planned apart."""
+    made: dict[str, tuple[list[Step], list[Diagnostic]]] = {}
+    for start in range(0, len(customers), CHUNK):
+        chunk = plan(customers[start:start + CHUNK])
+        if chunk is None:
+            return None
+        made.update(chunk)
+    return made
 
 
 # A cold plan of a big repo plans every customer afresh: past this many parts to make, a forked helper makes every

@@ -228,10 +228,12 @@ def test_a_damaged_plan_cache_costs_time_only(generated, planned, damage):
     assert len(planned) == 2
 
 
-@pytest.mark.parametrize("workers", [1, 2], ids=["alone", "with a helper"])
+@pytest.mark.parametrize("workers,chunk", [(1, reconciler.warm.CHUNK), (2, reconciler.warm.CHUNK), (1, 1)],
+                         ids=["alone", "with a helper", "one customer at a time"])
 @pytest.mark.parametrize("example", example_dirs(), ids=lambda path: path.name)
-def test_a_warm_plan_of_every_example_is_the_cold_plan(tmp_path, example, planned, workers, monkeypatch):
+def test_a_warm_plan_of_every_example_is_the_cold_plan(tmp_path, example, planned, workers, chunk, monkeypatch):
     monkeypatch.setattr(reconciler.warm, "HELPER_MIN", 2)  # with two workers, any two parts to make share a helper
+    monkeypatch.setattr(reconciler.warm, "CHUNK", chunk)
     repo = tmp_path / example.name
     shutil.copytree(example, repo)
     as_of = str(yaml.safe_load((repo / "state.yaml").read_text(encoding="utf-8"))["as_of"])
@@ -303,6 +305,20 @@ def test_a_plan_shared_with_a_helper_is_the_plan_made_alone_and_keeps_every_part
     assert len(planned) == 2  # only the transfer: the helper's parts were kept like this process's own
 
 
+def test_customers_planned_apart_are_planned_a_chunk_at_a_time_and_the_plan_is_the_one_made_at_once(
+        shared, planned, monkeypatch):
+    alone = shared.cold()
+    sizes = []
+    real = reconciler.warm._planned
+    monkeypatch.setattr(reconciler.warm, "_planned", lambda customers, *args, **kw: sizes.append(len(customers))
+                        or real(customers, *args, **kw))
+    monkeypatch.setattr(reconciler.warm, "CHUNK", 3)
+    assert shared.warm() == alone
+    assert len(sizes) > 40 // 3 and max(sizes) <= 3  # only a chunk's portal entries bound at a time
+    shared.same(planned)
+    assert len(planned) == 2  # every chunk's parts were kept: only the transfer is planned again
+
+
 @pytest.mark.parametrize("failure", ["fails", "not parts", "cannot be planned apart"])
 def test_a_helper_that_gives_nothing_usable_costs_time_only(shared, planned, monkeypatch, failure):
     alone = shared.cold()
@@ -335,6 +351,7 @@ def test_the_stock_a_plan_shared_with_a_helper_orders_from_goes_negative_across_
     portal["stock"] = {**portal.get("stock", {}), "WorkForce": 3}
     state.write_text(yaml.safe_dump(portal, sort_keys=False), encoding="utf-8")
     monkeypatch.setattr(reconciler.warm, "HELPER_MIN", 2)
+    monkeypatch.setattr(reconciler.warm, "CHUNK", 4)  # and across this process's chunks
     alone = generated.cold()
     generated.warm()  # the snapshot's cache entry: the next plan takes the warm path and makes every part
     planned.clear()

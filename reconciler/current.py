@@ -26,6 +26,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
+import orjson
 from pydantic import ValidationError
 
 from reconciler.cache import Cache, compact
@@ -88,10 +89,12 @@ class PortalState:
             return False
         index, self._index = self._index, None
         try:
-            found = json.loads(index)
-            spans = {cid: (int(start), int(end)) for cid, start, end in found["spans"]}
-            serials, pbxes = dict(found["serials"]), dict(found["pbxes"])
-        except (ValueError, TypeError, KeyError):
+            found = orjson.loads(index)
+            own = {}.setdefault  # one string per customer id: 45,000 devices' holders name 10,000 customers
+            spans = {own(cid, cid): (int(start), int(end)) for cid, start, end in found["spans"]}
+            serials = {serial: own(cid, cid) for serial, cid in found["serials"].items()}
+            pbxes = {name: [own(cid, cid) for cid in holders] for name, holders in found["pbxes"].items()}
+        except (ValueError, TypeError, KeyError, AttributeError):
             return False
         self._spans, self._serials, self._pbxes = spans, serials, pbxes
         return True

@@ -27,8 +27,8 @@ def snapshot(request):
 def test_a_whole_plan_never_decodes_the_index_and_lets_the_text_go(snapshot, monkeypatch):
     value = value_of(snapshot, PortalState(snapshot))
     decoded = []
-    real = json.loads
-    monkeypatch.setattr(current.json, "loads", lambda text: decoded.append(text) or real(text))
+    for module in (current.json, current.orjson):
+        monkeypatch.setattr(module, "loads", lambda text, real=module.loads: decoded.append(text) or real(text))
     state = PortalState.cached(value, _fail)
     assert state.whole() == snapshot
     assert decoded == [value.split("\n", 1)[0]]  # the first line only: fingerprint and where the customers are
@@ -38,7 +38,8 @@ def test_a_whole_plan_never_decodes_the_index_and_lets_the_text_go(snapshot, mon
     assert state.subset(list(snapshot.customers)[:1]) == PortalState(snapshot).subset(list(snapshot.customers)[:1])
 
 
-@pytest.mark.parametrize("index", ['{"serials": {', "{}", "[]", '{"serials": 7, "pbxes": {}, "spans": []}'])
+@pytest.mark.parametrize("index", ['{"serials": {', "{}", "[]", '{"serials": 7, "pbxes": {}, "spans": []}',
+                                   '{"serials": {}, "pbxes": {"x": 5}, "spans": []}'])
 def test_a_damaged_index_gives_the_answers_of_the_whole_snapshot(snapshot, index):
     first, _, text = value_of(snapshot, PortalState(snapshot)).split("\n", 2)
     state = PortalState.cached(f"{first}\n{index}\n{text}", _fail)
@@ -46,3 +47,12 @@ def test_a_damaged_index_gives_the_answers_of_the_whole_snapshot(snapshot, index
     assert dict(state.pbxes) == dict(whole.pbxes) and dict(state.serials) == dict(whole.serials)
     ids = list(snapshot.customers)[-1:]
     assert PortalState.cached(f"{first}\n{index}\n{text}", _fail).subset(ids) == whole.subset(ids)
+
+
+def test_the_index_names_each_customer_with_one_string(snapshot):
+    """45,000 devices name 10,000 customers in a big portal's index: each holder is the customer's one id string."""
+    state = PortalState.cached(value_of(snapshot, PortalState(snapshot)), _fail)
+    holders = [*state.serials.values(), *(cid for names in state.pbxes.values() for cid in names)]
+    assert holders and dict(state.serials) == dict(PortalState(snapshot).serials)
+    ids = {id(cid) for cid in state.cached_text()[2]}  # the spans' keys: one per customer
+    assert all(id(cid) in ids for cid in holders)

@@ -159,15 +159,19 @@ class Cache:
             if name in LATEST or len(pack) > MAX_ENTRIES // SHARDS.get(name.split("/")[0], 1):
                 used = self._used.get(name, set())
                 pack = {key: value for key, value in pack.items() if key in used}
-            body = "".join(f"{key} {len(value)} {value}\n"
-                           for key, value in ((key, self._value(kept)) for key, kept in sorted(pack.items())))
-            header = json.dumps({"version": self.tag, "sha256": hashlib.sha256(body.encode()).hexdigest()})
+            entries = [(key, self._value(kept)) for key, kept in sorted(pack.items())]
+            hashed = hashlib.sha256()
+            for piece in _body(entries):
+                hashed.update(piece.encode("utf-8"))
+            header = json.dumps({"version": self.tag, "sha256": hashed.hexdigest()})
             path = self.directory / f"{name}.json"
             try:
                 if not self._ready(path):
                     return
                 temporary = path.parent / f".{path.name}.{os.getpid()}.tmp"
-                temporary.write_text(f"{header}\n{body}", encoding="utf-8")
+                with open(temporary, "w", encoding="utf-8", newline="") as out:
+                    out.write(header + "\n")
+                    out.writelines(_body(entries))
                 os.replace(temporary, path)
             except OSError:
                 continue
@@ -217,11 +221,13 @@ class Cache:
         if not pack.is_file() or not self.trusted() or not self._within(pack):
             return {}
         try:
-            header, body = pack.read_text(encoding="utf-8").split("\n", 1)
-            head = json.loads(header)
-            if head.get("version") != self.tag or head.get("sha256") != hashlib.sha256(body.encode()).hexdigest():
+            data = pack.read_bytes()
+            cut = data.index(b"\n")
+            head = json.loads(data[:cut])
+            body = memoryview(data)[cut + 1:]
+            if head.get("version") != self.tag or head.get("sha256") != hashlib.sha256(body).hexdigest():
                 return {}
-            return _entries(body)
+            return _entries(str(body, "utf-8"))
         except (OSError, ValueError, AttributeError, RecursionError):  # missing, truncated, not UTF-8, no header
             return {}
 
@@ -267,6 +273,31 @@ def is_key(key: str) -> bool:
 def _check_key(key: str) -> None:
     if not is_key(key):
         raise ValueError(f"a cache key is one word: {key!r}")
+
+
+PIECE = 1 << 20  # characters of a value written (and hashed) at a time: a pack is never one more copy in memory
+
+
+def _body(entries: list[tuple[str, str]]):
+    """A pack's body in pieces of about PIECE characters: each entry its key, a space, the value's length, a space,
+    the value and a newline (small entries joined into a piece, a big value cut into several)."""
+    pending: list[str] = []
+    size = 0
+    for key, value in entries:
+        if len(value) <= PIECE:
+            pending.append(f"{key} {len(value)} {value}\n")
+            size += len(value)
+            if size >= PIECE:
+                yield "".join(pending)
+                pending, size = [], 0
+            continue
+        pending.append(f"{key} {len(value)} ")
+        yield "".join(pending)
+        for start in range(0, len(value), PIECE):
+            yield value[start:start + PIECE]
+        pending, size = ["\n"], 0
+    if pending:
+        yield "".join(pending)
 
 
 def _entries(body: str) -> dict[str, str]:

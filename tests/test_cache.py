@@ -224,6 +224,21 @@ def test_a_pack_keeps_any_value_as_it_is_and_one_not_as_it_wrote_reads_as_empty(
         cache.put("customer", "two words", "x")
 
 
+def test_a_pack_written_and_hashed_in_pieces_is_the_bytes_its_format_says(tmp_path, monkeypatch):
+    import hashlib
+
+    values = {"sha256:1aa": "a value longer than a piece, é" * 5, "sha256:2aa": "", "sha256:3aa": "xyz"}
+    monkeypatch.setattr("reconciler.cache.PIECE", 3)
+    cache = Cache(tmp_path)
+    for key, value in values.items():
+        cache.put("customer", key, value)
+    cache.save()
+    body = "".join(f"{key} {len(value)} {value}\n" for key, value in sorted(values.items()))
+    header = json.dumps({"version": cache.tag, "sha256": hashlib.sha256(body.encode()).hexdigest()})
+    assert (tmp_path / CUSTOMER_PACKS / "aa.json").read_bytes() == f"{header}\n{body}".encode()
+    assert {key: Cache(tmp_path).get("customer", key) for key in values} == values
+
+
 @pytest.mark.parametrize("example", example_dirs(), ids=lambda p: p.name)
 def test_the_examples_plan_the_same_warm_as_cold(tmp_path, example):
     repo = tmp_path / example.name

@@ -13,13 +13,14 @@ import shutil
 from html.parser import HTMLParser
 
 import pytest
+from hypothesis import example, given, settings, strategies as st
 from markdown_it import MarkdownIt
 
 from reconciler.cli import main
 from reconciler.diagnostics import Diagnostic, Severity
 from reconciler.render import RENDERERS
-from reconciler.render.escape import markdown, visible
-from tests.conftest import EXAMPLES
+from reconciler.render.escape import escaped, markdown, visible, visible_document
+from tests.conftest import EXAMPLES, examples
 
 TODAY = "2026-11-22"
 HOSTILE_COMPANIES = {  # a customer the plan creates: its company is in the plan's first step
@@ -149,3 +150,23 @@ def test_the_due_view_gets_no_raw_control_character():
     out = render_due({"today": TODAY, "timezone": "UTC", "steps": [step]})
     assert "\x1b" not in out and "\u202e" not in out
     assert "Acme \\x1b[2J\\u202eGmbH" in out
+
+
+_names = st.text(st.characters(exclude_categories=("Cs",)), max_size=8)  # any character user data can hold
+_documents = st.recursive(st.none() | st.booleans() | st.integers(-2**63, 2**64 - 1) | _names,
+                          lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_names, inner, max_size=4),
+                          max_leaves=20).map(lambda value: {"steps": value})
+
+
+@settings(max_examples=examples(300))
+@given(_documents)
+@example({"steps": [{"company": "Eve \x1b[2J", "line": "a\u2028b", "c1": "\x9b", "bom": "\ufeff", "del": "\x7f"}]})
+@example({"steps": [{"quote": 'say "hi"', "slash": "C:\\path"}]})  # a backslash in JSON: the walk decides
+@example({"steps": {"big": 2**70}})  # not what orjson writes: the walk
+def test_the_terminal_view_of_a_document_is_the_walk_that_escapes_every_string(doc):
+    assert visible_document(doc) == escaped(doc, visible)
+
+
+def test_a_document_with_nothing_to_escape_is_not_copied():
+    doc = {"steps": [{"company": "Acme Wholesale", "licenses": {"premium": 3}, "note": "é ü 中"}]}
+    assert visible_document(doc) is doc

@@ -13,7 +13,7 @@ import datetime as dt
 from itertools import groupby
 
 from reconciler.render.common import address, changes, counts
-from reconciler.render.escape import escaped, visible
+from reconciler.render.escape import visible_document
 
 
 def due_dates(doc: dict) -> list[tuple[str, list[dict]]]:
@@ -29,7 +29,7 @@ def _line(step: dict) -> str:
 
 
 def render(doc: dict, color: bool = False) -> str:
-    doc = escaped(doc, visible)  # a terminal view, as the text plan: user data shows its control characters escaped
+    doc = visible_document(doc)  # a terminal view, as the text plan: user data shows its control characters escaped
     today = dt.date.fromisoformat(str(doc["today"]))
     lines = [f"Due steps, as planned on {doc['today']} ({doc.get('timezone', 'UTC')}):", ""]
     for date, steps in due_dates(doc):

@@ -13,14 +13,14 @@ from __future__ import annotations
 from reconciler.render.common import (DRIFT_TITLE, NO_CHANGES, SYMBOLS, address, by_customer, changes, charged_now,
                                       costs_line, costs_of, drift_lines, per_renewal, renewal_lines, status,
                                       summary_line, unpriced)
-from reconciler.render.escape import escaped, visible
+from reconciler.render.escape import visible_document
 
 COLORS = {"+": "32", "-": "31", "~": "33", ">": "36", "error": "1;31", "warning": "33", "blocked": "33",
           "manual": "35", "bold": "1"}
 
 
 def render(doc: dict, color: bool = False) -> str:
-    doc = escaped(doc, visible)  # no control character, C1 or bidi override of user data reaches the terminal
+    doc = visible_document(doc)  # no control character, C1 or bidi override of user data reaches the terminal
     def paint(text: str, kind: str) -> str:
         return f"\033[{COLORS[kind]}m{text}\033[0m" if color and kind in COLORS else text
 

@@ -275,7 +275,7 @@ def _check_key(key: str) -> None:
         raise ValueError(f"a cache key is one word: {key!r}")
 
 
-PIECE = 1 << 20  # characters of a value written (and hashed) at a time: a pack is never one more copy in memory
+PIECE = 1 << 20  # characters written (and hashed) at a time: a big pack is never copied whole to be saved
 
 
 def _body(entries: list[tuple[str, str]]):

@@ -49,8 +49,8 @@ def markdown(text: str) -> str:
 def visible_document(doc: dict) -> dict:
     """`escaped(doc, visible)`, made without a copy when nothing in it needs escaping: the document itself.
 
-    Whether anything does is asked once, of the document's JSON text, at C speed (a big plan's
-    copy was a tenth of its peak memory): JSON writes a control character as an escape, so a text
+    Whether anything does is asked once, of the document's JSON text, at C speed (a copy of a big
+    plan is as big as the plan): JSON writes a control character as an escape, so a text
     without a backslash and without the other invisible characters holds none. Renderers read
     the document; they never change it.
     """

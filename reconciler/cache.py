@@ -48,6 +48,7 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import orjson
@@ -159,19 +160,21 @@ class Cache:
             if name in LATEST or len(pack) > MAX_ENTRIES // SHARDS.get(name.split("/")[0], 1):
                 used = self._used.get(name, set())
                 pack = {key: value for key, value in pack.items() if key in used}
-            entries = [(key, self._value(kept)) for key, kept in sorted(pack.items())]
-            hashed = hashlib.sha256()
-            for piece in _body(entries):
-                hashed.update(piece.encode("utf-8"))
-            header = json.dumps({"version": self.tag, "sha256": hashed.hexdigest()})
+            entries = ((key, self._value(kept)) for key, kept in sorted(pack.items()))
             path = self.directory / f"{name}.json"
             try:
                 if not self._ready(path):
                     return
                 temporary = path.parent / f".{path.name}.{os.getpid()}.tmp"
-                with open(temporary, "w", encoding="utf-8", newline="") as out:
-                    out.write(header + "\n")
-                    out.writelines(_body(entries))
+                with open(temporary, "wb") as out:  # the body hashed as it is written, then its header put before it
+                    out.write(self._header("0" * 64))
+                    hashed = hashlib.sha256()
+                    for piece in _body(entries):
+                        data = piece.encode("utf-8")
+                        hashed.update(data)
+                        out.write(data)
+                    out.seek(0)
+                    out.write(self._header(hashed.hexdigest()))
                 os.replace(temporary, path)
             except OSError:
                 continue
@@ -181,6 +184,10 @@ class Cache:
                                                for value in pack.values()):
             self._spill.close()  # every value it held is in its pack now
             self._spill, self._spilled, self._held = None, 0, 0
+
+    def _header(self, digest: str) -> bytes:
+        """A pack's first line: the format and versions that wrote it, and the SHA-256 of its body (`digest`)."""
+        return (json.dumps({"version": self.tag, "sha256": digest}) + "\n").encode("utf-8")
 
     def _kept(self, value: str) -> str | _Spilled:
         """How `put` keeps a value until `save`: itself, or past SPILL_CHARACTERS its place in the spill file."""
@@ -278,7 +285,7 @@ def _check_key(key: str) -> None:
 PIECE = 1 << 20  # characters written (and hashed) at a time: a big pack is never copied whole to be saved
 
 
-def _body(entries: list[tuple[str, str]]):
+def _body(entries: Iterable[tuple[str, str]]):
     """A pack's body in pieces of about PIECE characters: each entry its key, a space, the value's length, a space,
     the value and a newline (small entries joined into a piece, a big value cut into several)."""
     pending: list[str] = []

@@ -92,8 +92,9 @@ class PortalState:
             found = orjson.loads(index)
             own = {}.setdefault  # one string per customer id: 45,000 devices' holders name 10,000 customers
             spans = {own(cid, cid): (int(start), int(end)) for cid, start, end in found["spans"]}
-            serials = {serial: own(cid, cid) for serial, cid in found["serials"].items()}
-            pbxes = {name: [own(cid, cid) for cid in holders] for name, holders in found["pbxes"].items()}
+            held = found["serials"]
+            serials = dict(zip(held, map(own, held.values(), held.values())))  # a loop in C: a warm plan waits on it
+            pbxes = {name: list(map(own, holders, holders)) for name, holders in found["pbxes"].items()}
         except (ValueError, TypeError, KeyError, AttributeError):
             return False
         self._spans, self._serials, self._pbxes = spans, serials, pbxes

@@ -5,6 +5,7 @@ truncated, corrupted or written by another version."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import shutil
@@ -361,3 +362,26 @@ def test_the_stock_a_plan_shared_with_a_helper_orders_from_goes_negative_across_
     backordered = {d["customer"] for d in document["diagnostics"] if d["rule"] == "negative-stock"}
     assert len(bumped) > 3 and backordered <= set(bumped) and len(backordered) == len(bumped) - 3
     assert backordered - set(planned) and backordered & set(planned)  # orders of both processes, judged in turn
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["alone", "with a helper"])
+def test_a_pbx_name_held_elsewhere_in_the_portal_is_taken_in_every_chunk(generated, monkeypatch, workers):
+    """pbx-name-taken (RULES.md) reads the holders of the whole portal, not those of the chunk being planned."""
+    repo = generated.root
+    state = yaml.safe_load((repo / "state.yaml").read_text(encoding="utf-8"))
+    other = copy.deepcopy(state["customers"]["c00037"])  # a customer the repo does not manage holds the name
+    other["pbxes"] = {"shared": {**next(iter(other["pbxes"].values())), "devices": []}}
+    state["customers"]["c00099"] = other
+    (repo / "state.yaml").write_text(yaml.safe_dump(state, sort_keys=False), encoding="utf-8")
+    data = _customer(repo, "c00001")
+    data["pbxes"] = {"shared": next(iter(data["pbxes"].values()))}  # its PBX renamed: a new PBX to create
+    _write(repo, "c00001", data)
+    monkeypatch.setattr(reconciler.warm, "HELPER_MIN", 2)
+    monkeypatch.setattr(reconciler.warm, "CHUNK", 3)
+    alone = generated.cold()
+    generated.warm()  # the snapshot's cache entry: the next plan takes the warm path and makes every part
+    (repo / PLAN_CACHE).unlink(missing_ok=True)
+    chunked = generated.warm(workers=workers)
+    assert chunked == alone
+    document, _ = json.JSONDecoder().raw_decode(chunked)
+    assert [d["customer"] for d in document["diagnostics"] if d["rule"] == "pbx-name-taken"] == ["c00001"]

@@ -130,7 +130,7 @@ def plan_warm(sources: Iterable[CustomerSource], hashes: Mapping[str, str], stat
     if shared is None:  # the helper's customers cannot be planned apart: all of them here, as without a helper
         current, steps, found = here(planned)
         made = shared = {}
-    shared = {**shared, **{customer: (part, _encoded(*part)) for customer, part in made.items()}}
+    shared = {**shared, **_with_text(made)}
     for customer, (part, value) in shared.items():
         parts[customer] = part
         cache.put(KIND, keys[customer], value)
@@ -149,6 +149,12 @@ def plan_warm(sources: Iterable[CustomerSource], hashes: Mapping[str, str], stat
 # Customers planned apart (each with a key) are planned this many at a time: only their portal entries are bound, and
 # only while they are planned (a part keeps its steps; the customers with steps are bound again to finish the plan).
 CHUNK = 500
+
+
+def _with_text(made: Mapping[str, tuple[list[Step], list[Diagnostic]]]
+               ) -> dict[str, tuple[tuple[list[Step], list[Diagnostic]], str]]:
+    """Each part with the text the cache keeps of it."""
+    return {customer: (part, _encoded(*part)) for customer, part in made.items()}
 
 
 def _in_chunks(customers: list[str], plan: Make) -> dict[str, tuple[list[Step], list[Diagnostic]]] | None:
@@ -218,7 +224,7 @@ class _Helper:
         made = self._make(self._list)  # the helper failed (or there was none): made here
         if made is None:
             return None
-        return {customer: (made[customer], _encoded(*made[customer])) for customer in self._list}
+        return _with_text({customer: made[customer] for customer in self._list})
 
     def stop(self) -> None:
         """End a helper whose parts are no longer wanted (an error while this process planned)."""

@@ -66,10 +66,6 @@ class View:
     ids: list[str]
 
 
-def _compact(value) -> str:
-    return canonical(value)
-
-
 class States:
     """The sandbox's state per date, kept while the file is unchanged (size and time of its last write)."""
 
@@ -88,7 +84,7 @@ class States:
             head = self.sandbox.read(today).model_dump(mode="json")
             everyone = head.pop("customers")
             ids = sorted(everyone)
-            customers = {i: _compact(everyone[i]) for i in ids}
+            customers = {i: canonical(everyone[i]) for i in ids}
             # The version is the state's fingerprint (reconciler.fingerprint.fingerprint_state), made from the
             # pieces the pages are cut from: no second serialization of the state.
             view = View(self._stamp(), head, customers, pieced_fingerprint(head, ((i, customers[i]) for i in ids)),
@@ -157,7 +153,7 @@ def create_app(sandbox: SandboxProvider, tokens: dict[str, str]) -> FastAPI:
         page = {**view.head, "version": view.version, "total": len(view.ids),
                 "next_cursor": ids[-1] if start + limit < len(view.ids) else None}
         customers = ",".join(f"{json.dumps(i)}:{view.customers[i]}" for i in ids)
-        body = _compact(page)[:-1] + ',"customers":{' + customers + "}}"
+        body = canonical(page)[:-1] + ',"customers":{' + customers + "}}"
         return Response(body, media_type="application/json", headers={"ETag": f'"{view.version}"'})
 
     @app.post(f"{PREFIX}/steps", response_model=StepResult, responses=PROBLEMS, dependencies=[scope("write")])

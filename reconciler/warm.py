@@ -71,7 +71,7 @@ def plan_warm(sources: Iterable[CustomerSource], hashes: Mapping[str, str], stat
     if cached is None or cache.directory is None:
         return None
     text, (opened, closed), spans = cached
-    if _devices(text) != len(state.serials):  # a serial twice in the portal: planned whole
+    if state.serial_twice():  # planned whole
         return None
     files = {source.customer: source for source in sources}
     portal = frozenset(spans)
@@ -280,12 +280,6 @@ def regather(scope: list[str], kept: Mapping[str, list[Step]], planned: list[Ste
              for space, step in listed]
     edges = [Edge(step.id, need) for step in steps for need in step.depends_on]
     return sort_steps(deletion_clock_first(steps, current), edges)
-
-
-def _devices(text: str) -> int:
-    """How many devices the snapshot's JSON holds, or more: a device is an object in a list, its serial first
-    (`Device`'s first field; a PBX's serial follows its name). More devices than serials: a serial is twice."""
-    return text.count('[{"serial":') + text.count(',{"serial":')
 
 
 def _id(step: Step) -> int:

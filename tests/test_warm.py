@@ -250,21 +250,27 @@ def test_a_warm_plan_of_every_example_is_the_cold_plan(tmp_path, example, planne
     warm.same(planned)
 
 
-def test_a_device_dumps_its_serial_first():
-    """The warm plan counts the portal's devices in the cached snapshot's JSON by `{"serial":` in a list."""
-    device = Device.model_validate({"serial": "9C7500000001", "product": "WorkForce", "billing": "hwaas"})
-    assert device.model_dump_json(exclude_unset=True).startswith('{"serial":')
-
-
-def test_a_serial_twice_in_the_portal_is_planned_whole(generated, planned):
+def test_a_serial_twice_in_the_portal_is_refused_warm_as_cold(generated, planned, monkeypatch):
+    """The snapshot's reader refuses a serial on two devices, so a warm plan never meets one (should a state with one
+    reach it, it plans the portal whole: `PortalState.serial_twice`, tests/test_portal_state.py)."""
     repo = generated.root
+    made = []
+    real = reconciler.warm.plan_warm
+    monkeypatch.setattr(reconciler.warm, "plan_warm", lambda *a, **k: made.append(real(*a, **k)) or made[-1])
     state = yaml.safe_load((repo / "state.yaml").read_text(encoding="utf-8"))
     devices = [d for c in state["customers"].values() for p in c["pbxes"].values() for d in p.get("devices", [])]
     text = (repo / "state.yaml").read_text(encoding="utf-8")
     (repo / "state.yaml").write_text(text.replace(devices[-1]["serial"], devices[0]["serial"]), encoding="utf-8")
     generated.prime()
-    generated.same(planned)
-    assert planned == []  # not the warm path at all: the planner planned the whole repo
+    made.clear()
+    document = json.loads(generated.same(planned))
+    assert planned == [] and made == []
+    assert [d["message"] for d in document["diagnostics"]] == [
+        f"device {devices[0]['serial']} is listed twice (first on line {_line_of(text, devices[0]['serial'])})"]
+
+
+def _line_of(text: str, found: str) -> int:
+    return text[:text.index(found)].count("\n") + 1
 
 
 def test_the_plan_command_takes_the_warm_path(generated, planned, capsys):

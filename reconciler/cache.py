@@ -128,6 +128,15 @@ class Cache:
             self._used.setdefault(name, set()).add(key)
         return self._value(value)
 
+    def get_many(self, kind: str, keys: list[str]) -> dict[str, str]:
+        """`get` of many keys: key -> value of those the cache holds (in the order of `keys`)."""
+        if kind in SHARDS:
+            return {key: value for key in keys if (value := self.get(kind, key)) is not None}
+        pack = self._pack(kind)
+        found = {key: pack[key] for key in keys if key in pack}
+        self._used.setdefault(kind, set()).update(found)
+        return found if self._spill is None else {key: self._value(value) for key, value in found.items()}
+
     def put(self, kind: str, key: str, value: str) -> None:
         if self.directory is None:
             return
@@ -308,7 +317,39 @@ def _body(entries: Iterable[tuple[str, str]]):
 
 
 def _entries(body: str) -> dict[str, str]:
-    """A pack's entries from its body; ValueError when it is not entries as `save` writes them."""
+    """A pack's entries from its body; ValueError when it is not entries as `save` writes them.
+
+    Most packs hold values of one line each (compact JSON, claims, signatures): their body is split
+    into lines, each checked to be one whole entry. A pack whose first value spans lines, or any line
+    that is not an entry, is walked entry by entry (`_walked`), which gives the same answer: the lines
+    give one only when each is an entry as the walk reads it.
+    """
+    first = _first_value(body)
+    if first is not None and "\n" not in first:
+        entries = {}
+        lines = body.split("\n")
+        if lines.pop() == "":
+            for line in lines:
+                parts = line.split(" ", 2)
+                if len(parts) != 3 or not parts[0] or not parts[1].isascii() or not parts[1].isdigit() \
+                        or len(parts[2]) != int(parts[1]):
+                    break
+                entries[parts[0]] = parts[2]
+            else:
+                return entries
+    return _walked(body)
+
+
+def _first_value(body: str) -> str | None:
+    """The value of a body's first entry, or None when it has none (empty, or not an entry)."""
+    try:
+        return next(iter(_walked(body, 1).values()), None)
+    except ValueError:
+        return None
+
+
+def _walked(body: str, most: int | None = None) -> dict[str, str]:
+    """A body's entries read one after the other by their lengths (the first `most` only, when given)."""
     entries, at, end = {}, 0, len(body)
     while at < end:
         space = body.index(" ", at)
@@ -322,6 +363,8 @@ def _entries(body: str) -> dict[str, str]:
             raise ValueError("not an entry")
         entries[body[at:space]] = body[start:stop]
         at = stop + 1
+        if most is not None and len(entries) >= most:
+            break
     return entries
 
 

@@ -25,7 +25,8 @@ from reconciler.diagnostics import Diagnostic, Position, error
 from reconciler.fingerprint import relative_name
 from reconciler.paths import outside_allowed, outside_file, within
 from reconciler.progress import progress
-from reconciler.repo import CUSTOMERS_DIR, CustomerSource, below, check_unique_ids, discover, read_config, read_customer
+from reconciler.repo import (CUSTOMERS_DIR, CustomerSource, below, cached_customers, check_unique_ids, discover,
+                             read_config, read_customer)
 from reconciler.rules.validation import loader_catalog
 
 if TYPE_CHECKING:
@@ -126,10 +127,13 @@ class _Reading:
         catalog = self.price_book.products() if self.price_book is not None else None
         if self.provider_catalog:  # validate: also the catalog the provider is known to have without asking it
             catalog = loader_catalog(catalog, self.config.provider.kind)
+        hits = cached_customers(list(map(str, paths)), catalog, self.cache) if self.cache is not None else {}
         with progress(len(paths), "loading customer files", self.run if self.bar else 0) as advance:
             for path in paths:
                 shown = str(path)
-                source, digest, problems = read_customer(path, shown, catalog, self.cache)
+                hit = hits.get(shown)
+                source, digest, problems = ((*hit, []) if hit is not None
+                                            else read_customer(path, shown, catalog, self.cache))
                 self.note(shown, resolved(shown), digest)
                 self.diagnostics += problems
                 if source:

@@ -24,7 +24,7 @@ from reconciler.diagnostics import Diagnostic, ReconcilerError, error, quoted
 from reconciler.paths import check_setting, outside_allowed, outside_file, within
 from reconciler.rules.validation import check_customer, check_parts
 from reconciler.source import CachedSource, Claims, CustomerSource, pins_of
-from reconciler.unchanged import known, remember, signature
+from reconciler.unchanged import known_files, remember, signature
 from reconciler.yamlio import Document, Positions, is_blank, parse, parse_checked, read_checked, read_file
 from reconciler.yamltext import content_hash, decode, read_bytes
 
@@ -192,8 +192,9 @@ def read_customer(path: str | Path, display: str, catalog: set[str] | None = Non
     """(the customer or None, the content hash of the bytes read, the file's problems), checked against `catalog`.
 
     With a `cache` (reconciler.cache), a file whose content loaded clean before is rebuilt from
-    what it made then (its model and its positions) instead of being parsed and bound again, and a
-    file whose stat is the one it had then is not even read (reconciler.unchanged).
+    what it made then (its model and its positions) instead of being parsed and bound again, and its
+    stat is kept: a later run asks `cached_customers` first, which does not even read the files whose
+    stat is the one they had then (reconciler.unchanged).
     """
 
     def check(document: Document) -> tuple[CustomerSource | None, list[Diagnostic]]:
@@ -207,12 +208,6 @@ def read_customer(path: str | Path, display: str, catalog: set[str] | None = Non
         source, digest, problems = read_checked(path, display, check)
         return source, digest, problems
     seen = signature(path)
-    if (kept := known(cache, display, seen)) is not None:  # the same stat as when it loaded clean: not read
-        digest, claims = kept
-        hit = _cached_customer(claims, display, catalog, partial(_entry, cache, digest),
-                               partial(_read_again, path, display, cache, digest))
-        if hit is not None:
-            return hit, digest, []
     raw, diagnostics = read_bytes(path, display)
     if raw is None:
         return None, None, diagnostics
@@ -234,6 +229,19 @@ def read_customer(path: str | Path, display: str, catalog: set[str] | None = Non
             cache.put(CLAIMS, digest, claims)
             remember(cache, display, seen, digest, claims)
     return source, digest, problems
+
+
+def cached_customers(names: list[str], catalog: set[str] | None, cache: Cache) -> dict[str, tuple[CustomerSource, str]]:
+    """The customers of the files whose stat is the one they had when they loaded clean (reconciler.unchanged),
+    all at once and none of them read: name -> (the customer, the content hash of its bytes). The others are
+    for `read_customer`, which gives the same customer and hash from the bytes."""
+    found = {}
+    for name, (digest, claims) in known_files(cache, names).items():
+        hit = _cached_customer(claims, name, catalog, partial(_entry, cache, digest),
+                               partial(_read_again, name, name, cache, digest))
+        if hit is not None:
+            found[name] = (hit, digest)
+    return found
 
 
 _JUDGED = ("no-catalog", "a-catalog")  # what the validation rules were run with when the entry was kept

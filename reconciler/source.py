@@ -51,9 +51,8 @@ class CachedSource(CustomerSource):
 
     def __init__(self, path: str, claims: tuple[str, tuple[str, ...], tuple[str, ...]],
                  entry: Callable[[], tuple[str, str] | None], reload: Callable[[], tuple[CustomerFile, Positions]]):
-        for name, value in (("path", path), ("_claims", claims), ("_entry", entry), ("_reload", reload),
-                            ("_model", None), ("_positions", None), ("_parts", _UNREAD)):
-            object.__setattr__(self, name, value)
+        vars(self).update(path=path, _claims=claims, _entry=entry, _reload=reload, _model=None, _positions=None,
+                          _parts=_UNREAD)  # frozen: its attributes set at once, past __setattr__
 
     def _cached(self) -> tuple[str, str] | None:
         if self._parts is _UNREAD:

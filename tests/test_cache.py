@@ -14,11 +14,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 import reconciler.repo
 from reconciler.cache import Cache, compact
-from tests.conftest import example_dirs
+from tests.conftest import example_dirs, examples
 
 TODAY = "2026-11-30"
 CACHE = Path(".reconciler") / "cache"
@@ -571,3 +571,61 @@ def test_a_value_written_compactly_reads_back_as_it_was(data):
 @pytest.mark.parametrize("data", [{"big": 2**64}, ["\ud800"], {1: "a key that is not a string"}])
 def test_what_orjson_refuses_is_written_as_json_writes_it(data):
     assert compact(data) == json.dumps(data, separators=(",", ":"))
+
+
+def _walk_or_error(body: str):
+    from reconciler.cache import _walked
+
+    try:
+        return _walked(body)
+    except ValueError:
+        return ValueError
+
+
+def _entries_or_error(body: str):
+    from reconciler.cache import _entries
+
+    try:
+        return _entries(body)
+    except ValueError:
+        return ValueError
+
+
+_piece = st.text(st.sampled_from(" \n0123456789ab\t+\u0661"), max_size=8)  # U+0661: a digit int() reads
+_entry_lines = st.lists(st.tuples(st.text(st.sampled_from("ab:\n 9"), max_size=3), _piece), max_size=6)
+
+
+@given(_entry_lines, st.lists(st.tuples(st.integers(0, 80), _piece), max_size=2), st.integers(0, 3))
+@settings(max_examples=examples(400))
+@example([("a", "x")], [], 0)
+@example([("a", "x\ny"), ("b", "z")], [], 0)  # the first value spans lines: walked
+@example([("a", "x"), ("b", "1 y\nc 1 z")], [], 0)  # a later value spans lines whose pieces look like entries
+@example([("a", "x"), ("", "y")], [], 0)  # no key
+@example([("a", "x"), ("b", "y")], [], 1)  # cut short: the last newline missing
+@example([("a b", "x")], [], 0)  # a key with a space: the walk reads another length
+@example([("a", "x"), ("a", "y")], [], 0)  # a key twice: the last one holds
+@example([("a\nb", "x")], [], 0)  # a key across lines, as the walk reads it
+@example([("a", "x"), ("b", "y")], [(8, "+")], 0)  # a length int() reads and the walk refuses
+@example([("a", "x"), ("b", "y")], [(8, "\u0661")], 0)  # "١1": digits, not ASCII ones
+def test_a_pack_body_read_line_by_line_is_the_one_read_entry_by_entry(entries, edits, cut):
+    body = "".join(f"{key} {len(value)} {value}\n" for key, value in entries)
+    for at, text in edits:  # damage: some text put in
+        body = body[:at] + text + body[at:]
+    body = body[:len(body) - cut]
+    assert _entries_or_error(body) == _walk_or_error(body)
+
+
+def test_a_pack_body_whose_lines_are_not_all_entries_is_walked(monkeypatch):
+    import reconciler.cache as cache
+
+    walked = []
+    real = cache._walked
+    monkeypatch.setattr(cache, "_walked", lambda body, most=None: walked.append(most) or real(body, most))
+    assert cache._entries("a 1 x\nb 3 y\nz\n") == {"a": "x", "b": "y\nz"}
+    assert walked == [1, None]  # the first value, then the whole body: the second line is no entry
+    walked.clear()
+    assert cache._entries("a 1 x\nb 1 y\n") == {"a": "x", "b": "y"}
+    assert walked == [1]  # lines only
+    for length in ("\u0661", "+1", " 1"):  # int() reads each as 1; an entry's length is ASCII digits
+        with pytest.raises(ValueError):
+            cache._entries(f"a 1 x\nb {length} y\n")

@@ -7,12 +7,12 @@ made itself from the same content, so any damage to the cache only costs time:
 - an entry is keyed by the SHA-256 of the content it was made from (`content_key`): a
   changed file is a miss, whatever its name, date or size;
 - a value is JSON text (never pickle: a restored CI cache is data, it cannot run code);
-- one pack file per kind, `<kind>.json`, or for the customer files' models 256 of them by the last
-  two hex digits of the key, `customer/<xx>.json`: a re-plan after one file changed writes
-  one small pack, and `--changed-since` reads only the packs of the files it loads (a file's
-  claims are one pack, `claims.json`, the parts of a warm plan another, `plan.json`,
-  which keeps only what its last run used: reconciler.warm, and the customer files' stat
-  signatures a third, `stat.json`: reconciler.unchanged). A
+- one pack file per kind, `<kind>.json`, or for the customer files' models and their claims 256
+  of them by the last two hex digits of the key, `customer/<xx>.json` and `claims/<xx>.json`:
+  a re-plan after one file changed reads and writes one small pack of each, and
+  `--changed-since` reads only the packs of the files it loads (the parts of a warm plan are
+  one pack, `plan.json`, which keeps only what its last run used: reconciler.warm, and the
+  customer files' stat signatures another, `stat.json`: reconciler.unchanged). A
   pack is a header line (the format and the versions of reconciler, pydantic and the model
   modules that made it, and the SHA-256 of the body), then the entries, each its key, a
   space, the value's length, a space, the value as it is and a newline: a warm run slices
@@ -55,10 +55,10 @@ import orjson
 
 from reconciler import __version__
 
-FORMAT = 3  # 2: entries as key, length and value; 3: a customer's claims kept apart from its model
+FORMAT = 4  # 2: entries as key, length and value; 3: a customer's claims kept apart from its model; 4: claims in shards
 DIRECTORY = Path(".reconciler") / "cache"
 MAX_ENTRIES = 200_000  # per kind: past it, a save keeps only the entries this run used
-SHARDS = {"customer": 256}  # kinds kept in packs by the key's last two hex digits
+SHARDS = {"customer": 256, "claims": 256}  # kinds kept in packs by the key's last two hex digits
 LATEST = frozenset({"plan"})  # kinds whose every entry a run asks for: a save keeps only those this run used
 # Past this much text put in one run (a cold run of a big repo puts a model for every customer file), each value
 # waits for `save` in an unlinked temporary file of the cache folder instead of in memory: a value is short

@@ -24,7 +24,7 @@ TODAY = "2026-11-30"
 CACHE = Path(".reconciler") / "cache"
 CUSTOMER_PACKS = CACHE / "customer"  # one pack per last two hex digits of the key
 SNAPSHOT_PACK = CACHE / "snapshot.json"
-CLAIMS_PACK = CACHE / "claims.json"  # each file's id, PBX names and pins
+CLAIMS_PACKS = CACHE / "claims"  # each file's id, PBX names and pins, by the same last two hex digits
 PLAN_PACK = CACHE / "plan.json"  # each customer's part of a warm plan
 STAT_PACK = CACHE / "stat.json"  # each customer file's stat, hash and claims (reconciler.unchanged)
 
@@ -37,14 +37,14 @@ def customer_pack(repo: Path, file: Path) -> Path:
 
 
 def damaged(repo: Path, pack: Path, damage) -> None:
-    """`damage` done to the pack, or to every customer pack (and then the plan's parts are dropped, so that the
-    plan needs every model); to the claims pack, and the stat pack (which holds the claims of the files it
-    vouches for) is dropped, so that the plan needs every file's claims."""
+    """`damage` done to the pack, or to every pack of a kind kept in shards: to every customer pack (and then the
+    plan's parts are dropped, so that the plan needs every model); to every claims pack, and the stat pack (which
+    holds the claims of the files it vouches for) is dropped, so that the plan needs every file's claims."""
     if pack == CUSTOMER_PACKS:
         (repo / PLAN_PACK).unlink(missing_ok=True)
-    if pack == CLAIMS_PACK:
+    if pack == CLAIMS_PACKS:
         (repo / STAT_PACK).unlink(missing_ok=True)
-    for each in sorted((repo / pack).glob("*.json")) if pack == CUSTOMER_PACKS else [repo / pack]:
+    for each in sorted((repo / pack).glob("*.json")) if (repo / pack).is_dir() else [repo / pack]:
         damage(each)
 
 
@@ -87,6 +87,23 @@ def test_a_warm_plan_parses_only_the_file_that_changed(repo, monkeypatch):
     changed.write_text(changed.read_text().replace("company: ", "company: Renamed ", 1))
     assert parses(monkeypatch, repo) == 1
     assert parses(monkeypatch, repo) == 0
+
+
+def test_a_re_plan_after_one_file_changed_writes_one_pack_of_each_kind_kept_in_shards(repo):
+    """The customer's model and its claims: the pack of its new content's key, not all 40 files' (nor the others')."""
+    import hashlib
+
+    plan_bytes(repo)
+    before = _packs(repo)
+    changed = repo / "customers" / "c00007.yaml"
+    changed.write_text(changed.read_text().replace("company: ", "company: Renamed ", 1))
+    plan_bytes(repo)
+    after = _packs(repo)
+    shard = f"{hashlib.sha256(changed.read_bytes()).hexdigest()[-2:]}.json"
+    written = {name for name in after if before.get(name) != after[name]}
+    assert {name for name in written if name.startswith((str(CUSTOMER_PACKS), str(CLAIMS_PACKS)))} == {
+        str(CUSTOMER_PACKS / shard), str(CLAIMS_PACKS / shard)}
+    assert len(list((repo / CLAIMS_PACKS).glob("*.json"))) > 1
 
 
 def _truncate(pack: Path) -> None:
@@ -176,7 +193,7 @@ DAMAGE = {"deleted": lambda pack: pack.unlink(), "emptied": lambda pack: pack.wr
           "whole-folder-deleted": lambda pack: shutil.rmtree(pack.parent, ignore_errors=True)}
 
 
-@pytest.mark.parametrize("pack", [CUSTOMER_PACKS, SNAPSHOT_PACK, CLAIMS_PACK, PLAN_PACK], ids=lambda p: p.name)
+@pytest.mark.parametrize("pack", [CUSTOMER_PACKS, SNAPSHOT_PACK, CLAIMS_PACKS, PLAN_PACK], ids=lambda p: p.name)
 def test_the_cache_damaged_in_any_way_gives_the_same_plan_byte_for_byte(repo, pack):
     cold = plan_bytes(repo)
     assert json.loads(cold)["steps"]

@@ -320,12 +320,17 @@ def _entries(body: str) -> dict[str, str]:
     """A pack's entries from its body; ValueError when it is not entries as `save` writes them.
 
     Most packs hold values of one line each (compact JSON, claims, signatures): their body is split
-    into lines, each checked to be one whole entry. A pack whose first value spans lines, or any line
-    that is not an entry, is walked entry by entry (`_walked`), which gives the same answer: the lines
-    give one only when each is an entry as the walk reads it.
+    into lines, each checked to be one whole entry. A pack whose first value spans lines (the
+    snapshot's: megabytes, never copied for the asking), or any line that is not an entry, is walked
+    entry by entry (`_walked`), which gives the same answer: the lines give one only when each is an
+    entry as the walk reads it.
     """
-    first = _first_value(body)
-    if first is not None and "\n" not in first:
+    try:
+        _, start, stop = _bounds(body, 0)
+        by_lines = body.find("\n", start, stop) < 0
+    except ValueError:
+        by_lines = False
+    if by_lines:
         entries = {}
         lines = body.split("\n")
         if lines.pop() == "":
@@ -340,32 +345,29 @@ def _entries(body: str) -> dict[str, str]:
     return _walked(body)
 
 
-def _first_value(body: str) -> str | None:
-    """The value of a body's first entry, or None when it has none (empty, or not an entry)."""
-    try:
-        return next(iter(_walked(body, 1).values()), None)
-    except ValueError:
-        return None
-
-
-def _walked(body: str, most: int | None = None) -> dict[str, str]:
-    """A body's entries read one after the other by their lengths (the first `most` only, when given)."""
+def _walked(body: str) -> dict[str, str]:
+    """A body's entries read one after the other by their lengths."""
     entries, at, end = {}, 0, len(body)
     while at < end:
-        space = body.index(" ", at)
-        gap = body.index(" ", space + 1)
-        length = body[space + 1:gap]
-        if space == at or not length.isascii() or not length.isdigit():
-            raise ValueError("not an entry")
-        start = gap + 1
-        stop = start + int(length)
-        if stop >= end or body[stop] != "\n":
-            raise ValueError("not an entry")
+        space, start, stop = _bounds(body, at)
         entries[body[at:space]] = body[start:stop]
         at = stop + 1
-        if most is not None and len(entries) >= most:
-            break
     return entries
+
+
+def _bounds(body: str, at: int) -> tuple[int, int, int]:
+    """Where the entry that starts at `at` has its key's end, its value's start and its value's end; ValueError
+    when none starts there."""
+    space = body.index(" ", at)
+    gap = body.index(" ", space + 1)
+    length = body[space + 1:gap]
+    if space == at or not length.isascii() or not length.isdigit():
+        raise ValueError("not an entry")
+    start = gap + 1
+    stop = start + int(length)
+    if stop >= len(body) or body[stop] != "\n":
+        raise ValueError("not an entry")
+    return space, start, stop
 
 
 _SHARD_NAMES = frozenset(f"{number:02x}" for number in range(256))

@@ -637,12 +637,13 @@ def test_a_pack_body_whose_lines_are_not_all_entries_is_walked(monkeypatch):
 
     walked = []
     real = cache._walked
-    monkeypatch.setattr(cache, "_walked", lambda body, most=None: walked.append(most) or real(body, most))
+    monkeypatch.setattr(cache, "_walked", lambda body: walked.append(body) or real(body))
     assert cache._entries("a 1 x\nb 3 y\nz\n") == {"a": "x", "b": "y\nz"}
-    assert walked == [1, None]  # the first value, then the whole body: the second line is no entry
+    assert cache._entries("a 3 x\ny\nb 1 z\n") == {"a": "x\ny", "b": "z"}
+    assert len(walked) == 2  # the second line is no entry; the first value spans lines
     walked.clear()
     assert cache._entries("a 1 x\nb 1 y\n") == {"a": "x", "b": "y"}
-    assert walked == [1]  # lines only
+    assert walked == []  # lines only
     for length in ("\u0661", "+1", " 1"):  # int() reads each as 1; an entry's length is ASCII digits
         with pytest.raises(ValueError):
             cache._entries(f"a 1 x\nb {length} y\n")

@@ -164,8 +164,9 @@ def bench_cliffs(n: int, work: Path, cmd: list[str], repeats: int = 3) -> dict:
     return {"n": n, **times}
 
 
-def bench_apply(steps: int, work: Path, cmd: list[str]) -> dict:
-    """The steps phase of applying `steps` ready steps on the sandbox, the whole command, and the WAL floor."""
+def bench_apply(steps: int, work: Path, cmd: list[str], repeats: int = 1) -> dict:
+    """The steps phase of applying `steps` ready steps on the sandbox, the whole command, and the WAL floor: each the
+    median of `repeats` runs, the sandbox loaded afresh before each apply (one run of a few seconds is noise here)."""
     repo = work / f"apply{steps}"
     shutil.rmtree(repo, ignore_errors=True)
     generate(steps, repo, drift=1.0, kinds=("add",))
@@ -176,17 +177,22 @@ def bench_apply(steps: int, work: Path, cmd: list[str]) -> dict:
         subprocess.run([*cmd, "sandbox", "load", str(repo / "portal.yaml"), "--repo", str(repo)], check=True,
                        stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env)
 
-    load()
-    out = subprocess.run([sys.executable, "-c", APPLY_STEPS, str(repo), TODAY], capture_output=True, text=True,
-                         env=env, check=True)
-    took, done = out.stdout.split()
-    load()
-    wall, _, _ = run_once([*cmd, "apply", "--auto-approve", "--today", TODAY, "--repo", str(repo)], env)
-    floor = subprocess.run([sys.executable, "-c", WAL_FLOOR, str(repo / ".reconciler"), str(steps)],
-                           capture_output=True, text=True, check=True)
-    row = {"steps": steps, "done": int(done), "phase": float(took), "command": wall, "floor": float(floor.stdout)}
-    print(f"  apply {steps}: steps phase {row['phase']:.3f} s ({done} done), command {wall:.3f} s, "
-          f"WAL floor {row['floor']:.3f} s", flush=True)
+    phases, commands, floors, done = [], [], [], None
+    for _ in range(repeats):
+        load()
+        out = subprocess.run([sys.executable, "-c", APPLY_STEPS, str(repo), TODAY], capture_output=True, text=True,
+                             env=env, check=True)
+        took, done = out.stdout.split()
+        phases.append(float(took))
+        load()
+        commands.append(run_once([*cmd, "apply", "--auto-approve", "--today", TODAY, "--repo", str(repo)], env)[0])
+        floor = subprocess.run([sys.executable, "-c", WAL_FLOOR, str(repo / ".reconciler"), str(steps)],
+                               capture_output=True, text=True, check=True)
+        floors.append(float(floor.stdout))
+    row = {"steps": steps, "done": int(done), "phase": statistics.median(phases),
+           "command": statistics.median(commands), "floor": statistics.median(floors)}
+    print(f"  apply {steps}: steps phase {row['phase']:.3f} s ({done} done), command {row['command']:.3f} s, "
+          f"WAL floor {row['floor']:.3f} s (medians of {repeats})", flush=True)
     return row
 
 
@@ -247,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = [bench_size(n, r, work, cmd, baseline) for n, r in zip(plan["sizes"], repeats)]
         warm = bench_warm(plan["warm"], work, cmd, plan["again"]) if plan["warm"] in plan["sizes"] else None
         cliffs = bench_cliffs(plan["warm"], work, cmd, plan["again"]) if warm else None
-        applies = [bench_apply(steps, work, cmd) for steps in plan["apply"]]
+        applies = [bench_apply(steps, work, cmd, plan["again"]) for steps in plan["apply"]]
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -48,9 +48,9 @@ class PortalState:
     """
 
     def __init__(self, snapshot: Snapshot | None = None, *, text: str = "", head: tuple[int, int] | None = None,
-                 index: str | None = None, fingerprint: str | None = None, devices: int | None = None,
+                 index: str | None = None, fingerprint: str | None = None,
                  reread: Callable[[], Snapshot] | None = None):
-        self._snapshot, self._text, self._head, self._index, self._devices = snapshot, text, head, index, devices
+        self._snapshot, self._text, self._head, self._index = snapshot, text, head, index
         self._spans: Mapping | None = None
         self._serials: Mapping[str, str] | None = None
         self._pbxes: Mapping[str, list[str]] | None = None
@@ -63,8 +63,7 @@ class PortalState:
             first, index, text = value.split("\n", 2)
             head = json.loads(first)
             cut = (int(head["head"][0]), int(head["head"][1])) if head["head"] else None
-            state = cls(text=text, head=cut, index=index, fingerprint=str(head["fingerprint"]),
-                        devices=int(head["devices"]), reread=reread)
+            state = cls(text=text, head=cut, index=index, fingerprint=str(head["fingerprint"]), reread=reread)
         except (ValueError, TypeError, KeyError):
             return None
         return state
@@ -80,7 +79,7 @@ class PortalState:
 
     def _read_again(self) -> None:
         self._snapshot, self._head, self._text, self._index = self._reread(), None, None, None
-        self._spans = self._serials = self._pbxes = self._fingerprint = self._devices = None
+        self._spans = self._serials = self._pbxes = self._fingerprint = None
 
     def _decode_index(self) -> bool:
         """Whether the cache value's index is at hand (decoded now if need be); False: ask the whole snapshot."""
@@ -114,12 +113,6 @@ class PortalState:
             self._serials = {device.serial: cid for cid, customer in self.whole().customers.items()
                              for pbx in customer.pbxes.values() for device in pbx.devices}
         return self._serials
-
-    def serial_twice(self) -> bool:
-        """Whether a device serial is on more than one device in the portal (`serials` names one holder of each)."""
-        if self._devices is None:
-            self._devices = _devices(self.whole())
-        return self._devices != len(self.serials)
 
     def held(self, customers: Iterable[str]) -> set[str]:
         """The serials of the devices these customers hold."""
@@ -180,13 +173,9 @@ def value_of(snapshot: Snapshot, state: PortalState) -> str:
             at += len(prefix) + len(entry)
         parts.append("}}")
         text, cut = "".join(parts), [len(parts[0]), at]
-    first = {"fingerprint": state.fingerprint(), "head": cut, "devices": _devices(snapshot)}
+    first = {"fingerprint": state.fingerprint(), "head": cut}
     index = {"serials": state.serials, "pbxes": state.pbxes, "spans": spans}
     return f"{compact(first)}\n{compact(index)}\n{text}"
-
-
-def _devices(snapshot: Snapshot) -> int:
-    return sum(len(pbx.devices) for customer in snapshot.customers.values() for pbx in customer.pbxes.values())
 
 
 # A snapshot file at least this big is read by a forked child while the parent reads the customer files (a run

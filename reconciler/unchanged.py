@@ -43,27 +43,17 @@ def signature(path: str | Path) -> tuple[str, bool] | None:
     if not stat.S_ISREG(found.st_mode):
         return None
     old = max(found.st_mtime_ns, found.st_ctime_ns) < time.time_ns() - RACY_NS
-    return _text(found), old
-
-
-def _text(found: os.stat_result) -> str:
-    return f"{found.st_size} {found.st_mtime_ns} {found.st_ctime_ns} {found.st_ino} {found.st_dev}"
+    return f"{found.st_size} {found.st_mtime_ns} {found.st_ctime_ns} {found.st_ino} {found.st_dev}", old
 
 
 def known_files(cache: Cache, names: list[str]) -> dict[str, tuple[str, str]]:
     """The files whose signature is still the one kept: name -> (the content hash, the claims) kept with it. One
     pass over the stat pack's entries for these names: a warm re-plan of a big repo waits on it."""
     found = {}
-    digest, regular, text = _DIGEST.fullmatch, stat.S_ISREG, _text
     for name, value in cache.get_many(STAT, [name for name in names if is_key(name)]).items():
         parts = value.split("\t")
-        if len(parts) != 3:
-            continue
-        try:
-            now = os.stat(name)
-        except OSError:
-            continue
-        if regular(now.st_mode) and parts[0] == text(now) and digest(parts[1]):
+        if len(parts) == 3 and (seen := signature(name)) is not None and parts[0] == seen[0] \
+                and _DIGEST.fullmatch(parts[1]):
             found[name] = (parts[1], parts[2])
     return found
 

@@ -8,10 +8,11 @@ other customers only
 
 - who holds, in the portal, a PBX name the customer's file names (`pbx-name-taken`): part of the key;
 - devices: a pin names a serial that may sit on another customer's PBX (a transfer: then both
-  customers' steps and rules read each other's), and a serial the portal has twice is found at
-  the first of its holders. A customer that pins a serial of another customer, pins one another
-  customer pins too, or holds one another pins, is planned afresh on every run (with the others
-  it is tangled with), and a portal with any serial twice is planned whole.
+  customers' steps and rules read each other's). A customer that pins a serial of another
+  customer, pins one another customer pins too, or holds one another pins, is planned afresh on
+  every run (with the others it is tangled with). A serial is on one device only: the snapshot's
+  reader refuses a state with a serial twice (`providers.snapshot.check_snapshot`), and only a
+  valid snapshot is cached, so a warm plan never meets one.
 
 So a customer's part (its steps in plan order with provisional ids, its diagnostics, placed) is
 kept under the SHA-256 of all of that: the file's bytes, the text of its entry in the cached
@@ -61,7 +62,7 @@ def plan_warm(sources: Iterable[CustomerSource], hashes: Mapping[str, str], stat
               portal_today: dt.date | None, locate: Locate, fingerprints: dict[str, str], workers: int = 1
               ) -> Plan | None:
     """The plan of the whole repo (`sources`, each file's `hashes`) against `state`, the unchanged customers'
-    parts taken from `cache`; None when the state is not a cached snapshot's or has a serial twice.
+    parts taken from `cache`; None when the state is not a cached snapshot's.
 
     The catalog is `catalog_of(current)`, made of the price book's products (`books`) or the portal's catalog;
     no drift (the caller asks for none, or knows it is none without reading the state). `workers` above 1: when
@@ -71,8 +72,6 @@ def plan_warm(sources: Iterable[CustomerSource], hashes: Mapping[str, str], stat
     if cached is None or cache.directory is None:
         return None
     text, (opened, closed), spans = cached
-    if state.serial_twice():  # planned whole
-        return None
     files = {source.customer: source for source in sources}
     portal = frozenset(spans)
     pruned = portal - files.keys() if policy.prune else set()

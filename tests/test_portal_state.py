@@ -57,20 +57,3 @@ def test_the_index_names_each_customer_with_one_string(snapshot):
     ids = {id(cid) for cid in state.cached_text()[2]}  # the spans' keys: one per customer
     assert all(id(cid) in ids for cid in holders)
 
-
-def _devices(snapshot) -> list:
-    return [device for customer in snapshot.customers.values() for pbx in customer.pbxes.values()
-            for device in pbx.devices]
-
-
-def test_a_serial_on_two_devices_is_told_from_the_cache_as_from_the_snapshot():
-    """The warm plan plans a portal whole when a serial is on two devices: the cache value says how many there are."""
-    snapshot = next(read for state in STATES if len(_devices(read := SnapshotProvider(state).read())) >= 2)
-    devices = _devices(snapshot)
-    twice = snapshot.model_copy(deep=True)
-    last = [pbx for customer in twice.customers.values() for pbx in customer.pbxes.values() if pbx.devices][-1]
-    object.__setattr__(last, "devices", [*last.devices[:-1], last.devices[-1].model_copy(
-        update={"serial": devices[0].serial})])
-    for state, expected in ((snapshot, False), (twice, True)):
-        assert PortalState(state).serial_twice() is expected
-        assert PortalState.cached(value_of(state, PortalState(state)), _fail).serial_twice() is expected

@@ -251,8 +251,8 @@ def test_a_warm_plan_of_every_example_is_the_cold_plan(tmp_path, example, planne
 
 
 def test_a_serial_twice_in_the_portal_is_refused_warm_as_cold(generated, planned, monkeypatch):
-    """The snapshot's reader refuses a serial on two devices, so a warm plan never meets one (should a state with one
-    reach it, it plans the portal whole: `PortalState.serial_twice`, tests/test_portal_state.py)."""
+    """The snapshot's reader refuses a serial on two devices, and only a valid snapshot is cached, so a warm plan
+    never meets one (the warm plan's keys rest on it: reconciler.warm)."""
     repo = generated.root
     made = []
     real = reconciler.warm.plan_warm

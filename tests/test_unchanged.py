@@ -4,6 +4,7 @@ back, with a file written just before the run, and whatever happened to the stat
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -64,6 +65,22 @@ def test_a_file_that_did_not_change_is_not_read_again(repo, reads, settled):
     renamed = plan(repo, reads)
     assert reads == ["c00007.yaml"]
     assert renamed == cold(repo) != first
+
+
+def test_a_customer_id_and_a_pbx_name_twice_are_told_where_they_stand_warm_as_cold(repo, reads, settled):
+    """Customer ids and PBX names are unique across the repo's files (`pbx-name-taken` within it): a copy of a file
+    the stat vouches for repeats its id (a content hit: its claims come from the cache), another file names its
+    PBX, and the errors name the same files and lines as a cold run."""
+    plan(repo, reads)
+    original = (repo / "customers" / "c00007.yaml").read_text()
+    (repo / "customers" / "c00041.yaml").write_text(original)
+    (repo / "customers" / "c00042.yaml").write_text(original.replace("customer: c00007", "customer: c00042"))
+    warm = plan(repo, reads)
+    assert reads == ["c00041.yaml", "c00042.yaml"]
+    messages = [d["message"] for d in json.loads(warm)["diagnostics"]]
+    assert any("customer 'c00007' is already defined in" in m for m in messages)
+    assert any("is already used by customer 'c00007'" in m for m in messages)
+    assert warm == cold(repo)
 
 
 def test_an_edit_that_keeps_the_size_and_puts_the_times_back_is_read(repo, reads, settled):

@@ -58,14 +58,15 @@ def _customer_files(folder: str, root: Path, outside: list[Path], links: set[str
     Hidden files and folders are left out (os.scandir: no stat per file). A symbolic link is
     followed only when it stays inside the repo at `root` (else it goes to `outside`), and a
     linked folder only when it is not one the walk is already in (no loop). Paths are strings,
-    `folder` and a name joined as `Path` joins them (`folder` is a `Path`'s string): no `Path` a file.
+    `folder` and a name joined as `Path` joins them (`folder` is a `Path`'s string; `DirEntry.path`
+    is that join, made by os.scandir): no `Path` a file.
     """
     with os.scandir(folder) as entries:
         for entry in entries:
             name = entry.name
             if name.startswith("."):
                 continue
-            path = os.path.join(folder, name)
+            path = entry.path
             linked = entry.is_symlink()
             if linked and not _linked_inside(Path(path), root, outside):
                 continue

@@ -2,7 +2,8 @@
 
 A snapshot of a big portal is the largest file a plan reads, and reading and binding it is
 most of a warm re-plan. So what binding made of a valid snapshot file is kept in the repo's
-cache (reconciler.cache, kind `snapshot`) under the SHA-256 of the file's bytes: the
+cache (reconciler.cache, kind `snapshot`) under the SHA-256 of the file's bytes (told from
+the file's stat when it is the one it had when it was hashed: reconciler.unchanged): the
 snapshot as JSON, where each customer entry starts and ends in that text, and an index of
 who holds each PBX name and device serial. A re-plan with the same bytes then never reads
 the YAML: a whole-repo plan validates the cached JSON once (pydantic, as strict as the
@@ -35,8 +36,10 @@ from reconciler.fingerprint import fingerprint_state
 from reconciler import forked
 from reconciler.snapshot import CurrentCustomer, Snapshot
 from reconciler.snapshotparts import open_parts, store_parts
+from reconciler.unchanged import content_digest
 
 KIND = "snapshot"
+STAT_KIND = "snapshot-stat"  # the snapshot file's stat signature and hash (reconciler.unchanged): not hashed again
 
 
 class PortalState:
@@ -208,7 +211,7 @@ class Reading:
         if not isinstance(provider, SnapshotProvider):
             return
         if cache is not None and cache.directory is not None:
-            self._key = _key(provider.path)
+            self._key = content_digest(cache, STAT_KIND, provider.path, lambda: _key(provider.path))
             if self._key is not None and partial:
                 self._hit = open_parts(cache, self._key, self._whole_entry)
             if self._key is not None and self._hit is None:

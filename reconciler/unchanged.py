@@ -15,7 +15,9 @@ the same now is taken to hold the same bytes, as Git's index and make take it:
   so a file written just before a run is read and hashed again on every run until it is 2 s old.
 
 The signature is taken before the bytes are read: a file written between the two has a newer ctime
-than the one kept, and is read again on the next run. The cache is trusted as the rest of it is (never
+than the one kept, and is read again on the next run. A snapshot file (`--state`) is vouched for the
+same way, apart (`content_digest`, kind `snapshot-stat`): its hash keys the snapshot's cache entry
+(reconciler.current), so an unchanged snapshot of megabytes is neither read nor hashed again. The cache is trusted as the rest of it is (never
 when committed), and damage to it costs time: an entry that is not one is no hit.
 """
 
@@ -25,6 +27,7 @@ import os
 import re
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from reconciler.cache import Cache, is_key
@@ -55,6 +58,23 @@ def known_files(cache: Cache, names: list[str]) -> dict[str, tuple[str, str]]:
         if len(parts) == 3 and (seen := signature(name)) is not None and parts[0] == seen[0] \
                 and _DIGEST.fullmatch(parts[1]):
             found[name] = (parts[1], parts[2])
+    return found
+
+
+def content_digest(cache: Cache, kind: str, path: str | Path, digest: Callable[[], str | None]) -> str | None:
+    """The content hash of the file at `path`: the one kept under `kind` with the file's stat signature when the
+    signature is still that one, else `digest()` (its bytes read and hashed now), kept with the signature taken
+    before them when the file is old enough (a big snapshot file is not hashed again on every re-plan)."""
+    name = str(path)
+    seen = signature(name) if is_key(name) else None
+    if seen is None:
+        return digest()
+    kept = (cache.get(kind, name) or "").split("\t")
+    if len(kept) == 2 and kept[0] == seen[0] and _DIGEST.fullmatch(kept[1]):
+        return kept[1]
+    found = digest()
+    if found is not None and seen[1]:
+        cache.put(kind, name, f"{seen[0]}\t{found}")
     return found
 
 

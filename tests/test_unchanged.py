@@ -140,3 +140,80 @@ def test_a_damaged_stat_pack_gives_the_same_plan(repo, reads, settled, damage):
     assert plan(repo, reads) == first
     assert plan(repo) == first  # and the pack it wrote again
 
+
+
+SNAPSHOT_STAT_PACK = STAT_PACK.with_name("snapshot-stat.json")  # the snapshot file's stat and hash
+
+
+@pytest.fixture
+def hashed(monkeypatch) -> list:
+    """The snapshot files each plan reads and hashes (reconciler.current); one its stat vouches for is not among
+    them."""
+    import reconciler.current
+
+    seen: list = []
+    real = reconciler.current._key
+    monkeypatch.setattr(reconciler.current, "_key", lambda path: seen.append(Path(path).name) or real(path))
+    return seen
+
+
+def test_a_snapshot_file_whose_stat_did_not_change_is_not_hashed_again(repo, hashed, settled):
+    first = plan(repo)
+    assert hashed and (repo / SNAPSHOT_STAT_PACK).is_file()
+    hashed.clear()
+    assert plan(repo) == first
+    assert hashed == []
+    state = repo / "state.yaml"
+    state.write_text(state.read_text().replace("company: ", "company: Moved ", 1))
+    moved = plan(repo)
+    assert "state.yaml" in hashed
+    assert moved == cold(repo)
+
+
+def test_a_snapshot_edited_with_its_size_and_times_put_back_is_hashed_again(repo, hashed, settled):
+    plan(repo)
+    state = repo / "state.yaml"
+    before = state.stat()
+    text = state.read_text()
+    edited = text.replace("company: ", "company: X", 1).replace("company: X", "company:X", 1)
+    assert edited != text and len(edited) == len(text)
+    state.write_text(edited)
+    os.utime(state, ns=(before.st_atime_ns, before.st_mtime_ns))
+    hashed.clear()
+    warm = plan(repo)
+    assert "state.yaml" in hashed  # its ctime moved
+    assert warm == cold(repo)
+
+
+def test_a_snapshot_written_just_before_the_run_is_hashed_on_every_run(repo, hashed):
+    plan(repo)
+    hashed.clear()
+    plan(repo)
+    assert "state.yaml" in hashed  # younger than 2 s: its times could come back with other bytes
+    assert not (repo / SNAPSHOT_STAT_PACK).exists()
+
+
+@pytest.mark.parametrize("damage", [name for name in DAMAGE if name not in ("not-a-model", "not-a-snapshot")])
+def test_a_damaged_snapshot_stat_pack_gives_the_same_plan(repo, settled, damage):
+    first = plan(repo)
+    assert (repo / SNAPSHOT_STAT_PACK).exists()
+    DAMAGE[damage](repo / SNAPSHOT_STAT_PACK)
+    assert plan(repo) == first
+    assert plan(repo) == first  # and the pack it wrote again
+
+
+def test_a_snapshot_stat_that_vouches_for_other_bytes_gives_the_plan_of_the_file(repo, settled):
+    """A signature kept with another snapshot's hash (the file's stat unchanged): the cached snapshot is not that
+    file's, so the file is read, and the plan is the one its bytes make."""
+    plan(repo)
+    state = repo / "state.yaml"
+    state.write_text(state.read_text().replace("company: ", "company: Moved ", 1))
+    moved = cold(repo)
+    plan(repo)  # the cache now holds the moved snapshot, its stat and its hash
+
+    def other_hash(value: str) -> str:
+        seen, digest = value.split("\t")
+        return "\t".join((seen, "sha256:" + ("1" if digest[7] == "0" else "0") + digest[8:]))
+
+    _rewrite(repo / SNAPSHOT_STAT_PACK, lambda entries: {key: other_hash(value) for key, value in entries.items()})
+    assert plan(repo) == moved

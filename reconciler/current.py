@@ -45,28 +45,32 @@ STAT_KIND = "snapshot-stat"  # the snapshot file's stat signature and hash (reco
 class PortalState:
     """The current state: `whole()`, or `subset(ids)` with only some customers, and who holds what in it.
 
-    From a cache value, the index of who holds what (`index`, JSON text) is decoded only when a
-    partial plan asks it (a whole plan binds the snapshot and never does), and the snapshot's
-    text is let go once the whole snapshot is bound from it.
+    From a cache value, the index of who holds what (`index`, JSON text: each customer's span and
+    each PBX name's holders) is decoded only when a partial or warm plan asks it (a whole plan
+    binds the snapshot and never does), the holders of the devices (`held`, JSON text: tens of
+    thousands of serials) only when something asks who holds a serial, and the snapshot's text
+    is let go once the whole snapshot is bound from it.
     """
 
     def __init__(self, snapshot: Snapshot | None = None, *, text: str = "", head: tuple[int, int] | None = None,
-                 index: str | None = None, fingerprint: str | None = None,
+                 index: str | None = None, held: str | None = None, fingerprint: str | None = None,
                  reread: Callable[[], Snapshot] | None = None):
-        self._snapshot, self._text, self._head, self._index = snapshot, text, head, index
+        self._snapshot, self._text, self._head, self._index, self._held = snapshot, text, head, index, held
         self._spans: Mapping | None = None
         self._serials: Mapping[str, str] | None = None
         self._pbxes: Mapping[str, list[str]] | None = None
+        self._own = {}.setdefault  # one string per customer id: 45,000 devices' holders name 10,000 customers
         self._fingerprint, self._reread = fingerprint, reread
 
     @classmethod
     def cached(cls, value: str, reread: Callable[[], Snapshot]) -> PortalState | None:
         """The state a cache value holds, or None when the value is not one (then the file is read)."""
         try:
-            first, index, text = value.split("\n", 2)
+            first, index, held, text = value.split("\n", 3)
             head = json.loads(first)
             cut = (int(head["head"][0]), int(head["head"][1])) if head["head"] else None
-            state = cls(text=text, head=cut, index=index, fingerprint=str(head["fingerprint"]), reread=reread)
+            state = cls(text=text, head=cut, index=index, held=held, fingerprint=str(head["fingerprint"]),
+                        reread=reread)
         except (ValueError, TypeError, KeyError):
             return None
         return state
@@ -77,11 +81,11 @@ class PortalState:
                 self._snapshot = Snapshot.model_validate_json(self._text)
             except ValueError:  # a cached value that is not a snapshot: the file is read after all
                 self._read_again()
-            self._text = self._index = None  # what is left to know, the snapshot knows
+            self._text = self._index = self._held = None  # what is left to know, the snapshot knows
         return self._snapshot
 
     def _read_again(self) -> None:
-        self._snapshot, self._head, self._text, self._index = self._reread(), None, None, None
+        self._snapshot, self._head, self._text, self._index, self._held = self._reread(), None, None, None, None
         self._spans = self._serials = self._pbxes = self._fingerprint = None
 
     def _decode_index(self) -> bool:
@@ -93,14 +97,30 @@ class PortalState:
         index, self._index = self._index, None
         try:
             found = orjson.loads(index)
-            own = {}.setdefault  # one string per customer id: 45,000 devices' holders name 10,000 customers
+            own = self._own
             spans = {own(cid, cid): (int(start), int(end)) for cid, start, end in found["spans"]}
-            held = found["serials"]
-            serials = dict(zip(held, map(own, held.values(), held.values())))  # a loop in C: a warm plan waits on it
             pbxes = {name: list(map(own, holders, holders)) for name, holders in found["pbxes"].items()}
         except (ValueError, TypeError, KeyError, AttributeError):
             return False
-        self._spans, self._serials, self._pbxes = spans, serials, pbxes
+        self._spans, self._pbxes = spans, pbxes
+        return True
+
+    def _decode_held(self) -> bool:
+        """Whether the cache value's device holders are at hand (decoded now if need be; after the index, whose
+        customer ids they share); False: ask the whole snapshot."""
+        if self._serials is not None:
+            return True
+        if self._held is None or not self._decode_index():
+            return False
+        held, self._held = self._held, None
+        try:
+            found = orjson.loads(held)
+            if not all(type(owner) is str for owner in found.values()):
+                return False
+            serials = dict(zip(found, map(self._own, found.values(), found.values())))  # a loop in C
+        except (ValueError, TypeError, AttributeError):
+            return False
+        self._serials = serials
         return True
 
     def fingerprint(self) -> str:
@@ -112,7 +132,7 @@ class PortalState:
     @property
     def serials(self) -> Mapping[str, str]:
         """Device serial -> the customer whose PBX holds it."""
-        if self._serials is None and not self._decode_index():
+        if self._serials is None and not self._decode_held():
             self._serials = {device.serial: cid for cid, customer in self.whole().customers.items()
                              for pbx in customer.pbxes.values() for device in pbx.devices}
         return self._serials
@@ -160,7 +180,8 @@ class PortalState:
 
 def value_of(snapshot: Snapshot, state: PortalState) -> str:
     """The cache value of a valid snapshot: a line with its fingerprint and where its customers are in the text, a
-    line with the index (who holds each serial and PBX name, each customer's span), then the snapshot as JSON."""
+    line with the index (who holds each PBX name, each customer's span), a line with who holds each device serial,
+    then the snapshot as JSON."""
     customers = snapshot.customers
     head = snapshot.model_dump_json(exclude_unset=True, exclude={"customers"})
     if "customers" not in snapshot.model_fields_set:
@@ -177,8 +198,8 @@ def value_of(snapshot: Snapshot, state: PortalState) -> str:
         parts.append("}}")
         text, cut = "".join(parts), [len(parts[0]), at]
     first = {"fingerprint": state.fingerprint(), "head": cut}
-    index = {"serials": state.serials, "pbxes": state.pbxes, "spans": spans}
-    return f"{compact(first)}\n{compact(index)}\n{text}"
+    index = {"pbxes": state.pbxes, "spans": spans}
+    return f"{compact(first)}\n{compact(index)}\n{compact(state.serials)}\n{text}"
 
 
 # A snapshot file at least this big is read by a forked child while the parent reads the customer files (a run

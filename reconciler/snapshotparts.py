@@ -204,12 +204,12 @@ def store_parts(cache: Cache | None, key: str, value: str) -> None:
     if path is None or not cache.trusted():
         return
     try:
-        first, line, text = value.split("\n", 2)
+        first, line, held, text = value.split("\n", 3)
         top, index = json.loads(first), json.loads(line)
         cut = top["head"]
         head = text[:cut[0]] + text[cut[1]:] if cut else text
         spans = [(str(cid), int(start), int(end)) for cid, start, end in index["spans"]]
-        serials, pbxes = dict(index["serials"]), dict(index["pbxes"])
+        serials, pbxes = dict(json.loads(held)), dict(index["pbxes"])
         meta = {"fingerprint": str(top["fingerprint"]), "head": head}
     except (ValueError, TypeError, KeyError, IndexError, AttributeError):
         return

@@ -78,7 +78,7 @@ def plan_warm(sources: Iterable[CustomerSource], hashes: Mapping[str, str], stat
     scope = sorted(files.keys() | pruned)
     context = _context(text[:opened] + text[closed:], today, portal_today, policy, books)
 
-    dirty = set(pruned) | _tangled(files, state.serials)  # planned together, here: never by the helper
+    dirty = set(pruned) | _tangled(files, state)  # planned together, here: never by the helper
     keys: dict[str, str] = {}
     parts: dict[str, tuple[list[Step], list[Diagnostic]]] = {}
     holders = state.pbxes
@@ -285,12 +285,14 @@ def _id(step: Step) -> int:
     return step.id
 
 
-def _tangled(files: Mapping[str, CustomerSource], holders: Mapping[str, str]) -> set[str]:
-    """The customers whose steps read another customer's: a pin of a serial another holds or pins too."""
+def _tangled(files: Mapping[str, CustomerSource], state: PortalState) -> set[str]:
+    """The customers whose steps read another customer's: a pin of a serial another holds or pins too (who holds
+    the portal's devices is asked only when a file pins one)."""
     pinners: dict[str, list[str]] = defaultdict(list)
     for customer, source in files.items():
         for serial in source.pins if isinstance(source, CachedSource) else pins_of(source.model):
             pinners[serial].append(customer)
+    holders = state.serials if pinners else {}
     tangled: set[str] = set()
     for serial, who in pinners.items():
         holder = holders.get(serial)

@@ -38,15 +38,44 @@ def test_a_whole_plan_never_decodes_the_index_and_lets_the_text_go(snapshot, mon
     assert state.subset(list(snapshot.customers)[:1]) == PortalState(snapshot).subset(list(snapshot.customers)[:1])
 
 
-@pytest.mark.parametrize("index", ['{"serials": {', "{}", "[]", '{"serials": 7, "pbxes": {}, "spans": []}',
-                                   '{"serials": {}, "pbxes": {"x": 5}, "spans": []}'])
-def test_a_damaged_index_gives_the_answers_of_the_whole_snapshot(snapshot, index):
-    first, _, text = value_of(snapshot, PortalState(snapshot)).split("\n", 2)
-    state = PortalState.cached(f"{first}\n{index}\n{text}", _fail)
+def _damaged(snapshot, line: int, damage: str) -> str:
+    """The snapshot's cache value with its line `line` (1: the index, 2: the devices' holders) replaced."""
+    lines = value_of(snapshot, PortalState(snapshot)).split("\n", 3)
+    lines[line] = damage
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("line, damage", [
+    *((1, index) for index in ('{"pbxes": {', "{}", "[]", '{"pbxes": 7, "spans": []}',
+                               '{"pbxes": {"x": 5}, "spans": []}', '{"pbxes": {}, "spans": 7}')),
+    *((2, held) for held in ("{", "[]", "7", '"acme"', '{"x": 5}', '{"x": ["acme"]}'))])
+def test_a_damaged_index_gives_the_answers_of_the_whole_snapshot(snapshot, line, damage):
+    state = PortalState.cached(_damaged(snapshot, line, damage), _fail)
     whole = PortalState(snapshot)
     assert dict(state.pbxes) == dict(whole.pbxes) and dict(state.serials) == dict(whole.serials)
     ids = list(snapshot.customers)[-1:]
-    assert PortalState.cached(f"{first}\n{index}\n{text}", _fail).subset(ids) == whole.subset(ids)
+    assert PortalState.cached(_damaged(snapshot, line, damage), _fail).subset(ids) == whole.subset(ids)
+
+
+WITH_DEVICES = [path for path in STATES if PortalState(SnapshotProvider(path).read()).serials]
+
+
+@pytest.mark.parametrize("state", WITH_DEVICES[:3], ids=lambda p: p.parent.name)
+def test_who_holds_the_devices_is_decoded_only_when_asked(state, monkeypatch):
+    """A warm plan of files that pin no device asks each customer's span and each PBX name's holders, never who
+    holds each of the portal's (tens of thousands of) devices."""
+    snapshot = SnapshotProvider(state).read()
+    value = value_of(snapshot, PortalState(snapshot))
+    held = value.split("\n", 3)[2]
+    assert WITH_DEVICES and json.loads(held)
+    decoded = []
+    monkeypatch.setattr(current.orjson, "loads", lambda text, real=current.orjson.loads: decoded.append(text)
+                        or real(text))
+    state = PortalState.cached(value, _fail)
+    assert state.cached_text() is not None and dict(state.pbxes) == dict(PortalState(snapshot).pbxes)
+    assert held not in decoded
+    assert dict(state.serials) == dict(PortalState(snapshot).serials)
+    assert held in decoded
 
 
 def test_the_index_names_each_customer_with_one_string(snapshot):

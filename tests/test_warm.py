@@ -290,6 +290,22 @@ def test_the_plan_command_takes_the_warm_path(generated, planned, capsys):
 
 
 
+def test_a_warm_plan_asks_who_holds_the_devices_only_when_a_file_pins_one(generated, monkeypatch):
+    """Who holds each of the portal's devices (45,000 serials at 10,000 customers) is decoded from the cached
+    snapshot only when a customer file pins a serial (a transfer may tie two customers together)."""
+    import reconciler.current
+
+    asked = []
+    real = reconciler.current.PortalState._decode_held
+    monkeypatch.setattr(reconciler.current.PortalState, "_decode_held", lambda self: asked.append(1) or real(self))
+    cold = generated.cold()
+    generated.warm()
+    asked.clear()
+    assert generated.warm() == cold and asked == []
+    _transfer(generated.root)
+    assert generated.warm() == generated.cold() and asked
+
+
 @pytest.fixture
 def shared(generated, monkeypatch) -> Repo:
     """The generated repo with a transfer, the snapshot in the cache and no part kept: the next plan makes them all,

@@ -91,8 +91,10 @@ def plan_warm(sources: Iterable[CustomerSource], hashes: Mapping[str, str], stat
                  if (others := [cid for cid in holders.get(name, ()) if cid != customer])]
         entry = text[span[0]:span[1]] if span else "-"
         material = "\0\0".join((source.path, hashes.get(source.path, ""), repr(taken), entry))
-        keys[customer] = key = hashlib.sha256(context + material.encode("utf-8", "surrogatepass")).hexdigest()
-        part = _decoded(cache.get(KIND, key))
+        keys[customer] = hashlib.sha256(context + material.encode("utf-8", "surrogatepass")).hexdigest()
+    values = cache.get_many(KIND, list(keys.values()))  # one pass over the pack: a warm plan asks every key
+    for customer, key in keys.items():
+        part = _decoded(values.get(key))
         if part is None:
             dirty.add(customer)
         else:
@@ -271,7 +273,10 @@ def regather(scope: list[str], kept: Mapping[str, list[Step]], planned: list[Ste
     listed: list[tuple[str | None, Step]] = []
     for customer in scope:
         space = customer if customer in kept else None
-        for step in sorted(kept[customer] if space is not None else fresh.get(customer, ()), key=_id):
+        mine = kept[customer] if space is not None else fresh.get(customer)
+        if not mine:  # most customers: nothing to put back
+            continue
+        for step in sorted(mine, key=_id):
             ids[(space, step.id)] = len(listed) + 1
             listed.append((space, step))
     steps = [step.model_copy(update={"id": ids[(space, step.id)],

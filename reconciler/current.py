@@ -52,10 +52,13 @@ class PortalState:
     is let go once the whole snapshot is bound from it.
     """
 
-    def __init__(self, snapshot: Snapshot | None = None, *, text: str = "", head: tuple[int, int] | None = None,
-                 index: str | None = None, held: str | None = None, fingerprint: str | None = None,
-                 reread: Callable[[], Snapshot] | None = None):
-        self._snapshot, self._text, self._head, self._index, self._held = snapshot, text, head, index, held
+    def __init__(self, snapshot: Snapshot | None = None, *, text: str = "", start: int = 0,
+                 head: tuple[int, int] | None = None, index: str | None = None, held: str | None = None,
+                 fingerprint: str | None = None, reread: Callable[[], Snapshot] | None = None):
+        """`text[start:]` is the snapshot's JSON (the cache value's own text, its lines before it not cut off: a
+        copy of megabytes less); `head`, and the spans the index gives, are where its customers are in it."""
+        self._snapshot, self._text, self._start, self._head = snapshot, text, start, head
+        self._index, self._held = index, held
         self._spans: Mapping | None = None
         self._serials: Mapping[str, str] | None = None
         self._pbxes: Mapping[str, list[str]] | None = None
@@ -66,11 +69,13 @@ class PortalState:
     def cached(cls, value: str, reread: Callable[[], Snapshot]) -> PortalState | None:
         """The state a cache value holds, or None when the value is not one (then the file is read)."""
         try:
-            first, index, held, text = value.split("\n", 3)
-            head = json.loads(first)
-            cut = (int(head["head"][0]), int(head["head"][1])) if head["head"] else None
-            state = cls(text=text, head=cut, index=index, held=held, fingerprint=str(head["fingerprint"]),
-                        reread=reread)
+            first = value.index("\n")
+            second = value.index("\n", first + 1)
+            start = value.index("\n", second + 1) + 1
+            head = json.loads(value[:first])
+            cut = (start + int(head["head"][0]), start + int(head["head"][1])) if head["head"] else None
+            state = cls(text=value, start=start, head=cut, index=value[first + 1:second],
+                        held=value[second + 1:start - 1], fingerprint=str(head["fingerprint"]), reread=reread)
         except (ValueError, TypeError, KeyError):
             return None
         return state
@@ -78,7 +83,7 @@ class PortalState:
     def whole(self) -> Snapshot:
         if self._snapshot is None:
             try:
-                self._snapshot = Snapshot.model_validate_json(self._text)
+                self._snapshot = Snapshot.model_validate_json(self._text[self._start:] if self._start else self._text)
             except ValueError:  # a cached value that is not a snapshot: the file is read after all
                 self._read_again()
             self._text = self._index = self._held = None  # what is left to know, the snapshot knows
@@ -97,8 +102,8 @@ class PortalState:
         index, self._index = self._index, None
         try:
             found = orjson.loads(index)
-            own = self._own
-            spans = {own(cid, cid): (int(start), int(end)) for cid, start, end in found["spans"]}
+            own, at = self._own, self._start
+            spans = {own(cid, cid): (at + int(start), at + int(end)) for cid, start, end in found["spans"]}
             pbxes = {name: list(map(own, holders, holders)) for name, holders in found["pbxes"].items()}
         except (ValueError, TypeError, KeyError, AttributeError):
             return False
@@ -153,12 +158,17 @@ class PortalState:
             self._pbxes = names
         return self._pbxes
 
-    def cached_text(self) -> tuple[str, tuple[int, int], Mapping[str, tuple[int, int]]] | None:
-        """(the cached snapshot's JSON, where its customers start and end in it, each customer's span), or None
-        when the state was not read from a cache entry (nothing to slice)."""
+    def cached_text(self) -> tuple[str, str, Mapping[str, tuple[int, int]]] | None:
+        """(the cached snapshot's JSON without its customers, a text that holds each customer's JSON, where each
+        one is in it), or None when the state was not read from a cache entry (nothing to slice)."""
         if self._snapshot is not None or self._head is None or not self._decode_index():
             return None
-        return self._text, self._head, self._spans
+        return self._head_json(), self._text, self._spans
+
+    def _head_json(self) -> str:
+        """The cached snapshot's JSON without its customers."""
+        opened, closed = self._head
+        return self._text[self._start:opened] + self._text[closed:]
 
     def subset(self, customers: Iterable[str]) -> Snapshot:
         """The state with only these customers (in the snapshot's order); partner, stock and catalog whole."""
@@ -167,9 +177,8 @@ class PortalState:
             whole = self.whole()
             return whole.model_copy(update={"customers": {cid: c for cid, c in whole.customers.items()
                                                           if cid in keep}})
-        opened, closed = self._head
         try:
-            head = Snapshot.model_validate_json(self._text[:opened] + self._text[closed:])
+            head = Snapshot.model_validate_json(self._head_json())
             bound = {cid: CurrentCustomer.model_validate_json(self._text[start:end])
                      for cid, (start, end) in self._spans.items() if cid in keep}
         except ValueError:  # not a snapshot after all: read the file

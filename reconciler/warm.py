@@ -71,12 +71,12 @@ def plan_warm(sources: Iterable[CustomerSource], hashes: Mapping[str, str], stat
     cached = state.cached_text()
     if cached is None or cache.directory is None:
         return None
-    text, (opened, closed), spans = cached
+    head, text, spans = cached
     files = {source.customer: source for source in sources}
     portal = frozenset(spans)
     pruned = portal - files.keys() if policy.prune else set()
     scope = sorted(files.keys() | pruned)
-    context = _context(text[:opened] + text[closed:], today, portal_today, policy, books)
+    context = _context(head, today, portal_today, policy, books)
 
     dirty = set(pruned) | _tangled(files, state)  # planned together, here: never by the helper
     keys: dict[str, str] = {}

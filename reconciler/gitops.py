@@ -49,16 +49,18 @@ def _lines(output: bytes) -> list[str]:
 
 def changes_since(root: Path, ref: str) -> Changes:
     """The files under `root` changed since `ref`; a clear error outside a Git repo or for a bad ref."""
-    inside = _git(root, "rev-parse", "--is-inside-work-tree")
-    if inside.returncode != 0 or inside.stdout.strip() != b"true":
+    # one process for both questions: git prints "true" inside a work tree, then the commit, when there is one
+    resolved = _git(root, "rev-parse", "--is-inside-work-tree", "--verify", "--quiet", "--end-of-options",
+                    f"{ref}^{{commit}}")
+    answers = resolved.stdout.split()
+    if not answers or answers[0] != b"true":
         raise ReconcilerError(f"--changed-since needs a Git repo: {root} is not inside a Git work tree")
-    resolved = _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
-    if resolved.returncode != 0:
+    if resolved.returncode != 0 or len(answers) != 2:
         raise ReconcilerError(
             f"--changed-since {ref}: no such commit in this Git repo. In CI, fetch it first "
             f"(GitHub: actions/checkout with fetch-depth: 0; or git fetch origin main) and name it "
             f"as the repo knows it, e.g. origin/main or HEAD~1")
-    tip = resolved.stdout.decode().strip()
+    tip = answers[1].decode()
     commit = _merge_base(root, ref, tip)
     diff = _git(root, "diff", "--name-status", "--no-renames", "--relative", "-z", commit, "--", ".")
     if diff.returncode != 0:

@@ -240,6 +240,16 @@ def test_outside_a_git_repo_is_a_clear_error(tmp_path, capsys, monkeypatch):
     assert "error: --changed-since needs a Git repo: . is not inside a Git work tree" in err
 
 
+def test_a_git_directory_without_a_work_tree_is_a_clear_error(repo, tmp_path, capsys, monkeypatch):
+    """A bare clone has the commit but no work tree: there is nothing to tell changed, and the error says so."""
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "clone", "-q", "--bare", git(repo, "rev-parse", "--show-toplevel").strip(), str(bare))
+    shutil.copytree(EXAMPLES / "costs", bare, dirs_exist_ok=True)
+    code, document, err = plan_json(bare, "HEAD", capsys, monkeypatch)
+    assert code == 1 and document["steps"] == []
+    assert "error: --changed-since needs a Git repo: . is not inside a Git work tree" in err
+
+
 def test_changed_since_takes_a_directory_not_files(repo, capsys, monkeypatch):
     monkeypatch.chdir(repo)
     assert main(["plan", "--changed-since", "HEAD", "customers/acme.yaml"]) == 1

@@ -83,7 +83,8 @@ class PortalState:
     def whole(self) -> Snapshot:
         if self._snapshot is None:
             try:
-                self._snapshot = Snapshot.model_validate_json(self._text[self._start:] if self._start else self._text)
+                json_text = self._text[self._start:] if self._start else self._text
+                self._snapshot = Snapshot.model_validate_json(json_text)
             except ValueError:  # a cached value that is not a snapshot: the file is read after all
                 self._read_again()
             self._text = self._index = self._held = None  # what is left to know, the snapshot knows

@@ -17,8 +17,9 @@ the same now is taken to hold the same bytes, as Git's index and make take it:
 The signature is taken before the bytes are read: a file written between the two has a newer ctime
 than the one kept, and is read again on the next run. A snapshot file (`--state`) is vouched for the
 same way, apart (`content_digest`, kind `snapshot-stat`): its hash keys the snapshot's cache entry
-(reconciler.current), so an unchanged snapshot of megabytes is neither read nor hashed again. The cache is trusted as the rest of it is (never
-when committed), and damage to it costs time: an entry that is not one is no hit.
+(reconciler.current), so an unchanged snapshot of megabytes is neither read nor hashed again. The
+cache is trusted as the rest of it is (never when committed), and damage to it costs time: an entry
+that is not one is no hit.
 """
 
 from __future__ import annotations

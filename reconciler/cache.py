@@ -243,7 +243,7 @@ class Cache:
             body = memoryview(data)[cut + 1:]
             if head.get("version") != self.tag or head.get("sha256") != hashlib.sha256(body).hexdigest():
                 return {}
-            return _entries(str(body, "utf-8"))
+            return _body_entries(body)
         except (OSError, ValueError, AttributeError, RecursionError):  # missing, truncated, not UTF-8, no header
             return {}
 
@@ -314,6 +314,33 @@ def _body(entries: Iterable[tuple[str, str]]):
         pending, size = ["\n"], 0
     if pending:
         yield "".join(pending)
+
+
+def _body_entries(body: memoryview | bytes) -> dict[str, str]:
+    """A pack's entries from its body's bytes (UTF-8); ValueError when it is not entries as `save` writes them.
+
+    A body of one big entry (the snapshot's pack: megabytes) has that value decoded alone from the bytes,
+    not the whole body and then a slice copied off it: each fresh copy of megabytes costs its page faults.
+    Any other body is decoded whole and read by `_entries`, which gives the same answer for that one too."""
+    single = _one_entry(body)
+    return single if single is not None else _entries(str(body, "utf-8"))
+
+
+def _one_entry(body: memoryview | bytes) -> dict[str, str] | None:
+    """The entry of a body that is exactly one entry whose value is most of it, or None (then `_entries`)."""
+    prefix = bytes(body[:256])  # a key is a content hash or a path: a longer one is not read here
+    space = prefix.find(b" ")
+    gap = prefix.find(b" ", space + 1)
+    if space <= 0 or gap < 0 or not prefix[space + 1:gap].isdigit():  # bytes.isdigit: ASCII digits only
+        return None
+    length, start = int(prefix[space + 1:gap]), gap + 1
+    rest = len(body) - start - 1  # the value's bytes, the body being one entry and its newline
+    if rest < length or rest > 4 * length or body[-1] != 0x0A:  # UTF-8: 1 to 4 bytes a character
+        return None
+    value = str(body[start:len(body) - 1], "utf-8")
+    if len(value) != length:  # more than one entry after all
+        return None
+    return {str(prefix[:space], "utf-8"): value}
 
 
 def _entries(body: str) -> dict[str, str]:

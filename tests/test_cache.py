@@ -632,6 +632,43 @@ def test_a_pack_body_read_line_by_line_is_the_one_read_entry_by_entry(entries, e
     assert _entries_or_error(body) == _walk_or_error(body)
 
 
+@given(_entry_lines, st.lists(st.tuples(st.integers(0, 80), _piece), max_size=2), st.integers(0, 3))
+@settings(max_examples=examples(400))
+@example([("a", "x\ny")], [], 0)  # one entry across lines: its value decoded alone
+@example([("a", "\u0661\u0661")], [], 0)  # characters of two bytes: the length counts characters
+@example([("a", "x\n")], [(3, "1")], 0)  # the length made 11: longer than the body
+@example([("a", "xy"), ("b", "z")], [], 0)  # two entries: the second is no part of the first's value
+@example([("a", "x"), ("b", "y")], [], 1)  # cut short
+def test_a_pack_body_read_from_its_bytes_is_the_one_read_from_its_text(entries, edits, cut):
+    """The bytes of a body of one big entry (the snapshot's pack) are decoded value only; any body gives what
+    its text gives (`_entries`): the same entries, or an error."""
+    from reconciler.cache import _body_entries
+
+    body = "".join(f"{key} {len(value)} {value}\n" for key, value in entries)
+    for at, text in edits:
+        body = body[:at] + text + body[at:]
+    body = body[:len(body) - cut]
+    try:
+        found = _body_entries(memoryview(body.encode("utf-8")))
+    except ValueError:
+        found = ValueError
+    assert found == _entries_or_error(body)
+
+
+def test_the_snapshot_pack_is_decoded_value_only(repo, monkeypatch):
+    """The snapshot's pack is one entry of megabytes: its value is decoded from the bytes, and the whole body is
+    never decoded to be sliced."""
+    import reconciler.cache as cache
+
+    cold = plan_bytes_in_process(repo)
+    whole = []
+    real = cache._entries
+    monkeypatch.setattr(cache, "_entries", lambda body: whole.append(len(body)) or real(body))
+    size = (repo / SNAPSHOT_PACK).stat().st_size
+    assert plan_bytes_in_process(repo) == cold
+    assert whole and max(whole) < size / 4  # the other packs' bodies only
+
+
 def test_a_pack_body_whose_lines_are_not_all_entries_is_walked(monkeypatch):
     import reconciler.cache as cache
 

@@ -140,8 +140,9 @@ def _not_a_model(pack: Path) -> None:
 
 
 def _not_a_snapshot(pack: Path) -> None:
-    """Values with the shape of a cached snapshot (two index lines, then JSON) whose text is no snapshot."""
-    _rewrite(pack, lambda entries: {key: "\n".join(value.split("\n", 2)[:2]) + '\n{"as_of": 7}'
+    """Values with the shape of a cached snapshot (its head, its index and its devices' holders, each a line, then
+    JSON) whose text is no snapshot."""
+    _rewrite(pack, lambda entries: {key: "\n".join(value.split("\n", 3)[:3]) + '\n{"as_of": 7}'
                                     for key, value in entries.items()})
 
 

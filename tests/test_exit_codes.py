@@ -71,6 +71,17 @@ def test_the_console_script_ends_without_tearing_down_and_loses_no_output(capsys
     assert "torn down" not in ended.stderr
 
 
+def test_the_console_script_makes_no_sweep_of_the_run_s_objects_before_it_ends():
+    """The collector, paused for the command, is not turned back on to walk every object the run left."""
+    ended = _console("import gc, sys\nimport reconciler.cli as cli\nreal = cli.main\n"
+                     "def main():\n"
+                     "    gc.callbacks.append(lambda phase, info: phase == 'start' and print('swept', file=sys.stderr))\n"
+                     "    return real()\n"
+                     f"cli.main = main\nsys.argv = ['reconciler', *{PLAN!r}]")
+    assert ended.returncode == 2 and ended.stdout.startswith("{")
+    assert "swept" not in ended.stderr
+
+
 @pytest.mark.parametrize("waiting", [
     "import atexit\natexit.register(lambda: print('at exit', file=sys.stderr))",
     "import threading\nthreading.Thread(target=lambda: (time.sleep(0.5), print('at exit', file=sys.stderr))).start()",

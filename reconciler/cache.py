@@ -102,10 +102,16 @@ def compact(data) -> str:
 
 
 class Cache:
-    """The cache of one repo root; `Cache(None)` (no repo) keeps nothing and finds nothing."""
+    """The cache of one repo root; `Cache(None)` (no repo) keeps nothing and finds nothing.
 
-    def __init__(self, root: Path | None):
+    `quiet`: a forked copy's cache, which never warns (its parent's says why a cache is not used).
+    `ahead`: what a forked copy read of it ahead of the run (`unchanged.Ahead`), set by the run that started it.
+    """
+
+    def __init__(self, root: Path | None, quiet: bool = False):
         self.directory = _inside(root) if root is not None else None
+        self.quiet = quiet
+        self.ahead = None
         self._packs: dict[str, dict[str, str]] = {}
         self._used: dict[str, set[str]] = {}
         self._dirty: set[str] = set()
@@ -136,6 +142,15 @@ class Cache:
         found = {key: pack[key] for key in keys if key in pack}
         self._used.setdefault(kind, set()).update(found)
         return found if self._spill is None else {key: self._value(value) for key, value in found.items()}
+
+    def entries(self, kind: str) -> dict[str, str]:
+        """Every entry of `kind` (a kind in one pack, not in shards): key -> value."""
+        return {key: self._value(value) for key, value in self._pack(_whole(kind)).items()}
+
+    def used(self, kind: str, keys: Iterable[str]) -> None:
+        """Count `keys` of `kind` (in one pack) as asked for by this run, as `get` counts what it finds: a save
+        that keeps only the entries a run used keeps those."""
+        self._used.setdefault(_whole(kind), set()).update(keys)
 
     def put(self, kind: str, key: str, value: str) -> None:
         if self.directory is None:
@@ -264,7 +279,7 @@ class Cache:
         """Whether this cache was not committed (see the module's docstring); asked once, warned once."""
         if self._trusted is None:
             why = _committed(self.directory.parent.parent) if self.directory is not None else None
-            if why:
+            if why and not self.quiet:
                 print(f"warning: the cache under {self.directory} is not used: {why}. A committed cache could "
                       "make a plan hide or invent steps; remove it from Git (git rm -r --cached .reconciler/cache) "
                       "and ignore the folder (.gitignore: .reconciler/)", file=sys.stderr)
@@ -398,6 +413,13 @@ def _bounds(body: str, at: int) -> tuple[int, int, int]:
 
 
 _SHARD_NAMES = frozenset(f"{number:02x}" for number in range(256))
+
+
+def _whole(kind: str) -> str:
+    """The pack of a kind kept in one pack (ValueError for a kind in shards)."""
+    if kind in SHARDS:
+        raise ValueError(f"the {kind} cache is kept in shards")
+    return kind
 
 
 def _pack_name(kind: str, key: str) -> str:

@@ -20,10 +20,15 @@ same way, apart (`content_digest`, kind `snapshot-stat`): its hash keys the snap
 (reconciler.current), so an unchanged snapshot of megabytes is neither read nor hashed again. The
 cache is trusted as the rest of it is (never when committed), and damage to it costs time: an entry
 that is not one is no hit.
+
+On two processors, the plan command has a forked copy find these answers for a big repo while it
+imports the planner (`Ahead`): the stat of every file and the read of the stat pack are then off the
+path a warm re-plan waits on, and the answers are the same.
 """
 
 from __future__ import annotations
 
+import marshal
 import os
 import re
 import stat
@@ -52,9 +57,21 @@ def signature(path: str | Path) -> tuple[str, bool] | None:
 
 def known_files(cache: Cache, names: list[str]) -> dict[str, tuple[str, str]]:
     """The files whose signature is still the one kept: name -> (the content hash, the claims) kept with it. One
-    pass over the stat pack's entries for these names: a warm re-plan of a big repo waits on it."""
+    pass over the stat pack's entries for these names (or the answers a forked copy found ahead, `Ahead`): a warm
+    re-plan of a big repo waits on it."""
+    ahead = cache.ahead.answers(cache) if cache.ahead is not None else None
+    if ahead is not None:
+        found = {name: ahead[name] for name in names if name in ahead}
+        cache.used(STAT, found)
+        return found
+    return _unchanged(cache.get_many(STAT, [name for name in names if is_key(name)]))
+
+
+def _unchanged(kept: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Of the stat pack's entries `kept` (name -> value), the files whose signature is still that one: name -> (the
+    content hash, the claims)."""
     found = {}
-    for name, value in cache.get_many(STAT, [name for name in names if is_key(name)]).items():
+    for name, value in kept.items():
         parts = value.split("\t")
         if len(parts) == 3 and (seen := signature(name)) is not None and parts[0] == seen[0] \
                 and _DIGEST.fullmatch(parts[1]):
@@ -84,3 +101,73 @@ def remember(cache: Cache, name: str, seen: tuple[str, bool] | None, digest: str
     if seen is not None and seen[1] and is_key(name):
         cache.put(STAT, name, f"{seen[0]}\t{digest}\t{claims}")
 
+
+# A stat pack of this many bytes or more (about 1,400 files) is read ahead by a forked copy; below, the fork costs
+# more than it saves.
+AHEAD_BYTES = 256 * 1024
+
+
+class Ahead:
+    """The stat answers of a big repo's files, found by a forked copy of this process (reconciler.forked) while this
+    one goes on (imports the planner): a warm re-plan's stat of every file and its read of the stat pack leave the
+    path it waits on.
+
+    The copy reads the stat pack of the repo's cache as the run's cache would (quietly: the run's own
+    cache warns when the cache is not to be used), and sends back, for every file it names whose
+    signature is still the kept one, its content hash and claims: `known_files` of every name in the
+    pack. `known_files` then takes those of the files the run found. The answers hold for the cache
+    folder they were read from only; a copy that fails, or sends what is not answers, costs time:
+    `known_files` then reads the pack itself.
+    """
+
+    def __init__(self, directory: Path, child):
+        self.directory, self._child, self._answers = os.path.realpath(directory), child, None
+
+    @classmethod
+    def start(cls, paths: list[str], workers: int) -> Ahead | None:
+        """A copy reading ahead the stat answers of the repo directory `paths` names (one directory), when the run
+        may use two processes and the repo's stat pack is big; else None."""
+        if workers < 2 or len(paths or ["."]) != 1:
+            return None
+        root = Path((paths or ["."])[0])
+        directory = Cache(root).directory
+        try:
+            if directory is None or os.stat(directory / f"{STAT}.json").st_size < AHEAD_BYTES:
+                return None
+        except OSError:
+            return None
+        from reconciler import forked  # only a run that reads ahead
+
+        child = forked.Child(lambda: _read_ahead(root))
+        return cls(directory, child) if child.pid is not None else None
+
+    def answers(self, cache: Cache) -> dict[str, tuple[str, str]] | None:
+        """The copy's answers (waited for) when `cache` is the one they were read from; else None."""
+        if self._child is not None:
+            child, self._child = self._child, None
+            self._answers = _decoded(child.result())
+        same = cache.directory is not None and os.path.realpath(cache.directory) == self.directory
+        return self._answers if same else None
+
+    def stop(self) -> None:
+        """End the copy if it still runs (a run that did not ask: an error, Ctrl-C)."""
+        if self._child is not None:
+            self._child.stop()
+            self._child = None
+
+
+def _read_ahead(root: Path) -> bytes:
+    """A forked copy's work: `_unchanged` of every entry of the repo's stat pack, flat (name, hash, claims, ...)."""
+    return marshal.dumps([text for name, answer in _unchanged(Cache(root, quiet=True).entries(STAT)).items()
+                          for text in (name, *answer)])
+
+
+def _decoded(data: bytes | None) -> dict[str, tuple[str, str]] | None:
+    """The answers a copy sent, or None when there are none or they are not answers."""
+    try:
+        flat = marshal.loads(data) if data is not None else None
+    except (EOFError, ValueError, TypeError):
+        return None
+    if type(flat) is not list or len(flat) % 3 or not set(map(type, flat)) <= {str}:
+        return None
+    return dict(zip(flat[0::3], zip(flat[1::3], flat[2::3])))

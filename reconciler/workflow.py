@@ -23,6 +23,7 @@ from reconciler.current import PortalState, Reading
 from reconciler.loader import Inputs, load, load_settings
 from reconciler.repo import CustomerSource
 from reconciler.snapshot import Snapshot
+from reconciler.unchanged import Ahead
 
 TODAY_ENV = "RECONCILER_TODAY"
 
@@ -36,6 +37,7 @@ class PlanRequest:
     settings_root: str | None = None  # customer files: the repo directory whose reconciler.yaml applies (default .)
     drift: bool = False  # report what changed in the portal since the last apply (asks the backend)
     workers: int = 1  # processes the run may use: above 1, a big snapshot file is read by a child (current.Reading)
+    ahead: Ahead | None = None  # the repo's stat answers a forked copy reads ahead (the caller started it)
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,7 @@ def _valid_timezone(name: str) -> str:
 def _make_plan(request: PlanRequest, provider, known: dict) -> PlanResult:
     """make_plan's work; `known` collects the timezone and the date as soon as they are known."""
     cache = _cache_of(request.paths)
+    cache.ahead = request.ahead
     settings = None if provider is not None or request.state else settings_for(request)
     with Reading(_snapshot_file(request, provider, settings), cache, request.workers,
                  partial=bool(request.changed_since)) as reading:

@@ -58,17 +58,29 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     from reconciler.forked import cores
+    from reconciler.unchanged import Ahead
+
+    if args.comment_limit < 0:
+        raise ReconcilerError("--comment-limit is a number of characters, 0 for no limit")
+    # before the planner is imported: a copy finds which of a big repo's files are unchanged meanwhile
+    ahead = Ahead.start(args.paths, cores()) if not args.changed_since else None
+    try:
+        return _plan(args, ahead, cores())
+    finally:
+        if ahead is not None:
+            ahead.stop()
+
+
+def _plan(args: argparse.Namespace, ahead, workers: int) -> int:
     from reconciler.plan.saved import saved_plan
     from reconciler.render import RENDERERS
     from reconciler.render.markdown import render as render_markdown
     from reconciler.workflow import PlanRequest, make_plan
 
-    if args.comment_limit < 0:
-        raise ReconcilerError("--comment-limit is a number of characters, 0 for no limit")
     limit = args.comment_limit or None
     try:
         result = make_plan(PlanRequest(paths=args.paths, state=args.state, today=args.today,
-                                       changed_since=args.changed_since, drift=True, workers=cores()))
+                                       changed_since=args.changed_since, drift=True, workers=workers, ahead=ahead))
     except ReconcilerError as exc:  # a pull request's comment and summary still say why nothing was planned
         _markdown_failure(args, exc, limit)
         _json_failure(args, exc)

@@ -1,0 +1,261 @@
+"""A forked copy reads a big repo's stat answers ahead while the run imports the planner (reconciler.unchanged.Ahead),
+and the plan is the one the run makes alone, byte for byte: after edits, a file added and one removed, a copy that
+fails or sends what is not answers, answers of another repo, and a cache committed to Git. The run that uses them
+reads neither the stat pack nor a file they vouch for, and no copy outlives a run."""
+
+from __future__ import annotations
+
+import json
+import marshal
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+import reconciler.cache
+import reconciler.forked
+import reconciler.repo
+import reconciler.unchanged
+from reconciler.cli import main
+from reconciler.unchanged import Ahead
+from reconciler.workflow import PlanFailed, PlanRequest, make_plan
+from tests.test_cache import STAT_PACK, TODAY, _rewrite, git, repo  # noqa: F401 (the fixture)
+from tests.test_unchanged import reads, settled  # noqa: F401 (the fixtures)
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+
+
+@pytest.fixture
+def any_size(monkeypatch):
+    """A stat pack of any size is read ahead (else from AHEAD_BYTES: a repo of about 1,400 files)."""
+    monkeypatch.setattr(reconciler.unchanged, "AHEAD_BYTES", 0)
+
+
+@pytest.fixture
+def packs_read(monkeypatch) -> list[str]:
+    """The packs this process reads (a forked copy's reads are its own)."""
+    names: list[str] = []
+    real = reconciler.cache.Cache._read
+    monkeypatch.setattr(reconciler.cache.Cache, "_read", lambda self, name: names.append(name) or real(self, name))
+    return names
+
+
+def plan(repo: Path, ahead: bool, reads: list | None = None) -> bytes:
+    """The JSON plan document, the stat answers read ahead by a copy or not; `reads` emptied first."""
+    from reconciler.render import RENDERERS
+
+    if reads is not None:
+        reads.clear()
+    started = Ahead.start([str(repo)], 2) if ahead else None
+    assert (started is not None) == ahead
+    try:
+        document = make_plan(PlanRequest(paths=[str(repo)], state=str(repo / "state.yaml"), today=TODAY,
+                                         ahead=started)).document
+    except PlanFailed as failed:
+        document = failed.document
+    finally:
+        if started is not None:
+            started.stop()
+    assert_no_child_left()
+    return RENDERERS["json"](document).encode()
+
+
+def both_ways(repo: Path, reads: list) -> tuple[bytes, bytes]:
+    """The plan with the stat read ahead, then the plan alone from the same files and the same cache as before it;
+    `reads` holds the files the first one read."""
+    kept = repo.parent / "kept-cache"
+    shutil.rmtree(kept, ignore_errors=True)
+    shutil.copytree(repo / ".reconciler", kept)
+    ahead = plan(repo, ahead=True, reads=reads)
+    read = list(reads)
+    shutil.rmtree(repo / ".reconciler")
+    shutil.copytree(kept, repo / ".reconciler")
+    alone = plan(repo, ahead=False)
+    reads[:] = read
+    return ahead, alone
+
+
+def cold(repo: Path) -> bytes:
+    shutil.rmtree(repo / ".reconciler")
+    return plan(repo, ahead=False)
+
+
+ADDED = ("c00007", "add-licenses")
+
+
+def more_licenses(file: Path) -> None:
+    """c00007 asks for more basic licenses than the portal holds: the plan adds them."""
+    text = file.read_text()
+    assert "basic: 39\n" in text
+    file.write_text(text.replace("basic: 39\n", "basic: 45\n"))
+
+
+def assert_no_child_left() -> None:
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+def edit(repo: Path) -> None:
+    """One file renamed, one touched (its bytes the same), one added, one removed."""
+    renamed = repo / "customers" / "c00007.yaml"
+    renamed.write_text(renamed.read_text().replace("company: ", "company: Renamed ", 1))
+    touched = repo / "customers" / "c00011.yaml"
+    touched.write_bytes(touched.read_bytes())
+    shutil.copy(repo / "customers" / "c00003.yaml", repo / "customers" / "c00040.yaml")
+    (repo / "customers" / "c00040.yaml").write_text(
+        (repo / "customers" / "c00040.yaml").read_text().replace("customer: c00003", "customer: c00040"))
+    (repo / "customers" / "c00021.yaml").unlink()
+
+
+def test_a_warm_plan_with_the_stat_read_ahead_is_the_plan_without(repo, reads, settled, any_size, packs_read):
+    first = plan(repo, ahead=False)
+    packs_read.clear()
+    assert plan(repo, ahead=True, reads=reads) == first
+    assert reads == [] and "stat" not in packs_read  # the copy read it, and this process no file
+    edit(repo)
+    ahead, alone = both_ways(repo, reads)
+    assert sorted(reads) == ["c00007.yaml", "c00011.yaml", "c00040.yaml"]
+    assert ahead == alone == cold(repo) != first
+
+
+@pytest.mark.parametrize("sent", {
+    "the copy fails": None,
+    "not marshal": b"\x00 not marshal",
+    "a dict": marshal.dumps({"customers/c00007.yaml": ("sha256:" + "0" * 64, "no-catalog c00007  ")}),
+    "not strings": marshal.dumps([1, 2, 3]),
+    "not in threes": marshal.dumps(["customers/c00007.yaml", "sha256:" + "0" * 64]),
+    "nothing": b"",
+}.items(), ids=lambda item: item[0])
+def test_a_copy_that_sends_no_answers_gives_the_same_plan(repo, reads, settled, any_size, monkeypatch, sent):
+    first = plan(repo, ahead=False)
+    plan(repo, ahead=False)
+    edit(repo)
+
+    def work(root):
+        if sent[1] is None:
+            raise OSError("the copy fails")
+        return sent[1]
+
+    monkeypatch.setattr(reconciler.unchanged, "_read_ahead", work)
+    ahead, alone = both_ways(repo, reads)
+    assert sorted(reads) == ["c00007.yaml", "c00011.yaml", "c00040.yaml"]
+    assert ahead == alone != first
+
+
+def test_answers_read_from_another_repo_are_not_used(repo, settled, any_size, monkeypatch):
+    """The answers name files by their paths as the run names them: relative paths mean other files in another
+    folder, so answers hold for the cache folder they were read from only."""
+    monkeypatch.chdir(repo)
+    for _ in range(2):
+        make_plan(PlanRequest(paths=["."], state="state.yaml", today=TODAY))
+    other = repo.parent / "other"
+    shutil.copytree(repo, other, copy_function=shutil.copy2)
+    more_licenses(other / "customers" / "c00007.yaml")
+    started = Ahead.start(["."], 2)
+    monkeypatch.chdir(other)
+    try:
+        document = make_plan(PlanRequest(paths=["."], state="state.yaml", today=TODAY, ahead=started)).document
+    finally:
+        started.stop()
+    assert ADDED in [(step["customer"], step["action"]) for step in document["steps"]]
+    assert_no_child_left()
+
+
+def test_no_copy_for_one_processor_a_small_pack_files_or_no_cache(repo, settled, monkeypatch):
+    plan(repo, ahead=False)
+    plan(repo, ahead=False)
+    assert Ahead.start([str(repo)], 2) is None  # 40 files: the fork costs more than it saves
+    monkeypatch.setattr(reconciler.unchanged, "AHEAD_BYTES", 0)
+    assert Ahead.start([str(repo)], 1) is None
+    assert Ahead.start([str(repo / "customers" / "c00001.yaml"), str(repo / "customers" / "c00002.yaml")], 2) is None
+    shutil.rmtree(repo / ".reconciler")
+    assert Ahead.start([str(repo)], 2) is None
+
+
+@pytest.fixture
+def copies(monkeypatch) -> list:
+    """The copies the plan command starts to read ahead."""
+    started: list = []
+    real = Ahead.start.__func__
+
+    def counted(cls, paths, workers):
+        found = real(cls, paths, workers)
+        started.append(found)
+        return found
+
+    monkeypatch.setattr(Ahead, "start", classmethod(counted))
+    monkeypatch.setattr(reconciler.forked, "cores", lambda: 2)
+    return started
+
+
+def test_the_plan_command_reads_ahead_but_not_for_changed_since(repo, settled, any_size, copies, capsys):
+    argv = ["plan", str(repo), "--state", str(repo / "state.yaml"), "--today", TODAY, "--format", "json"]
+    main(argv)
+    capsys.readouterr()
+    main(argv)
+    warm = capsys.readouterr().out
+    assert copies[-1] is not None
+    assert_no_child_left()
+    git(repo, "init", "-q")
+    (repo / ".gitignore").write_text(".reconciler/\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "customers")
+    copies.clear()
+    main([*argv, "--changed-since", "HEAD"])
+    assert copies == []
+    assert json.loads(warm)["steps"]
+
+
+def test_no_copy_is_left_after_an_error(repo, settled, any_size, copies, capsys):
+    plan(repo, ahead=False)
+    main(["plan", str(repo), "--state", str(repo / "no-such-state.yaml"), "--today", TODAY])
+    assert copies and copies[-1] is not None
+    assert "no-such-state.yaml" in capsys.readouterr().err
+    assert_no_child_left()
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_a_committed_stat_pack_is_read_by_neither_and_warned_of_once(repo, settled, any_size, copies, capfd):
+    """A pull request edits a file and commits a stat pack that vouches for the edit with the old bytes' hash (its
+    checksum right): the plan sees the edit, and the warning that the cache is not used is the run's own, once (the
+    copy reads the pack quietly)."""
+    argv = ["plan", str(repo), "--state", str(repo / "state.yaml"), "--today", TODAY, "--format", "json"]
+    main(argv)
+    main(argv)
+    edited = repo / "customers" / "c00007.yaml"
+    name = str(edited)
+    more_licenses(edited)
+    seen = reconciler.unchanged.signature(name)[0]
+    _rewrite(repo / STAT_PACK, lambda entries: {**entries, name: seen + entries[name][entries[name].index("\t"):]})
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "an edit, and a cache that hides it")
+    capfd.readouterr()
+    main(argv)
+    out, err = capfd.readouterr()  # the copy's output too, were it to write any
+    assert copies[-1] is not None
+    assert ADDED in [(step["customer"], step["action"]) for step in json.loads(out)["steps"]]
+    assert err.count("is not used") == 1
+    assert_no_child_left()
+
+
+def test_the_copy_s_answers_are_known_files_of_every_name_in_the_pack(repo, settled):
+    plan(repo, ahead=False)
+    plan(repo, ahead=False)
+    cache = reconciler.cache.Cache(repo)
+    names = reconciler.repo.discover(repo, reconciler.repo.Config())
+    answers = reconciler.unchanged._decoded(reconciler.unchanged._read_ahead(repo))
+    assert answers == reconciler.unchanged.known_files(cache, names) and len(answers) == 40
+
+
+def test_the_entries_read_ahead_count_as_used_when_a_big_stat_pack_is_saved(repo, settled, any_size, monkeypatch):
+    """Past MAX_ENTRIES a save keeps only the entries the run used: those the copy vouched for are among them."""
+    from reconciler.cache import Cache
+
+    plan(repo, ahead=False)
+    plan(repo, ahead=False)
+    monkeypatch.setattr(reconciler.cache, "MAX_ENTRIES", 10)
+    more_licenses(repo / "customers" / "c00007.yaml")  # its new stat is kept: the pack is saved
+    plan(repo, ahead=True)
+    assert len(Cache(repo).entries("stat")) == 40

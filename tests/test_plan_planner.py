@@ -212,3 +212,20 @@ def test_a_pbx_on_the_deletion_clock_is_saved_before_anything_else():
                   snapshot({"aaa": {"aaa": first_by_name}, "zzz": {"zzz": interrupted}}), TODAY, Policy())
     assert [(s.customer, s.action.value) for s in result.steps] == [
         ("zzz", "change-term"), ("zzz", "add-licenses"), ("aaa", "add-licenses")]
+
+
+def test_the_last_passes_copy_only_the_steps_they_change():
+    """Tagging, sorting and numbering a finished plan's steps again changes none of them: each is kept as it is (a
+    frozen model), not copied; a step a pass does change is a new one, and the old one is as it was."""
+    from reconciler.plan.context import Edge, Verdict
+    from reconciler.plan.order import apply_verdicts, sort_steps
+    from reconciler.plan.planner import _numbered
+
+    finished = list(big_scene().steps)
+    edges = [Edge(step.id, need) for step in finished for need in step.depends_on]
+    for again in (apply_verdicts(finished, [], True), sort_steps(finished, edges), _numbered(finished)):
+        assert len(again) == len(finished) and all(new is old for new, old in zip(again, finished))
+    first = finished[0]
+    tagged = apply_verdicts(finished, [Verdict(first.id, "deletion-clock")], True)
+    assert tagged[0] is not first and tagged[0].rules == sorted({*first.rules, "deletion-clock"})
+    assert "deletion-clock" not in first.rules and all(new is old for new, old in zip(tagged[1:], finished[1:]))

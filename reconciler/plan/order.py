@@ -41,7 +41,11 @@ def apply_verdicts(steps: list[Step], verdicts: list[Verdict], decide: bool) -> 
     result = []
     for step in steps:
         found = by_step.get(step.id, [])
-        update: dict = {"rules": sorted(set(step.rules) | {v.rule for v in found})}
+        rules = sorted(set(step.rules) | {v.rule for v in found})
+        if not found and rules == step.rules:  # most steps: nothing to tag, the step as it is (frozen: no copy)
+            result.append(step)
+            continue
+        update: dict = {"rules": rules}
         blocked = [v for v in found if v.status is Status.BLOCKED]
         manual = [v for v in found if v.status is Status.MANUAL]
         if decide and blocked:
@@ -113,7 +117,8 @@ def sort_steps(steps: list[Step], edges: list[Edge]) -> list[Step]:
     ordered: list[Step] = []
     while ready:
         step = steps[heapq.heappop(ready)]
-        ordered.append(step.model_copy(update={"depends_on": sorted(needs[step.id])}))
+        depends_on = sorted(needs[step.id])
+        ordered.append(step if step.depends_on == depends_on else step.model_copy(update={"depends_on": depends_on}))
         for other in unlocks[step.id]:
             waiting[other] -= 1
             if waiting[other] == 0:

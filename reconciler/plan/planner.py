@@ -230,9 +230,14 @@ def deletion_clock_first(steps: list[Step], current: Snapshot) -> list[Step]:
 
 
 def _numbered(steps: list[Step]) -> list[Step]:
+    """The steps with their positions as ids (a step already numbered so, as it is: frozen, no copy)."""
     ids = {step.id: index for index, step in enumerate(steps, start=1)}
-    return [step.model_copy(update={"id": ids[step.id], "depends_on": sorted(ids[d] for d in step.depends_on)})
-            for step in steps]
+    numbered = []
+    for step in steps:
+        depends_on = sorted(ids[d] for d in step.depends_on)
+        numbered.append(step if ids[step.id] == step.id and depends_on == step.depends_on
+                        else step.model_copy(update={"id": ids[step.id], "depends_on": depends_on}))
+    return numbered
 
 
 def in_plan_order(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -1,4 +1,6 @@
-"""The cyclic garbage collector paused for a whole run: set once, by the command line's `main`.
+"""The cyclic garbage collector paused for a whole run: set once, by the command line's `main` (the console
+script's `run` pauses it before `main` and leaves it paused to the process's end: a last sweep of everything
+the run made frees nothing the exit does not).
 
 Reading thousands of files makes millions of objects and no reference cycles: each full
 collection walks every object alive, and while a big repo loads the young generation fills

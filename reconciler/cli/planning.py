@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.cli.common import (
     EXIT_CHANGES,
@@ -24,6 +25,9 @@ from reconciler.cli.common import (
     _write_plan_file,
 )
 from reconciler.diagnostics import ReconcilerError, Severity
+
+if TYPE_CHECKING:
+    from reconciler.unchanged import Ahead
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -62,16 +66,17 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
     if args.comment_limit < 0:
         raise ReconcilerError("--comment-limit is a number of characters, 0 for no limit")
+    workers = cores()
     # before the planner is imported: a copy finds which of a big repo's files are unchanged meanwhile
-    ahead = Ahead.start(args.paths, cores()) if not args.changed_since else None
+    ahead = Ahead.start(args.paths, workers) if not args.changed_since else None
     try:
-        return _plan(args, ahead, cores())
+        return _plan(args, ahead, workers)
     finally:
         if ahead is not None:
             ahead.stop()
 
 
-def _plan(args: argparse.Namespace, ahead, workers: int) -> int:
+def _plan(args: argparse.Namespace, ahead: Ahead | None, workers: int) -> int:
     from reconciler.plan.saved import saved_plan
     from reconciler.render import RENDERERS
     from reconciler.render.markdown import render as render_markdown

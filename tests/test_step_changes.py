@@ -18,7 +18,8 @@ import pytest
 from pydantic import ValidationError
 
 from reconciler.plan.changes import FORMS, Changes, LicenseMoves, SetOptions, TransferHwaas, changes_of
-from reconciler.plan.model import Action, Plan, new_step, parse_step, step_type, step_union
+from reconciler.plan.model import (Action, CostItem, CostTotals, ManualCosts, Plan, new_step, parse_step, step_type,
+                                   step_union)
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANS = sorted((ROOT / "plans").glob("*.json"))
@@ -108,3 +109,22 @@ def test_the_typed_fields_read_the_documents_keys():
     assert options.document() == {"storage_gb": [20, 50], "ssh": [None, True]} and not options.moves_pbx
     step = new_step(Action.SET_OPTIONS, id=1, customer="acme", pbx="acme", changes={"region": ["a", "b"]})
     assert step.changes.moves_pbx and step.changes.region == ("a", "b")
+
+
+def test_the_plans_optional_parts_are_absent_when_none_and_kept_when_set():
+    item = {"product": "WorkForce", "term": "1y", "quantity": 1, "unit_price": "10.00", "one_off": "5.00",
+            "recurring": "10.00"}
+    assert "billed_to" not in CostItem.model_validate(item).model_dump(mode="json")
+    assert CostItem.model_validate({**item, "billed_to": "globex/globex"}).model_dump(mode="json")["billed_to"] \
+        == "globex/globex"
+    assert "manual" not in CostTotals(one_off="0.00").model_dump(mode="json")
+    manual = ManualCosts(steps=[2], one_off=None, recurring=None)
+    assert CostTotals(one_off="0.00", manual=manual).model_dump(mode="json")["manual"] == \
+        {"steps": [2], "one_off": None, "recurring": None}  # inside a part that is there, a null stays null
+    bare = Plan.model_validate(plan_of())
+    for dumped in (bare.model_dump(mode="json"), json.loads(bare.model_dump_json())):
+        assert "drift" not in dumped and "costs" not in dumped["summary"]
+        assert dumped["summary"]["earliest_not_before"] is None  # not one of the parts absent when none
+    assert Plan.model_validate({**plan_of(), "drift": []}).model_dump(mode="json")["drift"] == []
+    options = SetOptions(ssh=(None, True))
+    assert json.loads(options.model_dump_json()) == {"ssh": [None, True]}

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from reconciler.domain import PROFILES, PbxModel, Term
+from reconciler.domain import PROFILES, PbxModel, Term, absent_when_none
 
 T = TypeVar("T")
 Pair = tuple[T, T]  # [before, after]
@@ -25,19 +25,11 @@ Billing = Pair[str]  # ["capex", "hwaas"]: a device that changes how it is paid 
 
 
 class Changes(BaseModel):
-    """Base of every action's changes: frozen, no unknown key, optional fields absent when unset."""
+    """Base of every action's changes: frozen, no unknown key, optional fields absent when None
+    (`absent_when_none`: `region` of a virtual PBX, `billing` of a transfer)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True,
                               defer_build=True)
-
-    @model_serializer(mode="wrap")
-    def _absent_when_none(self, handler):
-        """A field that is None is not in the document (`region` of a virtual PBX, `billing` of a transfer)."""
-        data = handler(self)
-        for name, field in type(self).model_fields.items():
-            if not field.is_required() and getattr(self, name) is None:
-                data.pop(field.alias or name, None)
-        return data
 
     def document(self) -> dict:
         """The changes as the JSON document holds them (its keys, in its order)."""
@@ -77,10 +69,10 @@ class CreatePbx(Changes):
     model: PbxModel
     term: Term
     licenses: dict[str, int] = Field(description="License profile -> the count the PBX starts with.")
-    region: str | None = None
-    storage_gb: int | None = None
-    static_ip: bool | None = None
-    ssh: bool | None = None
+    region: str | None = absent_when_none()
+    storage_gb: int | None = absent_when_none()
+    static_ip: bool | None = absent_when_none()
+    ssh: bool | None = absent_when_none()
 
 
 class LicenseMoves(Changes):
@@ -88,12 +80,12 @@ class LicenseMoves(Changes):
     up for add, down for remove; in a term change, remove takes every profile to 0 and add brings the
     desired counts back from 0."""
 
-    basic: Pair[int] | None = Field(None, alias="licenses.basic")
-    essential: Pair[int] | None = Field(None, alias="licenses.essential")
-    business: Pair[int] | None = Field(None, alias="licenses.business")
-    premium: Pair[int] | None = Field(None, alias="licenses.premium")
-    wizyconf: Pair[int] | None = Field(None, alias="licenses.wizyconf")
-    service: Pair[int] | None = Field(None, alias="licenses.service")
+    basic: Pair[int] | None = absent_when_none(alias="licenses.basic")
+    essential: Pair[int] | None = absent_when_none(alias="licenses.essential")
+    business: Pair[int] | None = absent_when_none(alias="licenses.business")
+    premium: Pair[int] | None = absent_when_none(alias="licenses.premium")
+    wizyconf: Pair[int] | None = absent_when_none(alias="licenses.wizyconf")
+    service: Pair[int] | None = absent_when_none(alias="licenses.service")
 
     @classmethod
     def of(cls, moves: dict[str, Pair[int]]) -> LicenseMoves:
@@ -114,11 +106,11 @@ class ChangeTerm(Changes):
 class SetOptions(Changes):
     """Cloud options that move; a manual set-options may carry a model or region move instead."""
 
-    model: Pair[PbxModel] | None = None
-    region: Pair[str | None] | None = None
-    storage_gb: Pair[int | None] | None = None
-    static_ip: Pair[bool | None] | None = None
-    ssh: Pair[bool | None] | None = None
+    model: Pair[PbxModel] | None = absent_when_none()
+    region: Pair[str | None] | None = absent_when_none()
+    storage_gb: Pair[int | None] | None = absent_when_none()
+    static_ip: Pair[bool | None] | None = absent_when_none()
+    ssh: Pair[bool | None] | None = absent_when_none()
 
     def moves(self) -> dict[str, Pair]:
         """Field -> [before, after] of what moves, in document order."""
@@ -133,8 +125,8 @@ class SetOptions(Changes):
 class OrderHwaas(Devices):
     """An order (no serials yet), with the HWaaS count of its product the order expects on its PBX."""
 
-    expected: dict[str, StrictInt] | None = Field(None, description="Product -> the HWaaS count the portal must hold "
-                                                              "on the PBX when the order runs (stale-plan).")
+    expected: dict[str, StrictInt] | None = absent_when_none(
+        description="Product -> the HWaaS count the portal must hold on the PBX when the order runs (stale-plan).")
 
 
 class NamedDevices(Devices):
@@ -153,7 +145,7 @@ class TransferHwaas(NamedDevices):
     """Devices that come to the PBX from another one (`from`), planned once, on the receiving side."""
 
     source: str = Field(alias="from", description="customer/pbx the devices come from.")
-    billing: Billing | None = Field(None, description="Present when the device is CAPEX where it is.")
+    billing: Billing | None = absent_when_none(description="Present when the device is CAPEX where it is.")
 
 
 class ReturnHwaas(NamedDevices):

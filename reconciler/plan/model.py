@@ -14,10 +14,10 @@ from functools import cache
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler, PlainSerializer,
-                      SerializeAsAny, TypeAdapter, ValidationError, WithJsonSchema, create_model, model_serializer)
+                      SerializeAsAny, TypeAdapter, ValidationError, WithJsonSchema, create_model)
 
 from reconciler.diagnostics import Diagnostic
-from reconciler.domain import Term, no_items
+from reconciler.domain import Term, absent_when_none, no_items
 from reconciler.plan.changes import FORMS, Changes
 
 FORMAT_VERSION = "1"
@@ -91,14 +91,10 @@ class CostItem(BaseModel):
                                               "rounded to the cent; 0.00 for a removal (no refund).")
     recurring: Money | None = Field(description="The change to the renewal invoice: unit_price x quantity; "
                                                 "null for lifetime and once (no renewals) or with no price.")
-    billed_to: str | None = Field(None, description="customer/pbx whose invoice the item changes when it is "
-                                                    "not the step's own: a transfer's sender, whose renewal goes "
-                                                    "down by what the receiver's goes up. Absent otherwise.")
-
-    @model_serializer(mode="wrap")
-    def _own_invoice(self, handler):
-        """An item on the step's own invoice has no `billed_to` key."""
-        return _absent_when_none(self, handler, "billed_to")
+    billed_to: str | None = absent_when_none(description="customer/pbx whose invoice the item changes when it is "
+                                                         "not the step's own: a transfer's sender, whose renewal "
+                                                         "goes down by what the receiver's goes up. Absent "
+                                                         "otherwise.")
 
 
 class Cost(BaseModel):
@@ -218,14 +214,6 @@ class _UnionSchema:
 Steps = Annotated[list[Annotated[SerializeAsAny[Step], BeforeValidator(_parsed)]], _UnionSchema()]
 
 
-def _absent_when_none(model: BaseModel, handler, key: str) -> dict:
-    """The model dumped without `key` when it is None: an optional part of the document is absent, not null."""
-    data = handler(model)
-    if getattr(model, key) is None:
-        data.pop(key, None)
-    return data
-
-
 class StatusCounts(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -255,13 +243,8 @@ class CostTotals(BaseModel):
     unpriced_steps: list[int] = Field(default_factory=no_items,
                                       description="Ids of the steps whose cost is not known, or not fully: what "
                                                   "is not known of them is left out of the totals.")
-    manual: ManualCosts | None = Field(None, description="The manual steps' costs, left out of the totals "
-                                                         "beside it (absent when no manual step is priced).")
-
-    @model_serializer(mode="wrap")
-    def _without_manual(self, handler):
-        """No priced manual step, no `manual` key."""
-        return _absent_when_none(self, handler, "manual")
+    manual: ManualCosts | None = absent_when_none(description="The manual steps' costs, left out of the totals "
+                                                              "beside it (absent when no manual step is priced).")
 
 
 class Renewal(BaseModel):
@@ -298,13 +281,9 @@ class Summary(BaseModel):
     warnings: int = 0
     by_customer: dict[str, StatusCounts] = Field(default_factory=dict)
     earliest_not_before: dt.date | None = Field(None, description="The earliest date a blocked step may go.")
-    costs: CostSummary | None = Field(None, description="Cost totals and renewal dates; present only when a "
-                                                        "price book is configured (absent, not null, otherwise).")
-
-    @model_serializer(mode="wrap")
-    def _without_costs(self, handler):
-        """No price book, no `costs` key: the document is then exactly what it was before costs existed."""
-        return _absent_when_none(self, handler, "costs")
+    costs: CostSummary | None = absent_when_none(
+        description="Cost totals and renewal dates; present only when a price book is configured (absent, not "
+                    "null, otherwise).")
 
 
 class Plan(BaseModel):
@@ -322,13 +301,8 @@ class Plan(BaseModel):
     fingerprints: dict[str, str] = Field(default_factory=dict,
                                          description="What apply checks for a stale plan: `desired` (the desired "
                                                      "files) and `current` (the portal state), given to the planner.")
-    drift: list[dict[str, Any]] | None = Field(None, description="With --drift: what changed in the portal since "
-                                                                 "the last apply (absent, not null, otherwise).")
-
-    @model_serializer(mode="wrap")
-    def _without_drift(self, handler):
-        """No drift asked for (or none found), no `drift` key: the document is what it was before drift existed."""
-        return _absent_when_none(self, handler, "drift")
+    drift: list[dict[str, Any]] | None = absent_when_none(
+        description="With --drift: what changed in the portal since the last apply (absent, not null, otherwise).")
 
     @property
     def has_errors(self) -> bool:

@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
+
+import orjson
 
 from reconciler import forked
 from reconciler.cache import Cache, compact
@@ -82,16 +83,20 @@ def plan_warm(sources: Iterable[CustomerSource], hashes: Mapping[str, str], stat
     keys: dict[str, str] = {}
     parts: dict[str, tuple[list[Step], list[Diagnostic]]] = {}
     holders = state.pbxes
+    entries = _entries(text)
     for customer in scope:
         if customer in dirty:
             continue
         source = files[customer]
         span = spans.get(customer)
-        taken = [f"{name}\0{others}" for name in source.pbxes
-                 if (others := [cid for cid in holders.get(name, ()) if cid != customer])]
-        entry = text[span[0]:span[1]] if span else "-"
-        material = "\0\0".join((source.path, hashes.get(source.path, ""), repr(taken), entry))
-        keys[customer] = hashlib.sha256(context + material.encode("utf-8", "surrogatepass")).hexdigest()
+        taken = [f"{name}\0{others}" for name in source.pbxes  # most names: held by this customer alone, or none
+                 if (who := holders.get(name)) and (len(who) > 1 or who[0] != customer)
+                 and (others := [cid for cid in who if cid != customer])]
+        key = hashlib.sha256(context)
+        material = "\0\0".join((source.path, hashes.get(source.path, ""), repr(taken), ""))
+        key.update(material.encode("utf-8", "surrogatepass"))
+        key.update(entries(*span) if span else b"-")  # the entry's text: hashed from one encoding, not copied
+        keys[customer] = key.hexdigest()
     values = cache.get_many(KIND, list(keys.values()))  # one pass over the pack: a warm plan asks every key
     for customer, key in keys.items():
         part = _decoded(values.get(key))
@@ -214,7 +219,7 @@ class _Helper:
         data = child.result() if child is not None else None
         if data is not None:
             try:
-                texts = json.loads(data)
+                texts = orjson.loads(data)
                 if texts is None:
                     return None
                 found = {customer: (_decoded(texts[customer]), texts[customer]) for customer in self._list}
@@ -339,12 +344,21 @@ def _decoded(value: str | None) -> tuple[list[Step], list[Diagnostic]] | None:
     if value == _NOTHING:
         return [], []
     try:
-        data = json.loads(value)
+        data = orjson.loads(value)
         steps = [parse_step(step) for step in data["steps"]]
         diagnostics = [Diagnostic.from_row(row) for row in data["diagnostics"]]
     except (ValueError, TypeError, KeyError):  # pydantic's ValidationError is a ValueError
         return None
     return steps, diagnostics
+
+
+def _entries(text: str) -> Callable[[int, int], bytes | memoryview]:
+    """The bytes of `text[start:end]` (UTF-8, surrogates passed) as a function of (start, end): views of one encoding
+    of the whole text when it is ASCII (a character is then a byte), else each slice encoded."""
+    if text.isascii():
+        whole = memoryview(text.encode("ascii"))
+        return lambda start, end: whole[start:end]
+    return lambda start, end: text[start:end].encode("utf-8", "surrogatepass")
 
 
 def _context(head: str, today: dt.date, portal_today: dt.date | None, policy: Policy,

@@ -407,3 +407,28 @@ def test_a_pbx_name_held_elsewhere_in_the_portal_is_taken_in_every_chunk(generat
     assert chunked == alone
     document, _ = json.JSONDecoder().raw_decode(chunked)
     assert [d["customer"] for d in document["diagnostics"] if d["rule"] == "pbx-name-taken"] == ["c00001"]
+
+
+def test_a_portal_state_beyond_ascii_keys_each_customer_by_its_own_entry(generated, planned):
+    """A part's key hashes its customer's entry of the cached snapshot: the entries after a company named in
+    three scripts (multi-byte in UTF-8) are keyed by their own text, to their last byte."""
+    repo = generated.root
+    state = repo / "state.yaml"
+    portal = yaml.safe_load(state.read_text(encoding="utf-8"))
+    portal["customers"]["c00002"]["company"] = "Müller & Söhne, 東京支店 " * 40
+    state.write_text(yaml.safe_dump(portal, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    generated.prime()
+    generated.same(planned)
+    assert planned == []  # nothing changed: every part is kept
+
+    last = max(int(name[1:]) for name in portal["customers"])
+    changed = f"c{last:05d}"  # its entry is the snapshot's last, the furthest from where the text's bytes grew
+    pbx = list(portal["customers"][changed]["pbxes"].values())[-1]
+    device = pbx.setdefault("devices", [{"serial": "9C75FFFF0001", "product": "WorkForce", "billing": "capex"}])[-1]
+    state.write_text(yaml.safe_dump(portal, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    generated.prime()
+    device["serial"] = device["serial"][:-4] + "FFFE"  # the entry's last bytes, its length the same
+    state.write_text(yaml.safe_dump(portal, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    generated.same(planned)  # the snapshot is read again, and its cache entry kept
+    generated.same(planned)
+    assert planned == [changed]

@@ -83,7 +83,6 @@ def plan_warm(sources: Iterable[CustomerSource], hashes: Mapping[str, str], stat
     keys: dict[str, str] = {}
     parts: dict[str, tuple[list[Step], list[Diagnostic]]] = {}
     holders = state.pbxes
-    entries = _entries(text)
     for customer in scope:
         if customer in dirty:
             continue
@@ -95,7 +94,7 @@ def plan_warm(sources: Iterable[CustomerSource], hashes: Mapping[str, str], stat
         key = hashlib.sha256(context)
         material = "\0\0".join((source.path, hashes.get(source.path, ""), repr(taken), ""))
         key.update(material.encode("utf-8", "surrogatepass"))
-        key.update(entries(*span) if span else b"-")  # the entry's text: hashed from one encoding, not copied
+        key.update(text[span[0]:span[1]].encode("utf-8", "surrogatepass") if span else b"-")  # the entry, not joined
         keys[customer] = key.hexdigest()
     values = cache.get_many(KIND, list(keys.values()))  # one pass over the pack: a warm plan asks every key
     for customer, key in keys.items():
@@ -350,15 +349,6 @@ def _decoded(value: str | None) -> tuple[list[Step], list[Diagnostic]] | None:
     except (ValueError, TypeError, KeyError):  # pydantic's ValidationError is a ValueError
         return None
     return steps, diagnostics
-
-
-def _entries(text: str) -> Callable[[int, int], bytes | memoryview]:
-    """The bytes of `text[start:end]` (UTF-8, surrogates passed) as a function of (start, end): views of one encoding
-    of the whole text when it is ASCII (a character is then a byte), else each slice encoded."""
-    if text.isascii():
-        whole = memoryview(text.encode("ascii"))
-        return lambda start, end: whole[start:end]
-    return lambda start, end: text[start:end].encode("utf-8", "surrogatepass")
 
 
 def _context(head: str, today: dt.date, portal_today: dt.date | None, policy: Policy,

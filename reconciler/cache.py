@@ -104,19 +104,23 @@ def compact(data) -> str:
 class Cache:
     """The cache of one repo root; `Cache(None)` (no repo) keeps nothing and finds nothing.
 
-    `quiet`: a forked copy's cache, which never warns (its parent's says why a cache is not used).
+    `copy`: a forked copy's cache (`unchanged.Ahead`), which never warns (its parent's says why a cache is not
+    used), and reads a pack of any version, keeping the version each was written by in `versions`: the copy
+    does not import pydantic to name its own, and its parent, which has, uses what it read only when they are
+    the same. `why`: why the cache is not used, "" when it is (None until `trusted` is asked).
     `ahead`: what a forked copy read of it ahead of the run (`unchanged.Ahead`), set by the run that started it.
     """
 
-    def __init__(self, root: Path | None, quiet: bool = False):
+    def __init__(self, root: Path | None, copy: bool = False):
         self.directory = _inside(root) if root is not None else None
-        self.quiet = quiet
+        self.copy = copy
+        self.versions: dict[str, str] = {}
+        self.why: str | None = None
         self.ahead = None
         self._packs: dict[str, dict[str, str]] = {}
         self._used: dict[str, set[str]] = {}
         self._dirty: set[str] = set()
         self._tag: str | None = None
-        self._trusted: bool | None = None
         self._held = 0  # characters put this run, spilled or not
         self._spill = None  # the file of the values that wait for `save` on disk (`_kept`)
         self._spilled = 0  # its length
@@ -176,8 +180,9 @@ class Cache:
             self._dirty.add(kind)
 
     def save(self) -> None:
-        """Write the packs that changed; a cache that cannot be written is left as it was (no error)."""
-        if self.directory is None or not self.trusted():
+        """Write the packs that changed; a cache that cannot be written is left as it was (no error). A copy's
+        cache is read only: it may hold packs of another version."""
+        if self.directory is None or self.copy or not self.trusted():
             return
         for name in sorted(self._dirty):
             pack = self._packs[name]
@@ -256,9 +261,14 @@ class Cache:
             cut = data.index(b"\n")
             head = json.loads(data[:cut])
             body = memoryview(data)[cut + 1:]
-            if head.get("version") != self.tag or head.get("sha256") != hashlib.sha256(body).hexdigest():
+            version = head.get("version")
+            if not isinstance(version, str) or not self.copy and version != self.tag \
+                    or head.get("sha256") != hashlib.sha256(body).hexdigest():
                 return {}
-            return _body_entries(body)
+            entries = _body_entries(body)
+            if self.copy:
+                self.versions[name] = version
+            return entries
         except (OSError, ValueError, AttributeError, RecursionError):  # missing, truncated, not UTF-8, no header
             return {}
 
@@ -277,14 +287,15 @@ class Cache:
 
     def trusted(self) -> bool:
         """Whether this cache was not committed (see the module's docstring); asked once, warned once."""
-        if self._trusted is None:
-            why = _committed(self.directory.parent.parent) if self.directory is not None else None
-            if why and not self.quiet:
-                print(f"warning: the cache under {self.directory} is not used: {why}. A committed cache could "
+        if self.why is None:
+            told = self.ahead.why(self) if self.ahead is not None else None  # a copy's answer for this folder
+            self.why = (told if told is not None else
+                        _committed(self.directory.parent.parent) if self.directory is not None else None) or ""
+            if self.why and not self.copy:
+                print(f"warning: the cache under {self.directory} is not used: {self.why}. A committed cache could "
                       "make a plan hide or invent steps; remove it from Git (git rm -r --cached .reconciler/cache) "
                       "and ignore the folder (.gitignore: .reconciler/)", file=sys.stderr)
-            self._trusted = not why
-        return self._trusted
+        return not self.why
 
 
 class _Spilled:

@@ -22,8 +22,9 @@ cache is trusted as the rest of it is (never when committed), and damage to it c
 that is not one is no hit.
 
 On two processors, the plan command has a forked copy find these answers for a big repo while it
-imports the planner (`Ahead`): the stat of every file and the read of the stat pack are then off the
-path a warm re-plan waits on, and the answers are the same.
+imports the planner (`Ahead`): the stat of every file, the read of the stat pack and the question
+whether Git tracks the cache are then off the path a warm re-plan waits on, and the answers are the
+same.
 """
 
 from __future__ import annotations
@@ -109,19 +110,21 @@ AHEAD_BYTES = 256 * 1024
 
 class Ahead:
     """The stat answers of a big repo's files, found by a forked copy of this process (reconciler.forked) while this
-    one goes on (imports the planner): a warm re-plan's stat of every file and its read of the stat pack leave the
-    path it waits on.
+    one goes on (imports the planner): a warm re-plan's stat of every file, its read of the stat pack and its
+    question to Git leave the path it waits on.
 
     The copy reads the stat pack of the repo's cache as the run's cache would (quietly: the run's own
-    cache warns when the cache is not to be used), and sends back, for every file it names whose
-    signature is still the kept one, its content hash and claims: `known_files` of every name in the
-    pack. `known_files` then takes those of the files the run found. The answers hold for the cache
-    folder they were read from only; a copy that fails, or sends what is not answers, costs time:
-    `known_files` then reads the pack itself.
+    cache warns when the cache is not to be used), and sends back whether the cache is to be used
+    (`Cache.why`), the version that wrote the pack (the copy does not import pydantic to know its own),
+    and, for every file the pack names whose signature is still the kept one, its content hash and
+    claims: `known_files` of every name in the pack. `known_files` then takes those of the files the run
+    found, when the pack's version is the run's. The answers hold for the cache folder they were read
+    from only; a copy that fails, or sends what is not answers, costs time: the run then asks Git
+    and reads the pack itself.
     """
 
     def __init__(self, directory: Path, child):
-        self.directory, self._child, self._answers = os.path.realpath(directory), child, None
+        self.directory, self._child, self._sent = os.path.realpath(directory), child, None
 
     @classmethod
     def start(cls, paths: list[str], workers: int) -> Ahead | None:
@@ -141,13 +144,23 @@ class Ahead:
         child = forked.Child(lambda: _read_ahead(root))
         return cls(directory, child) if child.pid is not None else None
 
+    def why(self, cache: Cache) -> str | None:
+        """Why the copy found `cache` not to be used, "" when it is to be (waited for); None when it cannot tell."""
+        sent = self._read(cache)
+        return sent[0] if sent is not None else None
+
     def answers(self, cache: Cache) -> dict[str, tuple[str, str]] | None:
-        """The copy's answers (waited for) when `cache` is the one they were read from; else None."""
+        """The copy's answers (waited for) when `cache` is the one they were read from and the stat pack's version
+        is the run's; else None."""
+        sent = self._read(cache)
+        return sent[2] if sent is not None and sent[1] == cache.tag else None
+
+    def _read(self, cache: Cache) -> tuple[str, str, dict[str, tuple[str, str]]] | None:
         if self._child is not None:
             child, self._child = self._child, None
-            self._answers = _decoded(child.result())
+            self._sent = _decoded(child.result())
         same = cache.directory is not None and os.path.realpath(cache.directory) == self.directory
-        return self._answers if same else None
+        return self._sent if same else None
 
     def stop(self) -> None:
         """End the copy if it still runs (a run that did not ask: an error, Ctrl-C)."""
@@ -157,17 +170,24 @@ class Ahead:
 
 
 def _read_ahead(root: Path) -> bytes:
-    """A forked copy's work: `_unchanged` of every entry of the repo's stat pack, flat (name, hash, claims, ...)."""
-    return marshal.dumps([text for name, answer in _unchanged(Cache(root, quiet=True).entries(STAT)).items()
-                          for text in (name, *answer)])
+    """A forked copy's work: why the cache is not used ("" when it is), the stat pack's version, and `_unchanged`
+    of every entry of the pack, flat (name, hash, claims, ...)."""
+    cache = Cache(root, copy=True)
+    cache.trusted()  # asked whatever the pack holds: the run takes this answer for its whole cache
+    found = _unchanged(cache.entries(STAT))
+    return marshal.dumps((cache.why, cache.versions.get(STAT, ""),
+                          [text for name, answer in found.items() for text in (name, *answer)]))
 
 
-def _decoded(data: bytes | None) -> dict[str, tuple[str, str]] | None:
-    """The answers a copy sent, or None when there are none or they are not answers."""
+def _decoded(data: bytes | None) -> tuple[str, str, dict[str, tuple[str, str]]] | None:
+    """What a copy sent (why, the pack's version, the answers), or None when it is not that."""
     try:
-        flat = marshal.loads(data) if data is not None else None
+        sent = marshal.loads(data) if data is not None else None
     except (EOFError, ValueError, TypeError):
         return None
+    if type(sent) is not tuple or len(sent) != 3 or type(sent[0]) is not str or type(sent[1]) is not str:
+        return None
+    why, version, flat = sent
     if type(flat) is not list or len(flat) % 3 or not set(map(type, flat)) <= {str}:
         return None
-    return dict(zip(flat[0::3], zip(flat[1::3], flat[2::3])))
+    return why, version, dict(zip(flat[0::3], zip(flat[1::3], flat[2::3])))

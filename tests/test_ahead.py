@@ -9,6 +9,8 @@ import json
 import marshal
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -119,23 +121,35 @@ def test_a_warm_plan_with_the_stat_read_ahead_is_the_plan_without(repo, reads, s
     assert ahead == alone == cold(repo) != first
 
 
+TAG = object()  # where a payload below holds the run's own version (the pack's, as a copy would send it)
+ANSWER = ["customers/c00007.yaml", "sha256:" + "0" * 64, "no-catalog c00007  "]
+
+
 @pytest.mark.parametrize("sent", {
     "the copy fails": None,
     "not marshal": b"\x00 not marshal",
-    "a dict": marshal.dumps({"customers/c00007.yaml": ("sha256:" + "0" * 64, "no-catalog c00007  ")}),
-    "not strings": marshal.dumps([1, 2, 3]),
-    "not in threes": marshal.dumps(["customers/c00007.yaml", "sha256:" + "0" * 64]),
     "nothing": b"",
+    "the answers alone": ANSWER,
+    "a list": ["", TAG, ANSWER],
+    "a dict of answers": ("", TAG, {ANSWER[0]: tuple(ANSWER[1:])}),
+    "not strings": ("", TAG, [1, 2, 3]),
+    "not in threes": ("", TAG, ANSWER[:2]),
+    "no version": ("", None, ANSWER),
+    "why not a string": (False, TAG, ANSWER),
+    "one more part": ("", TAG, ANSWER, ""),
 }.items(), ids=lambda item: item[0])
 def test_a_copy_that_sends_no_answers_gives_the_same_plan(repo, reads, settled, any_size, monkeypatch, sent):
     first = plan(repo, ahead=False)
     plan(repo, ahead=False)
     edit(repo)
+    tag = reconciler.cache.Cache(repo).tag
 
     def work(root):
         if sent[1] is None:
             raise OSError("the copy fails")
-        return sent[1]
+        if isinstance(sent[1], bytes):
+            return sent[1]
+        return marshal.dumps(type(sent[1])(tag if part is TAG else part for part in sent[1]))
 
     monkeypatch.setattr(reconciler.unchanged, "_read_ahead", work)
     ahead, alone = both_ways(repo, reads)
@@ -245,8 +259,64 @@ def test_the_copy_s_answers_are_known_files_of_every_name_in_the_pack(repo, sett
     plan(repo, ahead=False)
     cache = reconciler.cache.Cache(repo)
     names = reconciler.repo.discover(repo, reconciler.repo.Config())
-    answers = reconciler.unchanged._decoded(reconciler.unchanged._read_ahead(repo))
+    why, version, answers = reconciler.unchanged._decoded(reconciler.unchanged._read_ahead(repo))
     assert answers == reconciler.unchanged.known_files(cache, names) and len(answers) == 40
+    assert why == "" and version == cache.tag
+
+
+def test_a_copy_that_finds_no_stat_pack_still_says_whether_the_cache_is_used(repo, settled):
+    """The pack can go between the start of the copy and its read: the copy's word on the cache (which the run
+    takes for its whole cache) does not depend on it."""
+    plan(repo, ahead=False)
+    (repo / STAT_PACK).unlink()
+    assert reconciler.unchanged._decoded(reconciler.unchanged._read_ahead(repo)) == ("", "", {})
+
+
+def test_the_copy_imports_no_pydantic_and_its_answers_are_the_same(repo, settled):
+    """The copy names no version of its own (that would import pydantic while the run imports it too): a copy started
+    before any model module is imported sends the pack's version and the answers a run of its own would."""
+    plan(repo, ahead=False)
+    plan(repo, ahead=False)
+    script = ("import sys; from pathlib import Path; from reconciler.unchanged import _read_ahead; "
+              "sent = _read_ahead(Path(sys.argv[1])); assert 'pydantic' not in sys.modules, 'pydantic imported'; "
+              "sys.stdout.buffer.write(sent)")
+    done = subprocess.run([sys.executable, "-c", script, str(repo)], capture_output=True, timeout=60, check=False,
+                          cwd=Path(__file__).parent.parent)
+    assert done.returncode == 0, done.stderr.decode()
+    assert reconciler.unchanged._decoded(done.stdout) == reconciler.unchanged._decoded(
+        reconciler.unchanged._read_ahead(repo))
+
+
+def test_answers_read_from_a_stat_pack_of_another_version_are_not_used(repo, reads, settled, any_size, monkeypatch):
+    """The copy reads a pack of any version and says which: answers that vouch for the files as they were, from a
+    pack another version wrote, leave the run to read the pack itself (and see the edits)."""
+    first = plan(repo, ahead=False)
+    plan(repo, ahead=False)
+    why, _, flat = marshal.loads(reconciler.unchanged._read_ahead(repo))
+    edit(repo)
+    monkeypatch.setattr(reconciler.unchanged, "_read_ahead", lambda root: marshal.dumps((why, "another", flat)))
+    ahead, alone = both_ways(repo, reads)
+    assert sorted(reads) == ["c00007.yaml", "c00011.yaml", "c00040.yaml"]
+    assert ahead == alone != first
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+@pytest.mark.parametrize("copy", ["answers", "fails"])
+def test_the_run_asks_git_about_its_cache_only_when_the_copy_did_not(repo, settled, any_size, monkeypatch, copy):
+    """In a Git work tree, whether the cache is committed is asked once a run: by the copy when it answers (the
+    run takes its answer), else by the run itself. A `_committed` counted in this process counts the run's."""
+    git(repo, "init", "-q")
+    (repo / ".gitignore").write_text(".reconciler/\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "customers")
+    first = plan(repo, ahead=False)
+    asked = []
+    real = reconciler.cache._committed
+    monkeypatch.setattr(reconciler.cache, "_committed", lambda root: asked.append(root) or real(root))
+    if copy == "fails":
+        monkeypatch.setattr(reconciler.unchanged, "_read_ahead", lambda root: b"")
+    assert plan(repo, ahead=True) == first
+    assert len(asked) == (0 if copy == "answers" else 1)
 
 
 def test_the_entries_read_ahead_count_as_used_when_a_big_stat_pack_is_saved(repo, settled, any_size, monkeypatch):

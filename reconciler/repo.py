@@ -8,7 +8,6 @@ are unique within a repo. Putting the files together into the inputs of a run is
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from operator import itemgetter
@@ -24,7 +23,7 @@ from reconciler.diagnostics import Diagnostic, ReconcilerError, error, quoted
 from reconciler.paths import check_setting, outside_allowed, outside_file, within
 from reconciler.rules.validation import check_customer, check_parts
 from reconciler.source import CachedSource, Claims, CustomerSource, pins_of
-from reconciler.unchanged import known_files, remember, signature
+from reconciler.unchanged import CLAIMS_FORM, JUDGED, Kept, known_files, parsed_claims, remember, signature
 from reconciler.yamlio import Document, Positions, is_blank, parse, parse_checked, read_checked, read_file
 from reconciler.yamltext import content_hash, decode, read_bytes
 
@@ -214,8 +213,8 @@ def read_customer(path: str | Path, display: str, catalog: set[str] | None = Non
         return None, None, diagnostics
     digest = content_hash(raw)
     claims = cache.get(CLAIMS, digest)
-    hit = _cached_customer(claims, display, catalog, partial(_entry, cache, digest),
-                           partial(_reloaded, raw, display, cache, digest))
+    hit = _cached_customer(parsed_claims(claims) if claims is not None else None, display, catalog,
+                           partial(_entry, cache, digest), partial(_reloaded, raw, display, cache, digest))
     if hit is not None:
         remember(cache, display, seen, digest, claims)
         return hit, digest, []
@@ -245,10 +244,7 @@ def cached_customers(names: list[str], catalog: set[str] | None, cache: Cache) -
     return found
 
 
-_JUDGED = ("no-catalog", "a-catalog")  # what the validation rules were run with when the entry was kept
 CLAIMS = "claims"  # the cache's kind of a clean file's claims: what a hit needs at once (the model is `customer`)
-_ID, _SERIAL = "[a-z0-9][a-z0-9-]*", "[A-Za-z0-9][A-Za-z0-9-]*"  # domain.Id and domain.Serial
-_CLAIMS = re.compile(rf"(?:{'|'.join(_JUDGED)}) {_ID} (?:{_ID}(?:,{_ID})*)? (?:{_SERIAL}(?:,{_SERIAL})*)?")
 
 
 def _cache_value(source: CustomerSource, catalog: set[str] | None = None) -> tuple[str, str | None]:
@@ -262,17 +258,17 @@ def _cache_value(source: CustomerSource, catalog: set[str] | None = None) -> tup
     without decoding either, and the pack keeps the value on its line as it is.
     """
     model = source.model
-    claims = f"{_JUDGED[bool(catalog)]} {model.customer} {','.join(model.pbxes)} {','.join(pins_of(model))}"
+    claims = f"{JUDGED[bool(catalog)]} {model.customer} {','.join(model.pbxes)} {','.join(pins_of(model))}"
     entry = f"{model.model_dump_json(exclude_unset=True)}\t{compact(source.positions.dump())}"
-    return entry, claims if _CLAIMS.fullmatch(claims) else None
+    return entry, claims if CLAIMS_FORM.fullmatch(claims) else None
 
 
-def _cached_customer(claims: str | None, display: str, catalog: set[str] | None,
+def _cached_customer(claims: Kept | None, display: str, catalog: set[str] | None,
                      entry: Callable[[], tuple[str, str] | None],
                      reload: Callable[[], tuple[CustomerFile, Positions]]) -> CustomerSource | None:
     """The cached customer of a file that loaded clean; None (load it) when it is unusable or a rule speaks now.
 
-    The customer's claims (its id, PBX names and pins, `_cache_value`) are all a hit reads at once;
+    The customer's claims (its id, PBX names and pins, `_cache_value`, parsed) are all a hit reads at once;
     its model and positions come from `entry()` when something asks for them, or from `reload()`, the
     file's own bytes parsed again, should the entry be missing or damaged (`CachedSource`).
 
@@ -281,12 +277,11 @@ def _cached_customer(claims: str | None, display: str, catalog: set[str] | None,
     again without one, and is not judged again. With a catalog (a price book, the sandbox's
     for validate) they run on every hit: the catalog may be another one now.
     """
-    if claims is None or not _CLAIMS.fullmatch(claims):
+    if claims is None:
         return None
-    judged, customer, pbxes, pins = claims.split(" ")
-    source = CachedSource(display, (customer, tuple(pbxes.split(",")) if pbxes else (),
-                                    tuple(pins.split(",")) if pins else ()), entry, reload)
-    if catalog or judged != _JUDGED[0]:  # e.g. another catalog: judged again, on the model
+    judged, kept = claims
+    source = CachedSource(display, kept, entry, reload)
+    if catalog or judged != JUDGED[0]:  # e.g. another catalog: judged again, on the model
         try:
             if check_customer(source.model, source.positions, catalog):
                 return None

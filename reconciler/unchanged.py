@@ -22,9 +22,9 @@ cache is trusted as the rest of it is (never when committed), and damage to it c
 that is not one is no hit.
 
 On two processors, the plan command has a forked copy find these answers for a big repo while it
-imports the planner (`Ahead`): the stat of every file, the read of the stat pack and the question
-whether Git tracks the cache are then off the path a warm re-plan waits on, and the answers are the
-same.
+imports the planner (`Ahead`): the stat of every file, the read of the stat pack, the check and split
+of each file's claims and the question whether Git tracks the cache are then off the path a warm
+re-plan waits on, and the answers are the same.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import re
 import stat
 import time
 from collections.abc import Callable
+from itertools import chain
 from pathlib import Path
 
 from reconciler.cache import Cache, is_key
@@ -42,6 +43,20 @@ from reconciler.cache import Cache, is_key
 STAT = "stat"  # the cache's kind
 RACY_NS = 2_000_000_000
 _DIGEST = re.compile("sha256:[0-9a-f]{64}")
+JUDGED = ("no-catalog", "a-catalog")  # what the validation rules were run with when a file's claims were kept
+_ID, _SERIAL = "[a-z0-9][a-z0-9-]*", "[A-Za-z0-9][A-Za-z0-9-]*"  # domain.Id and domain.Serial
+CLAIMS_FORM = re.compile(rf"(?:{'|'.join(JUDGED)}) {_ID} (?:{_ID}(?:,{_ID})*)? (?:{_SERIAL}(?:,{_SERIAL})*)?")
+
+Kept = tuple[str, tuple[str, tuple[str, ...], tuple[str, ...]]]  # claims: (JUDGED's word, (id, PBX names, pins))
+
+
+def parsed_claims(text: str) -> Kept | None:
+    """A clean file's claims as kept (`JUDGED`'s word, its id, its PBX names and its pins, apart by spaces and
+    commas), parsed; None when the text is not that form (a name that is not one of the ids the models allow)."""
+    if not CLAIMS_FORM.fullmatch(text):
+        return None
+    judged, customer, pbxes, pins = text.split(" ")
+    return judged, (customer, tuple(pbxes.split(",")) if pbxes else (), tuple(pins.split(",")) if pins else ())
 
 
 def signature(path: str | Path) -> tuple[str, bool] | None:
@@ -56,7 +71,7 @@ def signature(path: str | Path) -> tuple[str, bool] | None:
     return f"{found.st_size} {found.st_mtime_ns} {found.st_ctime_ns} {found.st_ino} {found.st_dev}", old
 
 
-def known_files(cache: Cache, names: list[str]) -> dict[str, tuple[str, str]]:
+def known_files(cache: Cache, names: list[str]) -> dict[str, tuple[str, Kept]]:
     """The files whose signature is still the one kept: name -> (the content hash, the claims) kept with it. One
     pass over the stat pack's entries for these names (or the answers a forked copy found ahead, `Ahead`): a warm
     re-plan of a big repo waits on it."""
@@ -68,15 +83,15 @@ def known_files(cache: Cache, names: list[str]) -> dict[str, tuple[str, str]]:
     return _unchanged(cache.get_many(STAT, [name for name in names if is_key(name)]))
 
 
-def _unchanged(kept: dict[str, str]) -> dict[str, tuple[str, str]]:
+def _unchanged(kept: dict[str, str]) -> dict[str, tuple[str, Kept]]:
     """Of the stat pack's entries `kept` (name -> value), the files whose signature is still that one: name -> (the
-    content hash, the claims)."""
+    content hash, the claims parsed)."""
     found = {}
     for name, value in kept.items():
         parts = value.split("\t")
         if len(parts) == 3 and (seen := signature(name)) is not None and parts[0] == seen[0] \
-                and _DIGEST.fullmatch(parts[1]):
-            found[name] = (parts[1], parts[2])
+                and _DIGEST.fullmatch(parts[1]) and (claims := parsed_claims(parts[2])) is not None:
+            found[name] = (parts[1], claims)
     return found
 
 
@@ -117,10 +132,11 @@ class Ahead:
     cache warns when the cache is not to be used), and sends back whether the cache is to be used
     (`Cache.why`), the version that wrote the pack (the copy does not import pydantic to know its own),
     and, for every file the pack names whose signature is still the kept one, its content hash and
-    claims: `known_files` of every name in the pack. `known_files` then takes those of the files the run
-    found, when the pack's version is the run's. The answers hold for the cache folder they were read
-    from only; a copy that fails, or sends what is not answers, costs time: the run then asks Git
-    and reads the pack itself.
+    claims (parsed, sent in columns whose types the run checks at C speed): `known_files` of every
+    name in the pack. `known_files` then takes those of the files the run found, when the pack's
+    version is the run's. The answers hold for the cache folder they were read from only; a copy
+    that fails, or sends what is not answers, costs time: the run then asks Git and reads the pack
+    itself.
     """
 
     def __init__(self, directory: Path, child):
@@ -149,13 +165,13 @@ class Ahead:
         sent = self._read(cache)
         return sent[0] if sent is not None else None
 
-    def answers(self, cache: Cache) -> dict[str, tuple[str, str]] | None:
+    def answers(self, cache: Cache) -> dict[str, tuple[str, Kept]] | None:
         """The copy's answers (waited for) when `cache` is the one they were read from and the stat pack's version
         is the run's; else None."""
         sent = self._read(cache)
         return sent[2] if sent is not None and sent[1] == cache.tag else None
 
-    def _read(self, cache: Cache) -> tuple[str, str, dict[str, tuple[str, str]]] | None:
+    def _read(self, cache: Cache) -> tuple[str, str, dict[str, tuple[str, Kept]]] | None:
         if self._child is not None:
             child, self._child = self._child, None
             self._sent = _decoded(child.result())
@@ -171,15 +187,16 @@ class Ahead:
 
 def _read_ahead(root: Path) -> bytes:
     """A forked copy's work: why the cache is not used ("" when it is), the stat pack's version, and `_unchanged`
-    of every entry of the pack, flat (name, hash, claims, ...)."""
+    of every entry of the pack in columns (names, hashes, JUDGED's words, ids, PBX names, pins)."""
     cache = Cache(root, copy=True)
     cache.trusted()  # asked whatever the pack holds: the run takes this answer for its whole cache
     found = _unchanged(cache.entries(STAT))
-    return marshal.dumps((cache.why, cache.versions.get(STAT, ""),
-                          [text for name, answer in found.items() for text in (name, *answer)]))
+    rows = [(name, digest, judged, *claims) for name, (digest, (judged, claims)) in found.items()]
+    columns = [list(column) for column in zip(*rows)] if rows else [[] for _ in range(6)]
+    return marshal.dumps((cache.why, cache.versions.get(STAT, ""), columns))
 
 
-def _decoded(data: bytes | None) -> tuple[str, str, dict[str, tuple[str, str]]] | None:
+def _decoded(data: bytes | None) -> tuple[str, str, dict[str, tuple[str, Kept]]] | None:
     """What a copy sent (why, the pack's version, the answers), or None when it is not that."""
     try:
         sent = marshal.loads(data) if data is not None else None
@@ -187,7 +204,13 @@ def _decoded(data: bytes | None) -> tuple[str, str, dict[str, tuple[str, str]]] 
         return None
     if type(sent) is not tuple or len(sent) != 3 or type(sent[0]) is not str or type(sent[1]) is not str:
         return None
-    why, version, flat = sent
-    if type(flat) is not list or len(flat) % 3 or not set(map(type, flat)) <= {str}:
+    why, version, columns = sent
+    if type(columns) is not list or len(columns) != 6 or set(map(type, columns)) != {list} \
+            or len({len(column) for column in columns}) != 1:
         return None
-    return why, version, dict(zip(flat[0::3], zip(flat[1::3], flat[2::3])))
+    names, digests, judged, ids, pbxes, pins = columns
+    if not {*map(type, names), *map(type, digests), *map(type, judged), *map(type, ids)} <= {str} \
+            or not {*map(type, pbxes), *map(type, pins)} <= {tuple} \
+            or not set(map(type, chain.from_iterable((*pbxes, *pins)))) <= {str}:
+        return None
+    return why, version, dict(zip(names, zip(digests, zip(judged, zip(ids, pbxes, pins)))))

@@ -122,7 +122,7 @@ def test_a_warm_plan_with_the_stat_read_ahead_is_the_plan_without(repo, reads, s
 
 
 TAG = object()  # where a payload below holds the run's own version (the pack's, as a copy would send it)
-ANSWER = ["customers/c00007.yaml", "sha256:" + "0" * 64, "no-catalog c00007  "]
+ANSWER = [["customers/c00007.yaml"], ["sha256:" + "0" * 64], ["no-catalog"], ["c00007"], [("c00007",)], [()]]
 
 
 @pytest.mark.parametrize("sent", {
@@ -131,9 +131,14 @@ ANSWER = ["customers/c00007.yaml", "sha256:" + "0" * 64, "no-catalog c00007  "]
     "nothing": b"",
     "the answers alone": ANSWER,
     "a list": ["", TAG, ANSWER],
-    "a dict of answers": ("", TAG, {ANSWER[0]: tuple(ANSWER[1:])}),
-    "not strings": ("", TAG, [1, 2, 3]),
-    "not in threes": ("", TAG, ANSWER[:2]),
+    "a dict of answers": ("", TAG, {ANSWER[0][0]: tuple(column[0] for column in ANSWER[1:])}),
+    "rows, not columns": ("", TAG, [[column[0] for column in ANSWER]] * 6),
+    "names not strings": ("", TAG, [[7], *ANSWER[1:]]),
+    "ids not strings": ("", TAG, [*ANSWER[:3], [7], *ANSWER[4:]]),
+    "PBX names not a tuple": ("", TAG, [*ANSWER[:4], ["c00007"], ANSWER[5]]),
+    "a pin not a string": ("", TAG, [*ANSWER[:5], [(7,)]]),
+    "a column short": ("", TAG, [*ANSWER[:5], []]),
+    "five columns": ("", TAG, ANSWER[:5]),
     "no version": ("", None, ANSWER),
     "why not a string": (False, TAG, ANSWER),
     "one more part": ("", TAG, ANSWER, ""),
@@ -155,6 +160,20 @@ def test_a_copy_that_sends_no_answers_gives_the_same_plan(repo, reads, settled, 
     ahead, alone = both_ways(repo, reads)
     assert sorted(reads) == ["c00007.yaml", "c00011.yaml", "c00040.yaml"]
     assert ahead == alone != first
+
+
+@pytest.mark.parametrize("claims", ["maybe c00007 c00007 ", "no-catalog C00007 c00007 ", "no-catalog c00007",
+                                    "no-catalog c00007 c00007  more", "no-catalog c00007 c00007,,b "])
+def test_a_stat_entry_whose_claims_are_not_claims_vouches_for_nothing(repo, reads, settled, any_size, claims):
+    """The copy checks the claims the stat pack keeps as the run would: either way the file is read (its content a
+    hit), and the plan is the same."""
+    first = plan(repo, ahead=False)
+    plan(repo, ahead=False)
+    name = str(repo / "customers" / "c00007.yaml")
+    _rewrite(repo / STAT_PACK, lambda entries: {**entries, name: entries[name].rsplit("\t", 1)[0] + "\t" + claims})
+    ahead, alone = both_ways(repo, reads)
+    assert reads == ["c00007.yaml"]
+    assert ahead == alone == first
 
 
 def test_answers_read_from_another_repo_are_not_used(repo, settled, any_size, monkeypatch):
@@ -292,9 +311,9 @@ def test_answers_read_from_a_stat_pack_of_another_version_are_not_used(repo, rea
     pack another version wrote, leave the run to read the pack itself (and see the edits)."""
     first = plan(repo, ahead=False)
     plan(repo, ahead=False)
-    why, _, flat = marshal.loads(reconciler.unchanged._read_ahead(repo))
+    why, _, columns = marshal.loads(reconciler.unchanged._read_ahead(repo))
     edit(repo)
-    monkeypatch.setattr(reconciler.unchanged, "_read_ahead", lambda root: marshal.dumps((why, "another", flat)))
+    monkeypatch.setattr(reconciler.unchanged, "_read_ahead", lambda root: marshal.dumps((why, "another", columns)))
     ahead, alone = both_ways(repo, reads)
     assert sorted(reads) == ["c00007.yaml", "c00011.yaml", "c00040.yaml"]
     assert ahead == alone != first

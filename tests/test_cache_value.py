@@ -8,6 +8,7 @@ import reconciler.repo
 import reconciler.source
 from reconciler.cache import Cache
 from reconciler.repo import _cache_value, _cached_customer, read_customer
+from reconciler.unchanged import parsed_claims
 from tests.test_validate_cli import customer, write
 
 UNICODE = customer("acme").replace("company: ", "company: Ünïcødé \"quoted\" \\\\ ", 1) + "# é\n"
@@ -24,7 +25,7 @@ def test_a_hit_rebuilds_the_model_and_every_position_of_a_cold_load(tmp_path, mo
                                             lambda document: (document.positions, []))
     entry, claims = _cache_value(reconciler.repo.CustomerSource("x", cold.model, full))
     model, positions = entry.split("\t")
-    rebuilt = _cached_customer(claims, "x", None, lambda: (model, positions),
+    rebuilt = _cached_customer(parsed_claims(claims), "x", None, lambda: (model, positions),
                                lambda: pytest.fail("the file was parsed again"))
     assert rebuilt.model == cold.model and rebuilt.model.model_fields_set == cold.model.model_fields_set
     assert (rebuilt.positions.keys, rebuilt.positions.values) == (full.keys, full.values)

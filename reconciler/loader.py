@@ -85,10 +85,12 @@ class _Reading:
         self.diagnostics: list[Diagnostic] = []
         self.discovered: list[str] = []
 
-    def note(self, display: str, resolved: str, digest: str | None) -> None:
+    def note(self, display: str, resolved: str, digest: str | None, name: str | None = None) -> None:
+        """A file read: shown as `display`, at `resolved`, its content hash; `name`: its name relative to the resolved
+        root when the caller knows it (else found from `resolved`)."""
         self.read.append(display)
         self.resolved.add(resolved)
-        self.names[display] = relative_name(resolved, self.base)
+        self.names[display] = relative_name(resolved, self.base) if name is None else name
         if digest is not None:
             self.hashes[display] = digest
 
@@ -123,7 +125,9 @@ class _Reading:
             self.note(str(book), os.path.realpath(book), None)
             self.diagnostics += problems
 
-    def customer_files(self, paths: Sequence[str | Path], resolved: Callable[[str], str]) -> None:
+    def customer_files(self, paths: Sequence[str | Path], where: Callable[[str], tuple[str, str | None]]) -> None:
+        """Read the customer files `paths`; `where(path)`: (its resolved path, its name relative to the resolved root
+        or None, for `note`)."""
         catalog = self.price_book.products() if self.price_book is not None else None
         if self.provider_catalog:  # validate: also the catalog the provider is known to have without asking it
             catalog = loader_catalog(catalog, self.config.provider.kind)
@@ -134,7 +138,8 @@ class _Reading:
                 hit = hits.get(shown)
                 source, digest, problems = ((*hit, []) if hit is not None
                                             else read_customer(path, shown, catalog, self.cache))
-                self.note(shown, resolved(shown), digest)
+                resolved, name = where(shown)
+                self.note(shown, resolved, digest, name)
                 self.diagnostics += problems
                 if source:
                     self.customers.append(source)
@@ -183,7 +188,7 @@ def load(paths: Sequence[str | Path] | None = None, only: Callable[[str], bool] 
     reading = _Reading(Path(settings_root) if settings_root is not None else None, provider_catalog, ids=ids, bar=bar)
     if reading.root is not None:
         reading.settings(reading.root, settings)
-    reading.customer_files(targets, os.path.realpath)
+    reading.customer_files(targets, lambda path: (os.path.realpath(path), None))
     return reading.inputs(complete=False)
 
 
@@ -211,12 +216,14 @@ def _load_repo(root: Path, only: Callable[[str], bool] | None, provider_catalog:
     selected = found if only is None else [path for path in found if only(path)]
     if share is not None:
         reading.run, selected = len(selected), share(selected)
-    resolved_root, names = os.path.realpath(root), below(root)
+    resolved_root, below_root = os.path.realpath(root), below(root)
+    prefix = resolved_root if resolved_root.endswith("/") else resolved_root + "/"
 
-    def resolved(path: str) -> str:  # one resolve for the root, not one per file: string work, no `Path`
+    def where(path: str) -> tuple[str, str | None]:  # one resolve for the root, not one per file: string work
         if links and path in links:  # discovery follows only links that stay inside the repo
-            return os.path.realpath(path)
-        return os.path.join(resolved_root, path[names:])
+            return os.path.realpath(path), None
+        name = path[below_root:]  # below the root, as found: its name below the resolved root too
+        return prefix + name, name
 
-    reading.customer_files(selected, resolved)
+    reading.customer_files(selected, where)
     return reading.inputs(complete=only is None)

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 
 import orjson
 
+from reconciler.paths import relative_name
+
 if TYPE_CHECKING:
     from reconciler.loader import Inputs
     from reconciler.snapshot import Snapshot
@@ -96,17 +98,6 @@ def pieced_fingerprint(head: dict, customers: Iterable[tuple[str, str | bytes]])
 def repo_relative(path: str, root: Path | None) -> str:
     """`path` (as given on the command line) relative to the repo root, as a POSIX path; absolute if outside it."""
     return relative_name(os.path.realpath(path), os.path.realpath(root or "."))
-
-
-def relative_name(resolved: str, base: str) -> str:
-    """A resolved path's name relative to the resolved repo root `base`, as a POSIX path; itself if outside it.
-
-    String work only (the loader already knows both resolved paths): no `Path` and no stat per file.
-    """
-    if resolved == base:
-        return "."
-    prefix = base if base.endswith("/") else base + "/"
-    return resolved[len(prefix):] if resolved.startswith(prefix) else resolved
 
 
 def desired_paths(inputs: Inputs) -> list[str]:

@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING
 from reconciler.cache import Cache
 from reconciler.config import CONFIG_FILE, Config
 from reconciler.diagnostics import Diagnostic, Position, error
-from reconciler.fingerprint import relative_name
-from reconciler.paths import outside_allowed, outside_file, within
+from reconciler.paths import outside_allowed, outside_file, relative_name, within
 from reconciler.progress import progress
 from reconciler.repo import (CUSTOMERS_DIR, CustomerSource, below, cached_customers, check_unique_ids, discover,
                              read_config, read_customer)
@@ -79,7 +78,7 @@ class _Reading:
         self.customers: list[CustomerSource] = []
         self.read: list[str] = []
         self.hashes: dict[str, str] = {}
-        self.names: dict[str, str] = {}  # relative to the resolved root (fingerprint.relative_name), POSIX
+        self.names: dict[str, str] = {}  # relative to the resolved root (paths.relative_name), POSIX
         self.base = os.path.realpath(root if root is not None else ".")
         self.resolved: set[str] = set()
         self.diagnostics: list[Diagnostic] = []

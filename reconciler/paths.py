@@ -30,6 +30,17 @@ def within(path: Path, root: Path) -> bool:
     return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
 
 
+def relative_name(resolved: str, base: str) -> str:
+    """A resolved path's name relative to the resolved repo root `base`, as a POSIX path; itself if outside it.
+
+    String work only (the loader already knows both resolved paths): no `Path` and no stat per file.
+    """
+    if resolved == base:
+        return "."
+    prefix = base if base.endswith("/") else base + "/"
+    return resolved[len(prefix):] if resolved.startswith(prefix) else resolved
+
+
 def why_outside(root: Path, relative: str) -> str | None:
     """Why the path `relative` (as a configuration writes it) leaves the repo at `root`; None when it stays inside."""
     if outside_allowed():

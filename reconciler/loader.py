@@ -206,7 +206,7 @@ def _load_repo(root: Path, only: Callable[[str], bool] | None, provider_catalog:
     reading.settings(root, settings)
     outside: list[Path] = []
     links: set[str] = set()
-    found = reading.discovered = discover(root, reading.config, outside, links)
+    found = reading.discovered = discover(root, reading.config, outside, links, reading.cache)
     reading.diagnostics += [outside_file(path) for path in outside]
     if not found and not outside:
         where = f"{root}/{CUSTOMERS_DIR}" if (root / CUSTOMERS_DIR).is_dir() else str(root)

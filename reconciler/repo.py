@@ -7,10 +7,8 @@ are unique within a repo. Putting the files together into the inputs of a run is
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from functools import partial
-from operator import itemgetter
 from pathlib import Path, PurePosixPath
 
 from pydantic import ValidationError
@@ -20,15 +18,13 @@ from reconciler.cache import Cache, compact
 from reconciler.config import CONFIG_FILE, Config, ProviderConfig
 from reconciler.desired import CustomerFile
 from reconciler.diagnostics import Diagnostic, ReconcilerError, error, quoted
-from reconciler.paths import check_setting, outside_allowed, outside_file, within
+from reconciler.paths import check_setting
 from reconciler.rules.validation import check_customer, check_parts
 from reconciler.source import CachedSource, Claims, CustomerSource, pins_of
-from reconciler.unchanged import CLAIMS_FORM, JUDGED, Kept, known_files, parsed_claims, remember, signature
+from reconciler.unchanged import CLAIMS_FORM, JUDGED, Kept, known_files, parsed_claims, remember, signature, walked
+from reconciler.walk import CUSTOMERS_DIR, YAML_SUFFIXES, customers_below, linked_inside
 from reconciler.yamlio import Document, Positions, is_blank, parse, parse_checked, read_checked, read_file
 from reconciler.yamltext import content_hash, decode, read_bytes
-
-YAML_SUFFIXES = (".yaml", ".yml")
-CUSTOMERS_DIR = "customers"
 
 
 def _display(path: str | Path) -> str:
@@ -50,65 +46,27 @@ def is_customer_path(relative: PurePosixPath, config: Config, in_customers_dir: 
     return len(parts) == 1 and relative.name not in (CONFIG_FILE, snapshot)
 
 
-def _customer_files(folder: str, root: Path, outside: list[Path], links: set[str], at: tuple[str, ...] = ()
-                    ) -> Iterator[tuple[tuple[str, ...], str]]:
-    """The YAML files below `folder`, each with its names below the walk's start (the order `Path`s sort in).
-
-    Hidden files and folders are left out (os.scandir: no stat per file). A symbolic link is
-    followed only when it stays inside the repo at `root` (else it goes to `outside`), and a
-    linked folder only when it is not one the walk is already in (no loop). Paths are strings,
-    `folder` and a name joined as `Path` joins them (`folder` is a `Path`'s string; `DirEntry.path`
-    is that join, made by os.scandir): no `Path` a file.
-    """
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            name = entry.name
-            if name.startswith("."):
-                continue
-            path = entry.path
-            linked = entry.is_symlink()
-            if linked and not _linked_inside(Path(path), root, outside):
-                continue
-            if entry.is_dir():
-                yield from _customer_files(path, root, outside, links, (*at, name))
-            elif name.endswith(YAML_SUFFIXES) and entry.is_file():
-                if linked:
-                    links.add(path)
-                yield (*at, name), path
-
-
-def _linked_inside(path: Path, root: Path, outside: list[Path]) -> bool:
-    """Whether to follow the symbolic link `path`: it stays inside `root` and is no loop; `outside` gets it if not."""
-    target = Path(os.path.realpath(path))
-    if not within(target, root) and not outside_allowed():
-        if path.name.endswith(YAML_SUFFIXES) or target.is_dir():
-            outside.append(path)
-        return False
-    return not (target.is_dir() and Path(os.path.realpath(path.parent)).is_relative_to(target))
-
-
 def discover(directory: Path, config: Config, outside: list[Path] | None = None,
-             links: set[str] | None = None) -> list[str]:
+             links: set[str] | None = None, cache: Cache | None = None) -> list[str]:
     """The customer files of the repo at `directory`, each `str(directory / its names)`, in the order their
     `Path`s sort in; those that are links leading out of it go to `outside`, those that are links (inside it) to
-    `links`.
+    `links`. With the run's `cache`, a walk of its customers/ folder that a forked copy made ahead is taken
+    (`unchanged.walked`).
 
     Strings, not `Path`s: a big repo's run compares and hashes its files' paths by the thousand.
     """
     outside = [] if outside is None else outside
     links = set() if links is None else links
-    customers_dir = directory / CUSTOMERS_DIR
-    if customers_dir.is_dir():
-        if customers_dir.is_symlink() and not _linked_inside(customers_dir, directory, outside):
-            return []
-        # sorted by the names' tuples, as `Path`s compare, without a `Path` comparison per pair
-        return [path for _, path in sorted(_customer_files(str(customers_dir), directory, outside, links),
-                                           key=itemgetter(0))]
+    found = walked(cache, directory, outside, links) if cache is not None else None
+    if found is None:
+        found = customers_below(directory, outside, links)
+    if found is not None:
+        return found
     found = []
     for path in directory.iterdir():
         if is_customer_path(PurePosixPath(path.name), config, in_customers_dir=False) and path.is_file():
             if path.is_symlink():
-                if not _linked_inside(path, directory, outside):
+                if not linked_inside(path, directory, outside):
                     continue
                 links.add(str(path))
             found.append(path)

@@ -22,9 +22,9 @@ cache is trusted as the rest of it is (never when committed), and damage to it c
 that is not one is no hit.
 
 On two processors, the plan command has a forked copy find these answers for a big repo while it
-imports the planner (`Ahead`): the stat of every file, the read of the stat pack, the check and split
-of each file's claims and the question whether Git tracks the cache are then off the path a warm
-re-plan waits on, and the answers are the same.
+imports the planner (`Ahead`): the walk of its customers/ folder, the stat of every file, the read of
+the stat pack, the check and split of each file's claims and the question whether Git tracks the
+cache are then off the path a warm re-plan waits on, and the answers are the same.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from itertools import chain
 from pathlib import Path
 
 from reconciler.cache import Cache, is_key
+from reconciler.walk import customers_below
 
 STAT = "stat"  # the cache's kind
 RACY_NS = 2_000_000_000
@@ -48,6 +49,8 @@ _ID, _SERIAL = "[a-z0-9][a-z0-9-]*", "[A-Za-z0-9][A-Za-z0-9-]*"  # domain.Id and
 CLAIMS_FORM = re.compile(rf"(?:{'|'.join(JUDGED)}) {_ID} (?:{_ID}(?:,{_ID})*)? (?:{_SERIAL}(?:,{_SERIAL})*)?")
 
 Kept = tuple[str, tuple[str, tuple[str, ...], tuple[str, ...]]]  # claims: (JUDGED's word, (id, PBX names, pins))
+# what the copy sends: (why the cache is not used, the pack's version, the answers, the walk or None)
+Sent = tuple[str, str, dict[str, tuple[str, Kept]], tuple[str, list[str], list[str], list[str]] | None]
 
 
 def parsed_claims(text: str) -> Kept | None:
@@ -81,6 +84,18 @@ def known_files(cache: Cache, names: list[str]) -> dict[str, tuple[str, Kept]]:
         cache.used(STAT, found)
         return found
     return _unchanged(cache.get_many(STAT, [name for name in names if is_key(name)]))
+
+
+def walked(cache: Cache, directory: Path, outside: list[Path], links: set[str]) -> list[str] | None:
+    """`walk.customers_below(directory, outside, links)` as a forked copy found it ahead (`Ahead`), its links
+    added to `outside` and `links`; None when no copy walked `directory` for this cache."""
+    found = cache.ahead.walk(cache, directory) if cache.ahead is not None else None
+    if found is None:
+        return None
+    files, out, inside = found
+    outside += map(Path, out)
+    links.update(inside)
+    return files
 
 
 def _unchanged(kept: dict[str, str]) -> dict[str, tuple[str, Kept]]:
@@ -125,18 +140,19 @@ AHEAD_BYTES = 256 * 1024
 
 class Ahead:
     """The stat answers of a big repo's files, found by a forked copy of this process (reconciler.forked) while this
-    one goes on (imports the planner): a warm re-plan's stat of every file, its read of the stat pack and its
-    question to Git leave the path it waits on.
+    one goes on (imports the planner): a warm re-plan's walk of the customers/ folder, its stat of every file, its
+    read of the stat pack and its question to Git leave the path it waits on.
 
     The copy reads the stat pack of the repo's cache as the run's cache would (quietly: the run's own
     cache warns when the cache is not to be used), and sends back whether the cache is to be used
     (`Cache.why`), the version that wrote the pack (the copy does not import pydantic to know its own),
     and, for every file the pack names whose signature is still the kept one, its content hash and
     claims (parsed, sent in columns whose types the run checks at C speed): `known_files` of every
-    name in the pack. `known_files` then takes those of the files the run found, when the pack's
-    version is the run's. The answers hold for the cache folder they were read from only; a copy
-    that fails, or sends what is not answers, costs time: the run then asks Git and reads the pack
-    itself.
+    name in the pack; and its walk of the repo's customers/ folder (`walk.customers_below`), which
+    `repo.discover` takes for the same directory (`walked`). `known_files` then takes the answers of
+    the files the run found, when the pack's version is the run's. The answers hold for the cache
+    folder they were read from only; a copy that fails, or sends what is not answers, costs time:
+    the run then asks Git, walks the folder and reads the pack itself.
     """
 
     def __init__(self, directory: Path, child):
@@ -171,7 +187,14 @@ class Ahead:
         sent = self._read(cache)
         return sent[2] if sent is not None and sent[1] == cache.tag else None
 
-    def _read(self, cache: Cache) -> tuple[str, str, dict[str, tuple[str, Kept]]] | None:
+    def walk(self, cache: Cache, directory: Path) -> tuple[list[str], list[str], list[str]] | None:
+        """The copy's walk of `directory`'s customers/ folder (waited for): (the files, the links leading out, the
+        links inside), when `cache` is the one the copy read and it walked that directory; else None."""
+        sent = self._read(cache)
+        walk = sent[3] if sent is not None else None
+        return walk[1:] if walk is not None and walk[0] == str(directory) else None
+
+    def _read(self, cache: Cache) -> Sent | None:
         if self._child is not None:
             child, self._child = self._child, None
             self._sent = _decoded(child.result())
@@ -186,25 +209,33 @@ class Ahead:
 
 
 def _read_ahead(root: Path) -> bytes:
-    """A forked copy's work: why the cache is not used ("" when it is), the stat pack's version, and `_unchanged`
-    of every entry of the pack in columns (names, hashes, JUDGED's words, ids, PBX names, pins)."""
+    """A forked copy's work: why the cache is not used ("" when it is), the stat pack's version, `_unchanged` of
+    every entry of the pack in columns (names, hashes, JUDGED's words, ids, PBX names, pins), and the walk of the
+    customers/ folder (the root walked, the files, the links leading out and those inside; None: no such folder)."""
     cache = Cache(root, copy=True)
     cache.trusted()  # asked whatever the pack holds: the run takes this answer for its whole cache
     found = _unchanged(cache.entries(STAT))
     rows = [(name, digest, judged, *claims) for name, (digest, (judged, claims)) in found.items()]
     columns = [list(column) for column in zip(*rows)] if rows else [[] for _ in range(6)]
-    return marshal.dumps((cache.why, cache.versions.get(STAT, ""), columns))
+    outside: list[Path] = []
+    links: set[str] = set()
+    try:
+        files = customers_below(root, outside, links)
+    except OSError:  # the run walks it itself, and says what went wrong
+        files = None
+    walk = (str(root), files, [str(path) for path in outside], sorted(links)) if files is not None else None
+    return marshal.dumps((cache.why, cache.versions.get(STAT, ""), columns, walk))
 
 
-def _decoded(data: bytes | None) -> tuple[str, str, dict[str, tuple[str, Kept]]] | None:
-    """What a copy sent (why, the pack's version, the answers), or None when it is not that."""
+def _decoded(data: bytes | None) -> Sent | None:
+    """What a copy sent (why, the pack's version, the answers, the walk), or None when it is not that."""
     try:
         sent = marshal.loads(data) if data is not None else None
     except (EOFError, ValueError, TypeError):
         return None
-    if type(sent) is not tuple or len(sent) != 3 or type(sent[0]) is not str or type(sent[1]) is not str:
+    if type(sent) is not tuple or len(sent) != 4 or type(sent[0]) is not str or type(sent[1]) is not str:
         return None
-    why, version, columns = sent
+    why, version, columns, walk = sent
     if type(columns) is not list or len(columns) != 6 or set(map(type, columns)) != {list} \
             or len({len(column) for column in columns}) != 1:
         return None
@@ -213,4 +244,7 @@ def _decoded(data: bytes | None) -> tuple[str, str, dict[str, tuple[str, Kept]]]
             or not {*map(type, pbxes), *map(type, pins)} <= {tuple} \
             or not set(map(type, chain.from_iterable((*pbxes, *pins)))) <= {str}:
         return None
-    return why, version, dict(zip(names, zip(digests, zip(judged, zip(ids, pbxes, pins)))))
+    if walk is not None and (type(walk) is not tuple or len(walk) != 4 or type(walk[0]) is not str
+                             or set(map(type, walk[1:])) != {list} or not set(map(type, chain(*walk[1:]))) <= {str}):
+        return None
+    return why, version, dict(zip(names, zip(digests, zip(judged, zip(ids, pbxes, pins))))), walk

@@ -122,6 +122,7 @@ def test_a_warm_plan_with_the_stat_read_ahead_is_the_plan_without(repo, reads, s
 
 
 TAG = object()  # where a payload below holds the run's own version (the pack's, as a copy would send it)
+ROOT = object()  # where a walk below names the directory the copy walked (the run's own)
 ANSWER = [["customers/c00007.yaml"], ["sha256:" + "0" * 64], ["no-catalog"], ["c00007"], [("c00007",)], [()]]
 
 
@@ -130,18 +131,23 @@ ANSWER = [["customers/c00007.yaml"], ["sha256:" + "0" * 64], ["no-catalog"], ["c
     "not marshal": b"\x00 not marshal",
     "nothing": b"",
     "the answers alone": ANSWER,
-    "a list": ["", TAG, ANSWER],
-    "a dict of answers": ("", TAG, {ANSWER[0][0]: tuple(column[0] for column in ANSWER[1:])}),
-    "rows, not columns": ("", TAG, [[column[0] for column in ANSWER]] * 6),
-    "names not strings": ("", TAG, [[7], *ANSWER[1:]]),
-    "ids not strings": ("", TAG, [*ANSWER[:3], [7], *ANSWER[4:]]),
-    "PBX names not a tuple": ("", TAG, [*ANSWER[:4], ["c00007"], ANSWER[5]]),
-    "a pin not a string": ("", TAG, [*ANSWER[:5], [(7,)]]),
-    "a column short": ("", TAG, [*ANSWER[:5], []]),
-    "five columns": ("", TAG, ANSWER[:5]),
-    "no version": ("", None, ANSWER),
-    "why not a string": (False, TAG, ANSWER),
-    "one more part": ("", TAG, ANSWER, ""),
+    "a list": ["", TAG, ANSWER, None],
+    "a dict of answers": ("", TAG, {ANSWER[0][0]: tuple(column[0] for column in ANSWER[1:])}, None),
+    "rows, not columns": ("", TAG, [[column[0] for column in ANSWER]] * 6, None),
+    "names not strings": ("", TAG, [[7], *ANSWER[1:]], None),
+    "ids not strings": ("", TAG, [*ANSWER[:3], [7], *ANSWER[4:]], None),
+    "PBX names not a tuple": ("", TAG, [*ANSWER[:4], ["c00007"], ANSWER[5]], None),
+    "a pin not a string": ("", TAG, [*ANSWER[:5], [(7,)]], None),
+    "a column short": ("", TAG, [*ANSWER[:5], []], None),
+    "five columns": ("", TAG, ANSWER[:5], None),
+    "no version": ("", None, ANSWER, None),
+    "why not a string": (False, TAG, ANSWER, None),
+    "no walk": ("", TAG, ANSWER),
+    "a walk not a tuple": ("", TAG, ANSWER, [ROOT, [], [], []]),
+    "a walk of three parts": ("", TAG, ANSWER, (ROOT, [], [])),
+    "a walk's files not strings": ("", TAG, ANSWER, (ROOT, [7], [], [])),
+    "a walk's links not a list": ("", TAG, ANSWER, (ROOT, [], [], "a")),
+    "one more part": ("", TAG, ANSWER, None, ""),
 }.items(), ids=lambda item: item[0])
 def test_a_copy_that_sends_no_answers_gives_the_same_plan(repo, reads, settled, any_size, monkeypatch, sent):
     first = plan(repo, ahead=False)
@@ -154,7 +160,14 @@ def test_a_copy_that_sends_no_answers_gives_the_same_plan(repo, reads, settled, 
             raise OSError("the copy fails")
         if isinstance(sent[1], bytes):
             return sent[1]
-        return marshal.dumps(type(sent[1])(tag if part is TAG else part for part in sent[1]))
+        def filled(part):
+            if part is TAG:
+                return tag
+            if type(part) in (tuple, list) and part and part[0] is ROOT:
+                return type(part)((str(root), *part[1:]))
+            return part
+
+        return marshal.dumps(type(sent[1])(map(filled, sent[1])))
 
     monkeypatch.setattr(reconciler.unchanged, "_read_ahead", work)
     ahead, alone = both_ways(repo, reads)
@@ -174,6 +187,65 @@ def test_a_stat_entry_whose_claims_are_not_claims_vouches_for_nothing(repo, read
     ahead, alone = both_ways(repo, reads)
     assert reads == ["c00007.yaml"]
     assert ahead == alone == first
+
+
+@pytest.fixture
+def walks(monkeypatch) -> list[str]:
+    """The customers/ folders this process walks (a forked copy's walk is its own)."""
+    seen: list[str] = []
+    real = reconciler.repo.customers_below
+    monkeypatch.setattr(reconciler.repo, "customers_below",
+                        lambda directory, *a: seen.append(str(directory)) or real(directory, *a))
+    return seen
+
+
+def test_the_run_takes_the_copy_s_walk_of_the_customers_folder_and_plans_the_same(repo, reads, settled, any_size,
+                                                                                    walks):
+    """A link below customers/ to a file elsewhere in the repo is followed (and named by its target) the same with
+    the walk the copy made as with the run's own; this process does not walk the folder when the copy did."""
+    kept = repo / "kept"
+    kept.mkdir()
+    (kept / "c00040.yaml").write_text((repo / "customers" / "c00003.yaml").read_text().replace("c00003", "c00040"))
+    (repo / "customers" / "zz").mkdir()
+    (repo / "customers" / "zz" / "c00040.yaml").symlink_to(kept / "c00040.yaml")
+    first = plan(repo, ahead=False)
+    plan(repo, ahead=False)
+    walks.clear()
+    ahead, alone = both_ways(repo, reads)
+    assert walks == [str(repo)]  # the run alone walked; with the copy's walk, this process did not
+    assert ahead == alone == first
+    assert "c00040" in {step["customer"] for step in json.loads(ahead)["steps"]}  # the linked file, planned
+
+
+def test_a_link_out_of_the_repo_found_by_the_copy_s_walk_is_refused_the_same(repo, reads, settled, any_size, walks,
+                                                                              tmp_path):
+    plan(repo, ahead=False)
+    plan(repo, ahead=False)
+    (tmp_path / "elsewhere.yaml").write_text((repo / "customers" / "c00003.yaml").read_text())
+    (repo / "customers" / "out.yaml").symlink_to(tmp_path / "elsewhere.yaml")
+    walks.clear()
+    ahead, alone = both_ways(repo, reads)
+    assert walks == [str(repo)]
+    assert ahead == alone
+    assert [d["file"].endswith("out.yaml") for d in json.loads(ahead)["diagnostics"]] == [True]
+
+
+def test_a_walk_of_the_folder_named_another_way_is_not_taken(repo, reads, settled, any_size, walks, monkeypatch):
+    """The files a walk finds are named after the directory as the copy was given it: a run that names its repo
+    another way (here relative, where the copy had it absolute) walks the folder itself."""
+    plan(repo, ahead=False)
+    plan(repo, ahead=False)
+    monkeypatch.chdir(repo.parent)
+    walks.clear()
+    request = {"paths": [repo.name], "state": str(repo / "state.yaml"), "today": TODAY}
+    started = Ahead.start([str(repo)], 2)
+    try:
+        ahead = make_plan(PlanRequest(**request, ahead=started)).document
+    finally:
+        started.stop()
+    assert_no_child_left()
+    assert walks == [repo.name]
+    assert ahead == make_plan(PlanRequest(**request)).document
 
 
 def test_answers_read_from_another_repo_are_not_used(repo, settled, any_size, monkeypatch):
@@ -278,9 +350,10 @@ def test_the_copy_s_answers_are_known_files_of_every_name_in_the_pack(repo, sett
     plan(repo, ahead=False)
     cache = reconciler.cache.Cache(repo)
     names = reconciler.repo.discover(repo, reconciler.repo.Config())
-    why, version, answers = reconciler.unchanged._decoded(reconciler.unchanged._read_ahead(repo))
+    why, version, answers, walk = reconciler.unchanged._decoded(reconciler.unchanged._read_ahead(repo))
     assert answers == reconciler.unchanged.known_files(cache, names) and len(answers) == 40
     assert why == "" and version == cache.tag
+    assert walk == (str(repo), names, [], [])  # the files discovery finds, no link
 
 
 def test_a_copy_that_finds_no_stat_pack_still_says_whether_the_cache_is_used(repo, settled):
@@ -288,7 +361,9 @@ def test_a_copy_that_finds_no_stat_pack_still_says_whether_the_cache_is_used(rep
     takes for its whole cache) does not depend on it."""
     plan(repo, ahead=False)
     (repo / STAT_PACK).unlink()
-    assert reconciler.unchanged._decoded(reconciler.unchanged._read_ahead(repo)) == ("", "", {})
+    names = reconciler.repo.discover(repo, reconciler.repo.Config())
+    assert reconciler.unchanged._decoded(reconciler.unchanged._read_ahead(repo)) == ("", "", {},
+                                                                                    (str(repo), names, [], []))
 
 
 def test_the_copy_imports_no_pydantic_and_its_answers_are_the_same(repo, settled):
@@ -311,9 +386,11 @@ def test_answers_read_from_a_stat_pack_of_another_version_are_not_used(repo, rea
     pack another version wrote, leave the run to read the pack itself (and see the edits)."""
     first = plan(repo, ahead=False)
     plan(repo, ahead=False)
-    why, _, columns = marshal.loads(reconciler.unchanged._read_ahead(repo))
-    edit(repo)
-    monkeypatch.setattr(reconciler.unchanged, "_read_ahead", lambda root: marshal.dumps((why, "another", columns)))
+    real = reconciler.unchanged._read_ahead
+    why, _, columns, _ = marshal.loads(real(repo))
+    edit(repo)  # the walk is the copy's own, of the files as they are now
+    monkeypatch.setattr(reconciler.unchanged, "_read_ahead",
+                        lambda root: marshal.dumps((why, "another", columns, marshal.loads(real(root))[3])))
     ahead, alone = both_ways(repo, reads)
     assert sorted(reads) == ["c00007.yaml", "c00011.yaml", "c00040.yaml"]
     assert ahead == alone != first

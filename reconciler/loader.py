@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from reconciler.cache import Cache
 from reconciler.config import CONFIG_FILE, Config
 from reconciler.diagnostics import Diagnostic, Position, error
-from reconciler.paths import outside_allowed, outside_file, relative_name, within
+from reconciler.paths import below_prefix, outside_allowed, outside_file, relative_name, within
 from reconciler.progress import progress
 from reconciler.repo import (CUSTOMERS_DIR, CustomerSource, below, cached_customers, check_unique_ids, discover,
                              read_config, read_customer)
@@ -215,8 +215,7 @@ def _load_repo(root: Path, only: Callable[[str], bool] | None, provider_catalog:
     selected = found if only is None else [path for path in found if only(path)]
     if share is not None:
         reading.run, selected = len(selected), share(selected)
-    resolved_root, below_root = os.path.realpath(root), below(root)
-    prefix = resolved_root if resolved_root.endswith("/") else resolved_root + "/"
+    prefix, below_root = below_prefix(os.path.realpath(root)), below(root)
 
     def where(path: str) -> tuple[str, str | None]:  # one resolve for the root, not one per file: string work
         if links and path in links:  # discovery follows only links that stay inside the repo

@@ -37,8 +37,13 @@ def relative_name(resolved: str, base: str) -> str:
     """
     if resolved == base:
         return "."
-    prefix = base if base.endswith("/") else base + "/"
+    prefix = below_prefix(base)
     return resolved[len(prefix):] if resolved.startswith(prefix) else resolved
+
+
+def below_prefix(base: str) -> str:
+    """What every path below the resolved folder `base` starts with: `base` and one slash."""
+    return base if base.endswith("/") else base + "/"
 
 
 def why_outside(root: Path, relative: str) -> str | None:

@@ -57,7 +57,7 @@ def discover(directory: Path, config: Config, outside: list[Path] | None = None,
     """
     outside = [] if outside is None else outside
     links = set() if links is None else links
-    found = walked(cache, directory, outside, links) if cache is not None else None
+    found = walked(cache, directory, outside, links)
     if found is None:
         found = customers_below(directory, outside, links)
     if found is not None:
@@ -171,8 +171,8 @@ def read_customer(path: str | Path, display: str, catalog: set[str] | None = Non
         return None, None, diagnostics
     digest = content_hash(raw)
     claims = cache.get(CLAIMS, digest)
-    hit = _cached_customer(parsed_claims(claims) if claims is not None else None, display, catalog,
-                           partial(_entry, cache, digest), partial(_reloaded, raw, display, cache, digest))
+    hit = _cached_customer(parsed_claims(claims), display, catalog, partial(_entry, cache, digest),
+                           partial(_reloaded, raw, display, cache, digest))
     if hit is not None:
         remember(cache, display, seen, digest, claims)
         return hit, digest, []

@@ -53,10 +53,11 @@ Kept = tuple[str, tuple[str, tuple[str, ...], tuple[str, ...]]]  # claims: (JUDG
 Sent = tuple[str, str, dict[str, tuple[str, Kept]], tuple[str, list[str], list[str], list[str]] | None]
 
 
-def parsed_claims(text: str) -> Kept | None:
+def parsed_claims(text: str | None) -> Kept | None:
     """A clean file's claims as kept (`JUDGED`'s word, its id, its PBX names and its pins, apart by spaces and
-    commas), parsed; None when the text is not that form (a name that is not one of the ids the models allow)."""
-    if not CLAIMS_FORM.fullmatch(text):
+    commas), parsed; None when there are none or the text is not that form (a name that is not one of the ids the
+    models allow)."""
+    if text is None or not CLAIMS_FORM.fullmatch(text):
         return None
     judged, customer, pbxes, pins = text.split(" ")
     return judged, (customer, tuple(pbxes.split(",")) if pbxes else (), tuple(pins.split(",")) if pins else ())
@@ -86,10 +87,10 @@ def known_files(cache: Cache, names: list[str]) -> dict[str, tuple[str, Kept]]:
     return _unchanged(cache.get_many(STAT, [name for name in names if is_key(name)]))
 
 
-def walked(cache: Cache, directory: Path, outside: list[Path], links: set[str]) -> list[str] | None:
+def walked(cache: Cache | None, directory: Path, outside: list[Path], links: set[str]) -> list[str] | None:
     """`walk.customers_below(directory, outside, links)` as a forked copy found it ahead (`Ahead`), its links
-    added to `outside` and `links`; None when no copy walked `directory` for this cache."""
-    found = cache.ahead.walk(cache, directory) if cache.ahead is not None else None
+    added to `outside` and `links`; None when no copy walked `directory` for this cache (or there is none)."""
+    found = cache.ahead.walk(cache, directory) if cache is not None and cache.ahead is not None else None
     if found is None:
         return None
     files, out, inside = found
